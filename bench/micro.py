@@ -1,0 +1,187 @@
+"""Micro figures: one pass over the example site, extraction of a ~30 KB page, and the diff
+of a 2 MB page whose every line changed. Prints medians; asserts nothing.
+
+    .venv/bin/python bench/micro.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from watcher.app import open_app
+from watcher.check import run_pass
+from watcher.config import build_config
+from watcher.demo.site import SiteServer, site_root
+from watcher.diff import diff_pages
+from watcher.extract import Line, PageDocument
+from watcher.extract.page import extract_page
+
+DEMO = Path(__file__).parent.parent / "src" / "watcher" / "demo" / "demo.toml"
+
+
+def median_seconds(function: Callable[[], Any], runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def example_site_passes() -> dict[str, float]:
+    figures: dict[str, list[float]] = {"r1 (baselines)": [], "r2 (3 changes)": [], "r3": []}
+    for _ in range(5):
+        with SiteServer() as site, tempfile.TemporaryDirectory() as folder:
+            data = tomllib.loads(DEMO.read_text().replace("http://127.0.0.1:8931", site.base_url))
+            data["service"]["database"] = f"sqlite:///{folder}/w.db"
+            config = build_config(data, {}, None)
+
+            async def passes(config: Any = config, site: SiteServer = site) -> None:
+                async with open_app(config) as app:
+                    for revision, label in zip(("r1", "r2", "r3"), figures, strict=True):
+                        site.revision = revision
+                        started = time.perf_counter()
+                        await run_pass(app, every=True)
+                        figures[label].append(time.perf_counter() - started)
+
+            asyncio.run(passes())
+    return {label: statistics.median(times) for label, times in figures.items()}
+
+
+def page_30kb() -> str:
+    html = (site_root() / "r2" / "cp" / "vietnam.html").read_text()
+    head, _, rest = html.partition('<div id="content">')
+    content, _, tail = rest.partition('<div id="footer">')
+    while len(html) < 30_000:
+        content = content + content[:4000]
+        html = f'{head}<div id="content">{content}<div id="footer">{tail}'
+    return html
+
+
+def big_documents(lines: int = 15_000) -> tuple[PageDocument, PageDocument]:
+    rng = random.Random(1)
+    words = "policy mine ban treaty state party cluster munition convention report".split()
+    old, new = [], []
+    for number in range(lines):
+        text = " ".join(rng.choice(words) for _ in range(16))
+        section = (f"Section {number // 100}",)
+        old.append(Line(section, "text", f"{number}. {text} (2011)"))
+        new.append(Line(section, "text", f"{number}. {text} (2012)"))
+    return PageDocument(tuple(old)), PageDocument(tuple(new))
+
+
+def thousand_emails(count: int = 1000) -> tuple[float, float, int]:
+    """Compose and deliver `count` emails (the example site's Vietnam update) to an aiosmtpd
+    server running in a process of its own, as a local relay would."""
+    from watcher.notify.mailer import deliver
+    from watcher.notify.outbox import compose_pending
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+            "-l",
+            f"127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        with SiteServer() as site, tempfile.TemporaryDirectory() as folder:
+            data = tomllib.loads(DEMO.read_text().replace("http://127.0.0.1:8931", site.base_url))
+            data["service"]["database"] = f"sqlite:///{folder}/w.db"
+            data["mail"] = {
+                "transport": "smtp",
+                "host": "127.0.0.1",
+                "port": port,
+                "security": "none",
+                "batch_size": 100,
+            }
+            data["subscribers"] = [
+                {"email": f"reader{n}@example.org", "countries": ["VN"]} for n in range(count)
+            ]
+            config = build_config(data, {}, None)
+
+            async def run() -> tuple[float, float, int]:
+                async with open_app(config) as app:
+                    await run_pass(app, every=True)
+                    site.revision = "r2"
+                    await run_pass(app, every=True)
+                    started = time.perf_counter()
+                    await compose_pending(app, settle=timedelta(0))
+                    composed = time.perf_counter()
+                    report = await deliver(app)
+                    return composed - started, time.perf_counter() - composed, report.sent
+
+            return asyncio.run(run())
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def wait_for_port(port: int) -> None:
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    data = {
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"url": "https://x.example/p", "select": "#content"}],
+            }
+        ]
+    }
+    source = build_config(data, {}, None).sources[0]
+    html = page_30kb()
+    old, new = big_documents()
+    size = sum(len(line.text) + 1 for line in new.lines)
+    print("watcher micro figures (median of 5 runs)")
+    for label, seconds in example_site_passes().items():
+        print(f"  pass over the example site, {label:<16} {seconds * 1000:8.1f} ms")
+    seconds = median_seconds(lambda: extract_page(html, source), runs=50)
+    print(
+        f"  extract a {len(html) / 1000:.0f} KB page                     {seconds * 1000:8.2f} ms"
+    )
+    seconds = median_seconds(lambda: diff_pages(old, new))
+    print(f"  diff a {size / 1e6:.1f} MB page, every line changed     {seconds * 1000:8.1f} ms")
+    composing, delivering, sent = thousand_emails()
+    print(f"  compose 1,000 emails                          {composing:8.2f} s")
+    print(f"  deliver them to a local SMTP server ({sent:,} sent) {delivering:8.2f} s")
+
+
+if __name__ == "__main__":
+    main()

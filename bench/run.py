@@ -1,0 +1,279 @@
+"""The benchmark: watcher against urlwatch 2.29 and the floor, on N generated profile pages
+served by nginx, pass by pass. See bench/README.md.
+
+    .venv/bin/python bench/run.py                       # N = 2,000 and 5,000, median of 3 runs
+    .venv/bin/python bench/run.py --sizes 200 --runs 1  # the smoke run CI does
+
+Each pass of each tool runs as its own process; wall time, CPU time (user + sys) and peak
+RSS come from wait4(). Passes: 1 the baseline (rev1); 2 every body differs, nothing inside
+#content does (rev2); 3 5% of pages changed inside #content (rev3); 4 nothing changed at all
+(rev3 again, answered 304 where the tool asks conditionally).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import changed_pages  # noqa: E402
+from webserver import Site  # noqa: E402
+
+OUT = HERE / "out"
+VENV = Path(sys.executable).parent
+PASSES = ((1, "1 baseline"), (2, "2 bodies differ"), (3, "3 5% changed"), (3, "4 unchanged"))
+TOOLS = ("watcher", "urlwatch", "floor", "floor+extract")
+
+
+@dataclass
+class Figure:
+    wall: float
+    cpu: float
+    rss: float  # MB
+    changes: int | None
+
+
+def run(command: list[str], folder: Path) -> tuple[Figure, str]:
+    out = folder / "stdout.txt"
+    with out.open("w") as stdout, (folder / "stderr.txt").open("a") as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=folder)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    text = out.read_text()
+    # Every fetch must succeed: a benchmark that timed errors would measure nothing.
+    if os.waitstatus_to_exitcode(status) != 0 or re.search(r"^(ERROR|failed)", text, re.M):
+        raise SystemExit(
+            f"{command[0]} failed:\n{text[-3000:]}\n{(folder / 'stderr.txt').read_text()[-3000:]}"
+        )
+    return Figure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, None), text
+
+
+def watcher_config(site: Site, folder: Path) -> Path:
+    lines = [
+        "[service]",
+        f'database = "sqlite:///{folder}/watcher.db"',
+        "[checks]",
+        'interval = "6h"',
+        "per_host = 32",
+        "concurrency = 32",
+        "[mail]",
+        'transport = "maildir"',
+        f'maildir = "{folder}/mail"',
+    ]
+    for start in range(0, site.count, 100):  # a country per hundred pages
+        lines += ["[[countries]]", f'code = "C{start // 100:03d}"', f'name = "Country {start}"']
+        for number, url in enumerate(site.urls()[start : start + 100], start):
+            lines += [
+                "[[countries.sources]]",
+                f'id = "p{number:05d}"',
+                f'url = "{url}"',
+                'select = "#content"',
+            ]
+    path = folder / "watcher.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def urlwatch_files(site: Site, folder: Path) -> list[str]:
+    jobs = "\n---\n".join(
+        f'name: p{n:05d}\nurl: "{url}"\nfilter:\n  - css: "#content"\n  - html2text'
+        for n, url in enumerate(site.urls())
+    )
+    (folder / "urls.yaml").write_text(jobs + "\n")
+    (folder / "urlwatch.yaml").write_text(
+        "display: {new: false, error: true, unchanged: false, empty-diff: false}\n"
+        "report:\n"
+        "  text: {details: false, footer: false, minimal: true, separate: false, line_length: 75}\n"
+        "  stdout: {enabled: true, color: false}\n"
+        "  html: {diff: unified, separate: false}\n"
+        "  email: {enabled: false}\n"
+    )
+    return [
+        "--urls",
+        str(folder / "urls.yaml"),
+        "--config",
+        str(folder / "urlwatch.yaml"),
+        "--cache",
+        str(folder / "cache.db"),
+    ]
+
+
+def package_dir() -> Path:
+    import watcher
+
+    return Path(watcher.__file__).parent
+
+
+def urlwatch() -> Path:
+    """urlwatch 2.29 in a virtual environment of its own (made once, kept in bench/out)."""
+    venv = OUT / "urlwatch-venv"
+    if not (venv / "bin" / "urlwatch").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run(
+            [
+                str(venv / "bin" / "pip"),
+                "install",
+                "-q",
+                "urlwatch==2.29",
+                "html2text",
+                "lxml",
+                "cssselect",
+            ],
+            check=True,
+        )
+    return venv / "bin" / "urlwatch"
+
+
+def one_run(tool: str, site: Site, passes: int) -> list[Figure]:
+    figures = []
+    with tempfile.TemporaryDirectory(dir=OUT) as scratch:
+        folder = Path(scratch)
+        if tool == "watcher":
+            command = [
+                str(VENV / "watcher"),
+                "--config",
+                str(watcher_config(site, folder)),
+                "check",
+                "--all",
+                "--no-send",
+            ]
+        elif tool == "urlwatch":
+            command = [str(urlwatch()), *urlwatch_files(site, folder)]
+        else:
+            (folder / "urls.txt").write_text("\n".join(site.urls()))
+            extract = ["--extract"] if tool == "floor+extract" else []
+            command = [sys.executable, str(HERE / "floor.py"), *extract, str(folder / "urls.txt")]
+        for revision, _ in PASSES[:passes]:
+            site.move_to(revision)
+            figure, out = run(command, folder)
+            figure.changes = count_changes(tool, out)
+            figures.append(figure)
+    return figures
+
+
+def count_changes(tool: str, out: str) -> int | None:
+    if tool == "watcher":
+        found = re.search(r"(\d+) changed", out)
+        return int(found.group(1)) if found else None
+    if tool == "urlwatch":
+        return len(re.findall(r"^CHANGED: ", out, re.M))
+    return None
+
+
+def median(figures: list[Figure]) -> Figure:
+    changes = {f.changes for f in figures}
+    return Figure(
+        statistics.median(f.wall for f in figures),
+        statistics.median(f.cpu for f in figures),
+        statistics.median(f.rss for f in figures),
+        changes.pop() if len(changes) == 1 else -1,
+    )
+
+
+def table(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -> str:
+    rows = [
+        "| N | pass | watcher wall / CPU / RSS | urlwatch wall / CPU / RSS | floor | "
+        "floor+extract | watcher / urlwatch (wall, CPU) | watcher / floor+extract | "
+        "changes found (watcher, urlwatch) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        for index, (_, label) in enumerate(PASSES):
+            w, u = results[(size, "watcher")][index], results[(size, "urlwatch")][index]
+            f, fx = results[(size, "floor")][index], results[(size, "floor+extract")][index]
+            rows.append(
+                f"| {size:,} | {label} | {w.wall:.2f} s / {w.cpu:.2f} s / {w.rss:.0f} MB "
+                f"| {u.wall:.2f} s / {u.cpu:.2f} s / {u.rss:.0f} MB | {f.wall:.2f} s "
+                f"| {fx.wall:.2f} s | {w.wall / u.wall:.2f}, {w.cpu / u.cpu:.2f} "
+                f"| {w.wall / fx.wall:.2f} | {w.changes}, {u.changes} |"
+            )
+    return "\n".join(rows)
+
+
+def verdicts(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -> list[str]:
+    lines = []
+
+    def check(ok: bool, text: str) -> None:
+        lines.append(f"{'met   ' if ok else 'MISSED'} {text}")
+
+    for size in sizes:
+        w, u = results[(size, "watcher")], results[(size, "urlwatch")]
+        fx = results[(size, "floor+extract")]
+        expected = [0, 0, len(changed_pages(42, size)), 0]
+        check([f.changes for f in w] == expected, f"N={size}: watcher finds {expected} changes")
+        check(w[1].wall <= u[1].wall / 4, f"N={size}: pass 2 wall <= 1/4 of urlwatch's")
+        check(w[1].wall <= 1.5 * fx[1].wall, f"N={size}: pass 2 wall <= 1.5x the floor+extract")
+        check(w[3].wall <= u[3].wall / 10, f"N={size}: unchanged pass <= 1/10 of urlwatch's wall")
+        check(w[2].cpu <= u[2].cpu / 4, f"N={size}: pass 3 CPU <= 1/4 of urlwatch's")
+    if len(sizes) >= 2:
+        small, big = sizes[0], sizes[-1]
+        w_small, w_big = results[(small, "watcher")], results[(big, "watcher")]
+        peak = max(f.rss for f in w_big)
+        check(peak <= 120, f"N={big}: peak RSS {peak:.0f} MB <= 120 MB")
+        ratio, allowed = w_big[1].wall / w_small[1].wall, 1.08 * big / small
+        check(
+            ratio <= allowed, f"pass 2 at N={big} takes {ratio:.2f}x N={small} (<= {allowed:.2f}x)"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,5000", help="page counts (default 2000,5000)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median; default 3)")
+    parser.add_argument("--tools", default=",".join(TOOLS), help="subset of " + ",".join(TOOLS))
+    parser.add_argument("--no-micro", action="store_true", help="skip the micro figures")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    tools = args.tools.split(",")
+    OUT.mkdir(exist_ok=True)
+    # As an installed wheel would be: byte-compiled (a source checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every start).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package_dir())], check=True)
+    results: dict[tuple[int, str], list[Figure]] = {}
+    started = time.perf_counter()
+    for size in sizes:
+        root = Path(tempfile.mkdtemp(dir=OUT, prefix=f"site-{size}-"))
+        site = Site(root, size).start()
+        try:
+            runs: dict[str, list[list[Figure]]] = {tool: [] for tool in tools}
+            for number in range(args.runs):
+                for tool in tools:  # interleaved, so that noise spreads over every tool
+                    runs[tool].append(one_run(tool, site, len(PASSES)))
+                    print(
+                        f"N={size} run {number + 1}/{args.runs} {tool}: "
+                        + ", ".join(f"{f.wall:.2f}s" for f in runs[tool][-1]),
+                        flush=True,
+                    )
+            for tool in tools:
+                results[(size, tool)] = [
+                    median([r[i] for r in runs[tool]]) for i in range(len(PASSES))
+                ]
+        finally:
+            site.stop()
+            shutil.rmtree(root, ignore_errors=True)
+    if set(tools) == set(TOOLS):
+        print("\n" + table(results, sizes) + "\n")
+        print("\n".join(verdicts(results, sizes)))
+    if not args.no_micro:
+        print()
+        import micro
+
+        micro.main()
+    print(f"\n(benchmark took {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The running program's parts, opened once and passed down: config, database, HTTP, clock.
+
+Nothing here is global: commands, the service and tests each open their own `App`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import secrets
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from watcher.notify.compose import Composer
+
+from watcher import __version__
+from watcher.config import Config, Settings
+from watcher.fetch import Fetcher
+from watcher.metrics import Metrics
+from watcher.store import create_engine, migrate, write_transaction
+from watcher.store.db import exclusive
+from watcher.store.sources import sync_sources
+from watcher.store.subscribers import sync_config_subscribers
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class App:
+    config: Config
+    engine: AsyncEngine
+    clock: Clock = utcnow
+    transport: httpx.AsyncBaseTransport | None = None
+    worker: str = field(default_factory=worker_name)
+    rng: random.Random = field(default_factory=random.Random)
+    metrics: Metrics = field(default_factory=Metrics)
+    _fetcher: Fetcher | None = None
+    _composer: Composer | None = None
+    _check_slots: asyncio.Semaphore | None = None
+    _retired: list[Fetcher] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    @property
+    def check_slots(self) -> asyncio.Semaphore:
+        """At most `checks.concurrency` checks in flight, however many passes run at once."""
+        if self._check_slots is None:
+            self._check_slots = asyncio.Semaphore(self.settings.checks.concurrency)
+        return self._check_slots
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded configuration; parts built from the old one are made anew.
+
+        A fetcher whose settings changed is replaced; checks still using the old one finish
+        with it, and `close_retired` closes it later.
+        """
+        old = self.settings.checks
+        self.config = config
+        self._composer = None
+        self._check_slots = None
+        new = self.settings.checks
+        fetching = ("user_agent", "per_host", "max_redirects")
+        if self._fetcher is not None and any(getattr(old, k) != getattr(new, k) for k in fetching):
+            self._retired.append(self._fetcher)
+            self._fetcher = None
+
+    async def close_retired(self) -> None:
+        """Close fetchers replaced by a reload (call once their checks are surely over)."""
+        retired, self._retired = self._retired, []
+        for fetcher in retired:
+            await fetcher.aclose()
+
+    @property
+    def composer(self) -> Composer:
+        """Email composition (templates loaded once), created on first use."""
+        if self._composer is None:
+            from watcher.notify.compose import Composer
+
+            self._composer = Composer(self.config)
+        return self._composer
+
+    @property
+    def fetcher(self) -> Fetcher:
+        """The shared HTTP client, created on first use so that read-only commands skip it."""
+        if self._fetcher is None:
+            checks = self.settings.checks
+            agent = checks.user_agent or (
+                f"watcher/{__version__} (change monitor; +{self.settings.service.public_url})"
+            )
+            self._fetcher = Fetcher(
+                user_agent=agent,
+                per_host=checks.per_host,
+                max_redirects=checks.max_redirects,
+                transport=self.transport,
+            )
+        return self._fetcher
+
+    async def aclose(self) -> None:
+        await self.close_retired()
+        if self._fetcher is not None:
+            await self._fetcher.aclose()
+            self._fetcher = None
+
+
+@asynccontextmanager
+async def open_app(
+    config: Config,
+    *,
+    clock: Clock = utcnow,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[App]:
+    """Open the database (migrating it), bring sources and declared subscribers in line."""
+    engine = create_engine(config.settings.service.database)
+    app = App(config=config, engine=engine, clock=clock, transport=transport)
+    try:
+        await migrate(engine)
+        async with write_transaction(engine) as connection:
+            await exclusive(connection, "watcher:sync-config")
+            now = clock()
+            await sync_sources(connection, config.sources, now)
+            await sync_config_subscribers(connection, config.settings.subscribers, now)
+        yield app
+    finally:
+        await app.aclose()
+        await engine.dispose()

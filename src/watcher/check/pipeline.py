@@ -1,0 +1,349 @@
+"""One check of one source, end to end: response -> document -> diff -> one commit.
+
+The outcome is one of: a baseline (first success; nobody is told), unchanged, changed (the
+change is recorded together with its snapshot, its notifications and the source's new state),
+or failed (the reason is recorded, the snapshot is left alone, the source retried with
+backoff). Cheap exits come first: a 304, a body identical to the last one, or a page whose
+selected markup has the fingerprint it had last time, all end the check before extraction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from watcher.app import App
+from watcher.check.timing import next_check_time, retry_time
+from watcher.check.writer import Result, Writer
+from watcher.config.sources import Source
+from watcher.diff import Change, diff_feeds, diff_pages
+from watcher.extract import Document, ExtractError, FeedDocument, PageDocument
+from watcher.extract.feed import extract_feed, looks_like_feed
+from watcher.extract.page import document_of, select
+from watcher.fetch import DecodeError, FetchError, Response, decode_body
+from watcher.store import read_transaction
+from watcher.store.changes import latest_snapshot
+from watcher.store.sources import SourceState
+
+log = logging.getLogger("watcher.check")
+
+Status = Literal["baseline", "unchanged", "changed", "failed"]
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+THREAD_THRESHOLD = 256_000  # bytes of body above which parsing moves off the event loop
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a pass hands each source: the response to its URL, or why there is none."""
+
+    response: Response | None
+    error: FetchError | None
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    source: Source
+    status: Status
+    detail: str
+    seconds: float
+    change_id: int | None = None
+    change: Change | None = None
+
+
+class CheckFailed(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    status: Status
+    detail: str
+    change_id: int | None = None
+    change: Change | None = None
+
+
+async def check_source(
+    app: App, source: Source, state: SourceState, fetched: Fetched, writer: Writer | None
+) -> Outcome:
+    """Check one source; with no `writer` (a dry run) nothing is written."""
+    started = time.perf_counter()
+    check = _Check(app, source, state, writer)
+    try:
+        verdict = await check.run(fetched)
+    except CheckFailed as failure:
+        await check.failed(failure)
+        verdict = _Verdict("failed", failure.reason)
+    seconds = fetched.seconds + time.perf_counter() - started
+    outcome = Outcome(
+        source, verdict.status, verdict.detail, seconds, verdict.change_id, verdict.change
+    )
+    app.metrics.checked(verdict.status, seconds, verdict.change.kind if verdict.change else None)
+    log.info(
+        "check %s %s: %s",
+        source.id,
+        verdict.status,
+        verdict.detail,
+        extra={
+            "source": source.id,
+            "outcome": verdict.status,
+            "duration": round(seconds, 4),
+            "change_id": verdict.change_id,
+        },
+    )
+    return outcome
+
+
+class _Check:
+    def __init__(self, app: App, source: Source, state: SourceState, writer: Writer | None) -> None:
+        self.app = app
+        self.source = source
+        self.state = state
+        self.writer = writer
+        self.now: datetime = app.clock()
+        self.fresh = not state.has_baseline or state.extract_key != source.extract_key
+
+    async def run(self, fetched: Fetched) -> _Verdict:
+        if fetched.error is not None:
+            raise CheckFailed(fetched.error.reason, fetched.error.retry_after)
+        response = fetched.response
+        assert response is not None
+        if response.not_modified:
+            if self.fresh:
+                raise CheckFailed("HTTP 304 without a stored copy to compare with")
+            await self._save(response)
+            return _Verdict("unchanged", "not modified (HTTP 304)")
+        body_hash = response.body_hash()
+        if not self.fresh and body_hash == self.state.body_hash:
+            await self._save(response, body_hash=body_hash)
+            return _Verdict("unchanged", "same body as last time")
+        document, fingerprint = await self._document(response)
+        if document is None:
+            await self._save(response, body_hash=body_hash, fingerprint=fingerprint)
+            return _Verdict("unchanged", "the page changed, nothing that matters did")
+        if self.fresh:
+            await self._save(
+                response,
+                body_hash=body_hash,
+                document=document,
+                fingerprint=fingerprint,
+                snapshot=True,
+            )
+            what = (
+                "new baseline (extraction settings changed)"
+                if self.state.has_baseline
+                else "baseline"
+            )
+            return _Verdict("baseline", f"{what}: {_describe(document)}")
+        if document.content_hash() == self.state.content_hash:
+            await self._save(
+                response, body_hash=body_hash, document=document, fingerprint=fingerprint
+            )
+            return _Verdict("unchanged", f"{_what_changed(document)}, nothing that matters did")
+        return await self._compare(response, body_hash, document, fingerprint)
+
+    async def _compare(
+        self, response: Response, body_hash: str, document: Document, fingerprint: str | None
+    ) -> _Verdict:
+        async with read_transaction(self.app.engine) as connection:
+            previous = await latest_snapshot(connection, self.source.id)
+        change: Change | None = None
+        if isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
+            change, document = diff_feeds(previous, document)
+        elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
+            change = await _maybe_in_thread(len(response.body), diff_pages, previous, document)
+        else:  # nothing stored, or a page that became a feed: start afresh
+            await self._save(
+                response,
+                body_hash=body_hash,
+                document=document,
+                fingerprint=fingerprint,
+                snapshot=True,
+            )
+            return _Verdict("baseline", f"baseline: {_describe(document)}")
+        if change is None:
+            await self._save(
+                response,
+                body_hash=body_hash,
+                document=document,
+                fingerprint=fingerprint,
+                snapshot=True,
+            )
+            quiet = "nothing new in the feed" if document.kind == "feed" else "no difference"
+            return _Verdict("unchanged", quiet)
+        change_id = await self._save(
+            response,
+            body_hash=body_hash,
+            document=document,
+            fingerprint=fingerprint,
+            snapshot=True,
+            change=change,
+        )
+        return _Verdict("changed", change.summary(), change_id, change)
+
+    async def _document(self, response: Response) -> tuple[Document | None, str | None]:
+        """The response as a document, or None for a page whose selected markup is unchanged."""
+        try:
+            if self._kind(response) == "feed":
+                feed = await _maybe_in_thread(
+                    len(response.body),
+                    extract_feed,
+                    response.body,
+                    response.content_type,
+                    self.source,
+                )
+                return feed, None
+            _require_html(response)
+            text = decode_body(response.body, response.content_type).text
+            known = None if self.fresh else self.state.fingerprint
+            return await _maybe_in_thread(len(response.body), _page, text, self.source, known)
+        except (ExtractError, DecodeError) as exc:
+            raise CheckFailed(str(exc)) from None
+
+    def _kind(self, response: Response) -> str:
+        if self.source.kind != "auto":
+            return self.source.kind
+        detected = "feed" if looks_like_feed(response.body, response.content_type) else "page"
+        expected = self.state.kind if not self.fresh else None
+        if expected and expected != detected:
+            raise CheckFailed(
+                f"expected a {expected} as at the last check, but the response is a {detected}"
+                " (set kind in the configuration if the source really changed)"
+            )
+        return detected
+
+    def _success(self, response: Response) -> dict[str, Any]:
+        """The state after a successful check: only the columns that change are written (a
+        healthy source's check mostly moves its times on)."""
+        settings = self.app.settings
+        state: dict[str, Any] = {
+            "last_checked_at": self.now,
+            "last_success_at": self.now,
+            "next_check_at": next_check_time(
+                self.source,
+                self.now,
+                jitter=settings.checks.jitter,
+                timezone=settings.service.timezone,
+                rng=self.app.rng,
+            ),
+        }
+        healthy = {
+            "status": "ok",
+            "failures": 0,
+            "last_error": None,
+            "failing_since": None,
+            "alerted_at": None,
+            "etag": response.validators.etag or self.state.etag,
+            "last_modified": response.validators.last_modified or self.state.last_modified,
+        }
+        state.update({k: v for k, v in healthy.items() if getattr(self.state, k) != v})
+        return state
+
+    async def _save(
+        self,
+        response: Response,
+        *,
+        body_hash: str | None = None,
+        document: Document | None = None,
+        fingerprint: str | None = None,
+        snapshot: bool = False,
+        change: Change | None = None,
+    ) -> int | None:
+        """The new state, and the snapshot and change when there are: one commit."""
+        state = self._success(response)
+        if body_hash is not None:
+            state["body_hash"] = body_hash
+        if fingerprint is not None:
+            state["fingerprint"] = fingerprint
+        if document is not None:
+            state["content_hash"] = document.content_hash()
+            state["kind"] = document.kind
+            state["extract_key"] = self.source.extract_key
+        if change is not None:
+            state["last_change_at"] = self.now
+        result = Result(self.source, state, document if snapshot else None, change)
+        return await self.writer.save(result) if self.writer else None
+
+    async def failed(self, failure: CheckFailed) -> None:
+        if self.writer is None:
+            return
+        failures = self.state.failures + 1
+        state: dict[str, Any] = {
+            "status": "failing",
+            "failures": failures,
+            "last_error": failure.reason,
+            "failing_since": self.state.failing_since or self.now,
+            "last_checked_at": self.now,
+            "next_check_at": retry_time(
+                self.source,
+                failures,
+                self.now,
+                base=self.app.settings.checks.retry,
+                retry_after=failure.retry_after,
+                rng=self.app.rng,
+            ),
+        }
+        alert = None
+        operator = self.app.settings.service.operator_email
+        if (
+            operator
+            and failures >= self.app.settings.checks.alert_after
+            and not self.state.alerted_at
+        ):
+            # Told once per run of failures; a success clears `alerted_at` again.
+            now_state = replace(self.state, **state)
+            alert = self.app.composer.alert_message(operator, self.source, now_state, self.now)
+            state["alerted_at"] = self.now
+        await self.writer.save(Result(self.source, state, alert=alert))
+
+
+def _page(text: str, source: Source, known: str | None) -> tuple[PageDocument | None, str]:
+    """Select, fingerprint, and extract only when the fingerprint is new."""
+    selection = select(text, source)
+    fingerprint = selection.fingerprint()
+    if fingerprint == known:
+        return None, fingerprint
+    return document_of(selection, source), fingerprint
+
+
+def _require_html(response: Response) -> None:
+    media = (response.content_type or "").split(";")[0].strip().lower()
+    if media in HTML_TYPES:
+        return
+    if not media:
+        head = response.body[:2048].lower()
+        if b"<html" in head or b"<body" in head or b"<!doctype html" in head:
+            return
+        raise CheckFailed(
+            "not HTML or a feed: no Content-Type, and the body does not look like HTML"
+        )
+    raise CheckFailed(f"not HTML or a feed: the server sent {media}")
+
+
+async def _maybe_in_thread(size: int, function: Any, *args: Any) -> Any:
+    """Parse small bodies inline (cheaper), big ones in a thread (the event loop stays live)."""
+    if size > THREAD_THRESHOLD:
+        return await asyncio.to_thread(function, *args)
+    return function(*args)
+
+
+def _describe(document: Document) -> str:
+    if isinstance(document, FeedDocument):
+        return f"feed with {_count(len(document.entries), 'matching entry', 'matching entries')}"
+    sections = {line.section[0] for line in document.lines if line.section}
+    return f"page with {_count(len(document.lines), 'line')} in {_count(len(sections), 'section')}"
+
+
+def _what_changed(document: Document) -> str:
+    return "the feed changed" if document.kind == "feed" else "the page changed"
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"

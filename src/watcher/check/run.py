@@ -1,0 +1,173 @@
+"""A pass: claim the sources to check, fetch each URL once, check every source, summarise.
+
+Sources that share a URL (a site-wide feed that several countries filter with `match`) share
+one fetch. Concurrency is bounded twice: by `checks.concurrency` overall and by
+`checks.per_host` inside the fetcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from watcher.app import App
+from watcher.check.pipeline import Fetched, Outcome, check_source
+from watcher.check.writer import Writer
+from watcher.config.sources import Source
+from watcher.fetch import FetchError, Request, Validators
+from watcher.store import read_transaction, write_transaction
+from watcher.store.claims import release_stale_claims
+from watcher.store.schema import sources
+from watcher.store.sources import SourceState, claim_sources, load_states, release_sources
+
+OnOutcome = Callable[[Outcome], None]
+
+
+@dataclass
+class PassResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # asked for, but claimed by another check
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(outcome.status for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+    @property
+    def changed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "changed"]
+
+
+class UnknownSource(Exception):
+    def __init__(self, ids: Sequence[str]) -> None:
+        super().__init__(", ".join(ids))
+        self.ids = list(ids)
+
+
+async def run_pass(
+    app: App,
+    *,
+    ids: Sequence[str] | None = None,
+    every: bool = False,
+    only_due: bool = False,
+    early: timedelta = timedelta(0),
+    dry_run: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_outcome: OnOutcome | None = None,
+) -> PassResult:
+    """Check the due sources (or `ids`, or with `every` all of them) once.
+
+    `only_due` keeps, of `ids`, those still due (or due within `early`): the scheduler's
+    wake-up for a source may come after another worker has already checked it.
+    """
+    started = time.perf_counter()
+    if ids:
+        unknown = [source_id for source_id in ids if app.config.source(source_id) is None]
+        if unknown:
+            raise UnknownSource(unknown)
+    due_only = only_due or not (every or ids)
+    states = await _take(app, ids=ids, due_only=due_only, early=early, dry_run=dry_run)
+    result = PassResult()
+    if ids and not only_due:
+        result.skipped = sorted(set(ids) - {state.id for state in states})
+    if on_start:
+        on_start(len(states))
+    work = [(app.config.source(state.id), state) for state in states]
+    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[Source, SourceState]]] = {}
+    for source, state in work:
+        if source is not None:
+            groups.setdefault((source.url, source.headers), []).append((source, state))
+
+    async def run_group(group: list[tuple[Source, SourceState]], writer: Writer | None) -> None:
+        async with app.check_slots:
+            fetched = await _fetch(app, group)
+            for source, state in group:
+                outcome = await check_source(app, source, state, fetched, writer)
+                result.outcomes.append(outcome)
+                if on_outcome:
+                    on_outcome(outcome)
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            writer = None if dry_run else await stack.enter_async_context(Writer(app))
+            tasks = [asyncio.create_task(run_group(group, writer)) for group in groups.values()]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if not dry_run:
+            done = {outcome.source.id for outcome in result.outcomes}
+            unfinished = [state.id for state in states if state.id not in done]
+            if unfinished:
+                async with write_transaction(app.engine) as connection:
+                    await release_sources(connection, unfinished, app.worker)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _take(
+    app: App, *, ids: Sequence[str] | None, due_only: bool, early: timedelta, dry_run: bool
+) -> list[SourceState]:
+    now = app.clock()
+    if dry_run:  # look, but claim nothing: a dry run writes nothing at all
+        async with read_transaction(app.engine) as connection:
+            states = await load_states(connection)
+        if ids:
+            return [state for state in states if state.id in set(ids)]
+        return [
+            s for s in states if not due_only or s.next_check_at is None or s.next_check_at <= now
+        ]
+    checks = app.settings.checks
+    lease = max(timedelta(minutes=10), checks.timeout * 4)
+    async with write_transaction(app.engine) as connection:
+        await release_stale_claims(connection, sources, now=now, me=app.worker)
+        return await claim_sources(
+            connection,
+            now=now,
+            worker=app.worker,
+            lease=lease,
+            ids=ids,
+            due_only=due_only,
+            due_by=now + early,
+        )
+
+
+async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
+    """One request for every source of the group. Conditional only when all of them hold the
+    same validators and a baseline, so a 304 means "unchanged" for each of them."""
+    source = group[0][0]
+    states = [state for _, state in group]
+    same = all(
+        (s.etag, s.last_modified, s.body_hash)
+        == (states[0].etag, states[0].last_modified, states[0].body_hash)
+        for s in states
+    )
+    fresh = any(not s.has_baseline or s.extract_key != src.extract_key for src, s in group)
+    validators = states[0].validators if same and not fresh else Validators()
+    kinds = {src.kind for src, _ in group}
+    request = Request(
+        url=source.url,
+        timeout=max(src.timeout for src, _ in group).total_seconds(),
+        max_bytes=max(src.max_bytes for src, _ in group),
+        kind=kinds.pop() if len(kinds) == 1 else "auto",
+        validators=validators,
+        headers=source.headers,
+    )
+    started = time.perf_counter()
+    try:
+        response = await app.fetcher.fetch(request)
+    except FetchError as error:
+        return Fetched(None, error, time.perf_counter() - started)
+    return Fetched(response, None, time.perf_counter() - started)

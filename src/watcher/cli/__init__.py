@@ -1,0 +1,79 @@
+"""The `watcher` command: argument parsing, and the one place errors become exit statuses.
+
+Exit status: 0 done; 1 a runtime failure (e.g. the database is unreachable); 2 bad
+configuration or arguments (one clear line per problem on stderr); 3 a pass finished but some
+sources failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from watcher import __version__
+from watcher.cli import check, demo, health, outbox, review, run, subscribers
+from watcher.cli.common import CommandError
+from watcher.logs import setup_logging
+
+COMMANDS = (run, check, review, subscribers, outbox, demo, health)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watcher",
+        description="Watch country profile pages and news feeds; email subscribers what changed.",
+        epilog="Run 'watcher COMMAND --help' for the options and an example of each command.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: $WATCHER_CONFIG, else config/watcher.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv: debug)")
+    parser.add_argument("--version", action="version", version=f"watcher {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, default_level=getattr(args, "log_level", "WARNING"))
+    try:
+        return asyncio.run(args.handler(args))
+    except KeyboardInterrupt:
+        print("watcher: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> int:
+    """The exit status for an expected failure, after one clear line per problem on stderr.
+
+    The error classes are imported only now: `watcher --help` should not load a database.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from watcher.config import ConfigError
+    from watcher.store import DatabaseError
+
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            print(f"watcher: {problem}", file=sys.stderr)
+        return 2
+    if isinstance(exc, CommandError):
+        print(f"watcher: {exc}", file=sys.stderr)
+        return exc.status
+    if isinstance(exc, SQLAlchemyError):
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"watcher: database error: {detail}", file=sys.stderr)
+        return 1
+    if isinstance(exc, DatabaseError | OSError):
+        print(f"watcher: {exc}", file=sys.stderr)
+        return 1
+    raise exc

@@ -1,0 +1,272 @@
+"""Read `watcher.toml`, apply `WATCHER_<SECTION>__<KEY>` overrides, validate, resolve sources.
+
+Every problem becomes a `ConfigError` whose lines each name one key and what is wrong with it;
+the command line prints them and exits with status 2, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from watcher.config.model import Settings
+from watcher.config.sources import Source, resolve_source
+
+DEFAULT_PATH = Path("config/watcher.toml")
+ENV_PREFIX = "WATCHER_"
+OVERRIDABLE_SECTIONS = ("service", "checks", "mail")
+# Secrets never live in a file that may be committed or mounted world-readable.
+SECRET_KEYS = {("mail", "password")}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one line per mistake."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    sources: tuple[Source, ...]
+    path: Path | None
+
+    @property
+    def directory(self) -> Path | None:
+        return self.path.parent if self.path else None
+
+    def source(self, source_id: str) -> Source | None:
+        return self._by_id.get(source_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Source]:
+        return {source.id: source for source in self.sources}
+
+    def country_name(self, code: str) -> str:
+        for country in self.settings.countries:
+            if country.code == code:
+                return country.name
+        return code
+
+
+def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
+    if explicit:
+        return Path(explicit)
+    if environ.get("WATCHER_CONFIG"):
+        return Path(environ["WATCHER_CONFIG"])
+    return DEFAULT_PATH
+
+
+def load_config(
+    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """The configuration named by `--config`, else `$WATCHER_CONFIG`, else `config/watcher.toml`."""
+    environ = os.environ if environ is None else environ
+    path = config_path(explicit, environ)
+    data = read_toml(path)
+    return build_config(data, environ, path)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{where}: no such file (give --config PATH or set WATCHER_CONFIG)"]
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{where}: is a directory, not a configuration file"]) from None
+    except PermissionError:
+        raise ConfigError([f"{where}: cannot be read (permission denied)"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{where}: is not UTF-8 text (byte {exc.start})"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{where}: cannot be read ({exc.strerror})"]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: {_toml_message(exc)}"]) from None
+
+
+def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
+    message = str(exc)
+    found = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+    if found:
+        reason = message[: found.start()].strip()
+        return f"line {found[1]}, column {found[2]}: TOML syntax error: {reason}"
+    return f"TOML syntax error: {message}"
+
+
+def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
+    where = str(path) if path else "configuration"
+    problems = [f"{where}: {line}" for line in _secrets_in_file(data)]
+    overridden = _apply_environment(data, environ, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, data, overridden, where)) from None
+    problems = [f"{where}: {line}" for line in _check_references(settings)]
+    sources, source_problems = _resolve_sources(settings)
+    problems += [f"{where}: {line}" for line in source_problems]
+    if problems:
+        raise ConfigError(problems)
+    return Config(settings=settings, sources=sources, path=path)
+
+
+def _secrets_in_file(data: dict[str, Any]) -> list[str]:
+    problems = []
+    for section, key in sorted(SECRET_KEYS):
+        if isinstance(data.get(section), dict) and key in data[section]:
+            variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            problems.append(
+                f"{section}.{key}: secrets are read only from the environment; set {variable}"
+            )
+    return problems
+
+
+def _apply_environment(
+    data: dict[str, Any], environ: Mapping[str, str], problems: list[str]
+) -> dict[tuple[str, str], str]:
+    """Merge `WATCHER_<SECTION>__<KEY>=value` into the data; return which keys came from where."""
+    overridden: dict[tuple[str, str], str] = {}
+    for variable in sorted(environ):
+        if not variable.startswith(ENV_PREFIX) or "__" not in variable:
+            continue
+        section, _, key = variable[len(ENV_PREFIX) :].lower().partition("__")
+        if section not in OVERRIDABLE_SECTIONS:
+            problems.append(
+                f"{variable}: only [{'], ['.join(OVERRIDABLE_SECTIONS)}] keys can be set"
+                " from the environment"
+            )
+            continue
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            problems.append(f"{section}: must be a table, e.g. [{section}]")
+            continue
+        target[key] = _parse_env_value(environ[variable])
+        overridden[(section, key)] = variable
+    return overridden
+
+
+def _parse_env_value(raw: str) -> Any:
+    """`4` -> 4, `true` -> True, `["a", "b"]` -> a list; anything else stays a string."""
+    try:
+        return tomllib.loads(f"value = {raw}")["value"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _explain(
+    exc: ValidationError, data: dict[str, Any], overridden: dict[tuple[str, str], str], where: str
+) -> list[str]:
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        key = _dotted(loc)
+        origin = overridden.get(loc[:2]) if len(loc) >= 2 else None  # type: ignore[arg-type]
+        label = f"{origin} ({key})" if origin else f"{where}: {key}" if key else where
+        lines.append(f"{label}: {_describe(error, loc)}")
+    return lines
+
+
+def _describe(error: Any, loc: tuple[Any, ...]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key" + _suggest(loc)
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind in {"string_type", "int_type", "int_parsing", "list_type", "dict_type", "bool_type"}:
+        return f"{message[0].lower()}{message[1:]} (got {error['input']!r})"
+    return f"{message[0].lower()}{message[1:]}"
+
+
+def _suggest(loc: tuple[Any, ...]) -> str:
+    """Name the closest known key, walking the models along the path of the unknown one."""
+    model: type[BaseModel] = Settings
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        inner = _model_of(field.annotation) if field else None
+        if inner is None:
+            return ""
+        model = inner
+    names = [field.alias or name for name, field in model.model_fields.items()]
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(names)})"
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_of(argument)
+        if found:
+            return found
+    return None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        elif str(part).startswith(("function-", "constrained-")):
+            continue
+        else:
+            key += f".{part}" if key else str(part)
+    return key
+
+
+def _check_references(settings: Settings) -> list[str]:
+    problems = []
+    codes: dict[str, int] = {}
+    for index, country in enumerate(settings.countries):
+        if country.code in codes:
+            problems.append(
+                f"countries[{index}].code: {country.code!r} is already used by"
+                f" countries[{codes[country.code]}]"
+            )
+        codes.setdefault(country.code, index)
+    for index, subscriber in enumerate(settings.subscribers):
+        for code in subscriber.countries:
+            if code != "*" and code not in codes:
+                known = ", ".join(codes) or "none are configured"
+                key = f"subscribers[{index}].countries"
+                problems.append(f"{key}: unknown country code {code!r} (known: {known})")
+    return problems
+
+
+def _resolve_sources(settings: Settings) -> tuple[tuple[Source, ...], list[str]]:
+    sources: list[Source] = []
+    problems: list[str] = []
+    where: dict[str, str] = {}
+    for c_index, country in enumerate(settings.countries):
+        for s_index, config in enumerate(country.sources):
+            source = resolve_source(settings, country, config)
+            key = f"countries[{c_index}].sources[{s_index}].id"
+            if source.id in where:
+                problems.append(
+                    f"{key}: duplicate source id {source.id!r} (also {where[source.id]})"
+                )
+                continue
+            where[source.id] = key
+            sources.append(source)
+    return tuple(sources), problems

@@ -1,0 +1,273 @@
+"""The configuration schema: what `watcher.toml` may contain, with defaults and validation.
+
+Every model forbids unknown keys, so a typo is an error that names the key rather than a
+setting that silently does nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from watcher.config.units import parse_duration, parse_size
+
+DEFAULT_UPDATED_PATTERN = (
+    r"(?i)\b(?:last[\s-]*(?:updated|modified|revised|reviewed)|updated(?:\s+on)?)\s*[:\-\u2013]?\s*"
+    r"(?P<date>\d{1,2}(?:st|nd|rd|th)?[\s.-]+[A-Za-z]{3,9}\.?,?[\s.-]+\d{4}"
+    r"|[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2}/\d{1,2}/\d{2,4})"
+)
+
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;.]+(\.[^@\s<>\"',;.]+)*$")
+_COUNTRY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$")
+_SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return pattern
+
+
+def _check_updated_pattern(pattern: str) -> str:
+    compiled = re.compile(_check_regex(pattern))
+    if "date" not in compiled.groupindex and compiled.groups != 1:
+        raise ValueError("needs a group named 'date' (or exactly one group) around the date")
+    return pattern
+
+
+def _check_selector(selector: str) -> str:
+    """CSS by default, XPath when written `xpath:...`; compiled now so mistakes show at start."""
+    from watcher.extract.select import compile_selector
+
+    compile_selector(selector)
+    return selector
+
+
+def _check_cron(expression: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression)
+    except ValueError as exc:
+        raise ValueError(f"invalid cron expression {expression!r}: {exc}") from None
+    return expression
+
+
+def check_email(address: str) -> str:
+    address = address.strip()
+    if len(address) > 254 or not _EMAIL.match(address):
+        raise ValueError(f"{address!r} is not an email address")
+    return address
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use a name like 'Europe/Paris')") from None
+    return name
+
+
+def _check_public_url(url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Spread = Annotated[timedelta, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
+Size = Annotated[int, BeforeValidator(parse_size)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+UpdatedPattern = Annotated[str, AfterValidator(_check_updated_pattern)]
+Selector = Annotated[str, AfterValidator(_check_selector)]
+Cron = Annotated[str, AfterValidator(_check_cron)]
+Email = Annotated[str, AfterValidator(check_email)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+PublicUrl = Annotated[str, AfterValidator(_check_public_url)]
+Frequency = Literal["immediate", "daily", "weekly"]
+FREQUENCIES: tuple[str, ...] = ("immediate", "daily", "weekly")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ServiceConfig(Model):
+    database: str = "sqlite:///data/watcher.db"
+    public_url: PublicUrl = "http://localhost:8080"
+    listen: str = "127.0.0.1:8080"
+    operator_email: Email | None = None
+    timezone: TimeZone = "UTC"
+    keep_snapshots: int = Field(20, ge=1, description="snapshots kept per source")
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, url: str) -> str:
+        if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", url):
+            raise ValueError(f"{url!r}: use 'sqlite:///path/to/file.db' or 'postgresql://...'")
+        return url
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{value!r}: write it as HOST:PORT, e.g. '127.0.0.1:8080'")
+        return value
+
+
+class ScheduleFields(Model):
+    """`interval` or `cron`: shared by [checks] (the default) and each source (an override)."""
+
+    interval: Duration | None = None
+    cron: Cron | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> ScheduleFields:
+        if self.interval is not None and self.cron is not None:
+            raise ValueError("give either 'interval' or 'cron', not both")
+        return self
+
+
+class ChecksConfig(ScheduleFields):
+    timeout: Duration = timedelta(seconds=30)
+    max_bytes: Size = 5_000_000
+    per_host: int = Field(2, ge=1, le=64)
+    concurrency: int = Field(16, ge=1, le=512)
+    max_redirects: int = Field(5, ge=0, le=30)
+    retry: Duration = Field(timedelta(minutes=5), description="first retry after a failure")
+    alert_after: int = Field(
+        5, ge=1, description="consecutive failures before the operator is told"
+    )
+    jitter: Spread = Field(timedelta(seconds=30), description="spread of scheduled checks")
+    updated_pattern: UpdatedPattern = DEFAULT_UPDATED_PATTERN
+    user_agent: str | None = None
+
+
+class MailConfig(Model):
+    transport: Literal["smtp", "maildir"] = "smtp"
+    from_: str = Field("watcher <watcher@localhost>", alias="from")
+    host: str = "localhost"
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    maildir: str = "data/mail"
+    ca_file: str | None = Field(None, description="CA bundle for a private SMTP certificate")
+    timeout: Duration = timedelta(seconds=30)
+    batch_size: int = Field(50, ge=1, le=10_000, description="messages per SMTP connection")
+    connections: int = Field(4, ge=1, le=32, description="SMTP connections used at once")
+    give_up_after: Duration = timedelta(days=4)
+    settle: Spread = Field(
+        timedelta(minutes=1), description="quiet time before an immediate email goes out"
+    )
+    hard_bounce_limit: int = Field(3, ge=1)
+    unsubscribe_mailto: Email | None = None
+    list_id: str | None = None
+    digest_hour: int = Field(7, ge=0, le=23)
+    digest_weekday: Weekday = "monday"
+    max_diff_lines: int = Field(60, ge=5, le=2000, description="diff lines shown per email")
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        _, address = parseaddr(value)
+        check_email(address)
+        return value
+
+    @property
+    def smtp_port(self) -> int:
+        if self.port is not None:
+            return self.port
+        return {"none": 25, "starttls": 587, "tls": 465}[self.security]
+
+
+class SourceConfig(ScheduleFields):
+    url: str
+    id: str | None = None
+    name: str | None = None
+    kind: Literal["auto", "page", "feed"] = "auto"
+    select: Selector | None = None
+    exclude: list[Selector] = Field(default_factory=list)
+    ignore: list[Regex] = Field(default_factory=list)
+    match: Regex | None = None
+    updated_pattern: UpdatedPattern | None = None
+    timeout: Duration | None = None
+    max_bytes: Size | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, url: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        return url
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is not None and not _SOURCE_ID.match(value):
+            raise ValueError(
+                f"{value!r}: use lower-case letters, digits, '-', '_' or '.' (at most 80)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fits(self) -> SourceConfig:
+        if self.kind == "page" and self.match is not None:
+            raise ValueError("'match' filters feed entries; it cannot be used with kind = 'page'")
+        if self.kind == "feed" and (self.select or self.exclude):
+            raise ValueError("'select' and 'exclude' apply to pages, not to kind = 'feed'")
+        return self
+
+
+class CountryConfig(Model):
+    code: str
+    name: str
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, code: str) -> str:
+        if not _COUNTRY_CODE.match(code):
+            raise ValueError(f"{code!r} is not a country code (letters and digits, e.g. 'VN')")
+        return code.upper()
+
+
+class SubscriberConfig(Model):
+    email: Email
+    countries: list[str] = Field(min_length=1)
+    frequency: Frequency = "immediate"
+
+    @field_validator("countries")
+    @classmethod
+    def _codes(cls, codes: list[str]) -> list[str]:
+        return [code.upper() if code != "*" else code for code in codes]
+
+
+class Settings(Model):
+    service: ServiceConfig = ServiceConfig()
+    checks: ChecksConfig = ChecksConfig()
+    mail: MailConfig = MailConfig()
+    countries: list[CountryConfig] = Field(default_factory=list)
+    subscribers: list[SubscriberConfig] = Field(default_factory=list)

@@ -1,0 +1,108 @@
+"""Sources as plain data: every effective setting of one watched URL, defaults applied.
+
+A `Source` is what the rest of the program works with; it never looks back at the raw
+configuration models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
+
+from watcher.config.model import CountryConfig, Settings, SourceConfig
+
+SourceKind = Literal["auto", "page", "feed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    country: str
+    country_name: str
+    url: str
+    name: str
+    kind: SourceKind
+    select: str | None
+    exclude: tuple[str, ...]
+    ignore: tuple[str, ...]
+    match: str | None
+    updated_pattern: str
+    interval: timedelta | None
+    cron: str | None
+    timeout: timedelta
+    max_bytes: int
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def extract_key(self) -> str:
+        """Fingerprint of the settings that shape the stored document.
+
+        When an operator edits `select`, `ignore` or the URL, the next check records a fresh
+        baseline instead of reporting the edit as a change of the page.
+        """
+        return _extract_key(
+            self.url,
+            self.kind,
+            self.select,
+            self.exclude,
+            self.ignore,
+            self.match,
+            self.updated_pattern,
+        )
+
+
+@lru_cache(maxsize=65_536)
+def _extract_key(*shape: object) -> str:
+    return hashlib.sha256(json.dumps(shape).encode()).hexdigest()[:16]
+
+
+def derive_source_id(country: str, url: str) -> str:
+    """A readable id that stays the same as long as the country and URL do: `vn-vietnam-3f2a1c`."""
+    parts = urlsplit(url)
+    segments = [segment for segment in parts.path.split("/") if segment]
+    stem = segments[-1] if segments else (parts.hostname or "home")
+    stem = re.sub(r"\.(html?|php|aspx?|jsp|rss|atom|xml|rdf)$", "", stem, flags=re.IGNORECASE)
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:40] or "home"
+    digest = hashlib.sha256(f"{country}|{url}".encode()).hexdigest()[:6]
+    return f"{country.lower()}-{slug}-{digest}"
+
+
+def display_name(source: SourceConfig, country: CountryConfig) -> str:
+    if source.name:
+        return source.name
+    parts = urlsplit(source.url)
+    return f"{country.name}: {parts.hostname}{parts.path}"
+
+
+def resolve_source(settings: Settings, country: CountryConfig, config: SourceConfig) -> Source:
+    checks = settings.checks
+    own_schedule = config.interval is not None or config.cron is not None
+    interval = config.interval if own_schedule else checks.interval
+    cron = config.cron if own_schedule else checks.cron
+    if interval is None and cron is None:
+        interval = timedelta(hours=6)
+    kind: SourceKind = "feed" if config.match is not None and config.kind == "auto" else config.kind
+    return Source(
+        id=config.id or derive_source_id(country.code, config.url),
+        country=country.code,
+        country_name=country.name,
+        url=config.url,
+        name=display_name(config, country),
+        kind=kind,
+        select=config.select,
+        exclude=tuple(config.exclude),
+        ignore=tuple(config.ignore),
+        match=config.match,
+        updated_pattern=config.updated_pattern or checks.updated_pattern,
+        interval=interval,
+        cron=cron,
+        timeout=config.timeout or checks.timeout,
+        max_bytes=config.max_bytes or checks.max_bytes,
+        headers=tuple(sorted(config.headers.items())),
+    )

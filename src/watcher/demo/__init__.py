@@ -1,0 +1,1 @@
+"""The bundled example site and `watcher demo`: the whole loop, offline."""

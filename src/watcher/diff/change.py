@@ -1,0 +1,248 @@
+"""What a diff produces: a page change (sections, hunks, dates) or a feed change (entries).
+
+These records are what the change log stores and what emails and web pages render, so they
+carry everything needed to explain a change without the snapshots it came from. Their JSON
+form is the stable, documented output of `watcher show --json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from watcher.extract.document import Entry, SectionPath
+
+LineOp = Literal["context", "added", "removed", "changed"]
+SectionStatus = Literal["changed", "added", "removed"]
+INTRODUCTION = "Introduction"
+# Word marks: "=" unchanged text, "-" removed text, "+" added text.
+Mark = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    op: LineOp
+    section: SectionPath
+    kind: str
+    text: str
+    old: str | None = None
+    marks: tuple[Mark, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "op": self.op,
+            "section": list(self.section),
+            "kind": self.kind,
+            "text": self.text,
+        }
+        if self.op == "changed":
+            data["old"] = self.old
+            data["marks"] = [list(mark) for mark in self.marks] if self.marks else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DiffLine:
+        marks = data.get("marks")
+        return cls(
+            op=data["op"],
+            section=tuple(data["section"]),
+            kind=data["kind"],
+            text=data["text"],
+            old=data.get("old"),
+            marks=tuple((op, text) for op, text in marks) if marks else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SectionChange:
+    path: SectionPath
+    status: SectionStatus
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+
+    @property
+    def name(self) -> str:
+        return " > ".join(self.path) if self.path else INTRODUCTION
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": list(self.path),
+            "status": self.status,
+            "added": self.added,
+            "removed": self.removed,
+            "changed": self.changed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """A top-level section as a subject line names it: `Cluster Munition Ban Policy (new)`."""
+
+    name: str
+    status: SectionStatus
+
+    def __str__(self) -> str:
+        suffix = {"added": " (new)", "removed": " (removed)"}.get(self.status, "")
+        return f"{self.name}{suffix}"
+
+
+@dataclass(frozen=True)
+class PageChange:
+    title: str | None
+    updated_old: str | None
+    updated_new: str | None
+    sections: tuple[SectionChange, ...]
+    hunks: tuple[tuple[DiffLine, ...], ...]
+    added: int
+    removed: int
+    changed: int
+    kind: str = "page"
+
+    @property
+    def updated(self) -> bool:
+        return self.updated_old != self.updated_new
+
+    def headlines(self) -> list[Headline]:
+        """Top-level sections that changed, in document order, each named once."""
+        found: dict[str, SectionStatus] = {}
+        for section in self.sections:
+            name = section.path[0] if section.path else INTRODUCTION
+            top_level = len(section.path) <= 1
+            if name not in found:
+                found[name] = section.status if top_level else "changed"
+            elif top_level and section.status != "changed":
+                found[name] = section.status
+        return [Headline(name, status) for name, status in found.items()]
+
+    def summary(self) -> str:
+        parts = []
+        if self.sections:
+            parts.append(", ".join(str(headline) for headline in self.headlines()))
+        if self.updated:
+            parts.append(
+                f"Last Updated {self.updated_old or '(none)'} -> {self.updated_new or '(none)'}"
+            )
+        counts = f"+{self.added} -{self.removed} ~{self.changed} lines"
+        return "; ".join([*parts, counts])
+
+    def to_json(self) -> dict[str, Any]:
+        updated = {"old": self.updated_old, "new": self.updated_new} if self.updated else None
+        return {
+            "kind": "page",
+            "title": self.title,
+            "updated": updated,
+            "sections": [section.to_json() for section in self.sections],
+            "stats": {"added": self.added, "removed": self.removed, "changed": self.changed},
+            "hunks": [[line.to_json() for line in hunk] for hunk in self.hunks],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PageChange:
+        updated = data.get("updated") or {}
+        stats = data["stats"]
+        return cls(
+            title=data.get("title"),
+            updated_old=updated.get("old"),
+            updated_new=updated.get("new"),
+            sections=tuple(
+                SectionChange(
+                    tuple(item["path"]),
+                    item["status"],
+                    item["added"],
+                    item["removed"],
+                    item["changed"],
+                )
+                for item in data["sections"]
+            ),
+            hunks=tuple(tuple(DiffLine.from_json(line) for line in hunk) for hunk in data["hunks"]),
+            added=stats["added"],
+            removed=stats["removed"],
+            changed=stats["changed"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChange:
+    status: Literal["new", "updated"]
+    entry: Entry
+    previous: Entry | None = None
+
+    @property
+    def fields(self) -> list[str]:
+        if self.previous is None:
+            return []
+        names = ("title", "summary", "date")
+        return [name for name in names if getattr(self.entry, name) != getattr(self.previous, name)]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "status": self.status,
+            "key": self.entry.key,
+            "title": self.entry.title,
+            "link": self.entry.link,
+            "date": self.entry.date,
+            "summary": self.entry.summary,
+            "fields": self.fields,
+            "previous": None,
+        }
+        if self.previous is not None:
+            data["previous"] = {
+                "title": self.previous.title,
+                "date": self.previous.date,
+                "summary": self.previous.summary,
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EntryChange:
+        entry = Entry(data["key"], data["title"], data["link"], data["date"], data["summary"])
+        previous = data.get("previous")
+        old = None
+        if previous is not None:
+            old = Entry(
+                data["key"], previous["title"], data["link"], previous["date"], previous["summary"]
+            )
+        return cls(status=data["status"], entry=entry, previous=old)
+
+
+@dataclass(frozen=True)
+class FeedChange:
+    title: str | None
+    entries: tuple[EntryChange, ...]
+    kind: str = "feed"
+
+    def summary(self) -> str:
+        new = sum(1 for item in self.entries if item.status == "new")
+        updated = len(self.entries) - new
+        parts = []
+        if new:
+            parts.append(f"{new} new {'entry' if new == 1 else 'entries'}")
+        if updated:
+            parts.append(f"{updated} updated")
+        titles = "; ".join(item.entry.title for item in self.entries[:3])
+        more = f" and {len(self.entries) - 3} more" if len(self.entries) > 3 else ""
+        return f"{', '.join(parts)}: {titles}{more}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "feed",
+            "title": self.title,
+            "entries": [item.to_json() for item in self.entries],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeedChange:
+        return cls(
+            title=data.get("title"),
+            entries=tuple(EntryChange.from_json(item) for item in data["entries"]),
+        )
+
+
+Change = PageChange | FeedChange
+
+
+def change_from_json(data: dict[str, Any]) -> Change:
+    if data.get("kind") == "feed":
+        return FeedChange.from_json(data)
+    return PageChange.from_json(data)

@@ -1,0 +1,138 @@
+"""What extraction produces: a page as sectioned lines, a feed as keyed entries.
+
+Both serialise to compact JSON for snapshots and hash stably, so "did the part that matters
+change?" is one comparison of hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+SectionPath = tuple[str, ...]
+
+# Line kinds: "title", "h1".."h6", "text", "item", "row", "footnote", "updated".
+HEADING_KINDS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def compare_key(text: str) -> str:
+    """What two lines must share to be the same line: their text without any whitespace."""
+    return "".join(text.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    section: SectionPath
+    kind: str
+    text: str
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind in HEADING_KINDS
+
+
+@dataclass(frozen=True)
+class PageDocument:
+    lines: tuple[Line, ...]
+    title: str | None = None
+    updated: str | None = None
+    kind: str = field(default="page", init=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "page",
+            "title": self.title,
+            "updated": self.updated,
+            "lines": [[list(line.section), line.kind, line.text] for line in self.lines],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PageDocument:
+        lines = tuple(Line(tuple(section), kind, text) for section, kind, text in data["lines"])
+        return cls(lines=lines, title=data.get("title"), updated=data.get("updated"))
+
+    def content_hash(self) -> str:
+        return self._content_hash
+
+    @cached_property
+    def _content_hash(self) -> str:
+        # Only the lines count (a new <title> outside the selected part is no change), and
+        # only their words: a difference in whitespace alone is no change either.
+        return _hash({"lines": [[line.kind, compare_key(line.text)] for line in self.lines]})
+
+    def render_text(self) -> str:
+        """The document as an editor would read it: headings, then their lines."""
+        out: list[str] = []
+        for line in self.lines:
+            if line.is_heading or line.kind == "title":
+                if out:
+                    out.append("")
+                out.append(line.text)
+                out.append("=" * min(len(line.text), 72))
+            else:
+                out.append(f"- {line.text}" if line.kind == "item" else line.text)
+        return "\n".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: str
+    title: str
+    link: str | None
+    date: str | None
+    summary: str
+
+    def to_json(self) -> list[Any]:
+        return [self.key, self.title, self.link, self.date, self.summary]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Entry:
+        return cls(*data)
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    entries: tuple[Entry, ...]
+    title: str | None = None
+    # Keys of entries seen in earlier checks that have since dropped out of the feed: an entry
+    # that comes back (feeds keep only their latest N items) is not news a second time.
+    seen: tuple[str, ...] = ()
+    kind: str = field(default="feed", init=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "feed",
+            "title": self.title,
+            "entries": [entry.to_json() for entry in self.entries],
+            "seen": list(self.seen),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FeedDocument:
+        entries = tuple(Entry.from_json(item) for item in data["entries"])
+        return cls(entries=entries, title=data.get("title"), seen=tuple(data.get("seen", ())))
+
+    def content_hash(self) -> str:
+        return self._content_hash
+
+    @cached_property
+    def _content_hash(self) -> str:
+        # `seen` is bookkeeping, not content: it must not make an unchanged feed look changed.
+        return _hash({"title": self.title, "entries": [e.to_json() for e in self.entries]})
+
+
+Document = PageDocument | FeedDocument
+
+
+def document_from_json(data: dict[str, Any]) -> Document:
+    if data.get("kind") == "feed":
+        return FeedDocument.from_json(data)
+    return PageDocument.from_json(data)
+
+
+def _hash(data: dict[str, Any]) -> str:
+    encoded = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()

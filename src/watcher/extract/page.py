@@ -1,0 +1,380 @@
+"""HTML -> PageDocument: the part of a page that matters, as lines under their section headings.
+
+Headings become section paths ("Mine Ban Policy > Policy"); paragraphs, list items and table
+rows become lines; footnotes are attributed to the section that cites them, so a new footnote
+counts as a change of that section rather than of whatever happens to precede the notes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import lxml.html
+from lxml import etree
+
+from watcher.config.sources import Source
+from watcher.extract.document import Line, PageDocument, SectionPath
+from watcher.extract.errors import ExtractError
+from watcher.extract.select import compile_selector
+
+# Elements whose text is never content.
+DROPPED_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "canvas",
+    "select",
+    "button",
+    "input",
+    "textarea",
+    "map",
+)
+BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "ul",
+        "caption",
+    ]
+)
+HEADING_LEVELS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+FOOTNOTES_CONTAINER = re.compile(r"(?i)(?:^|[\s_-])(?:foot-?notes?|endnotes?)(?:$|[\s_-])")
+FOOTNOTES_SECTION: SectionPath = ("Footnotes",)
+# A "Last Updated" line is short; a paragraph that mentions an update is not the page's date.
+UPDATED_LINE_MAX = 160
+# Candidates only: plain `contains()` is cheap; `_is_hidden` decides on the few it finds.
+# Attribute existence only: testing the style's text in XPath cost more than the parse.
+_MAYBE_HIDDEN = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+_INVISIBLE = str.maketrans(
+    {"\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None, "\xad": None}
+)
+
+
+def normalize_space(text: str) -> str:
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def parse_html(text: str) -> lxml.html.HtmlElement:
+    try:
+        return lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+    except (etree.ParserError, ValueError) as exc:
+        raise ExtractError(f"the page cannot be parsed as HTML ({exc})") from None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The part of a page that matters, as parsed, before it becomes a document."""
+
+    root: lxml.html.HtmlElement
+    parts: list[lxml.html.HtmlElement]
+
+    def fingerprint(self) -> str:
+        """A hash of the selected markup as served. Equal fingerprints mean an equal
+        document (for the same settings), so a page whose selected part did not change needs
+        neither cleaning nor extraction."""
+        digest = hashlib.sha256()
+        for part in self.parts:
+            digest.update(etree.tostring(part, with_tail=False))
+        return digest.hexdigest()
+
+    def page_title(self) -> str | None:
+        element = self.root.find(".//title")
+        text = normalize_space(element.text_content()) if element is not None else ""
+        return text or None
+
+
+def select(text: str, source: Source) -> Selection:
+    """Parse, drop the excluded elements, select the part that matters, and drop scripts
+    and the like from it (a nonce in an inline script is no reason to extract again).
+
+    Excluding comes first because an exclude selector may look outside the selected part
+    (`body.promo .teaser`); what is left of the selected part decides the document. Only
+    the selected part is swept: sweeping the whole page cost more than parsing it.
+    """
+    root = parse_html(text)
+    for selector in source.exclude:
+        _drop_all(compile_selector(selector)(root))
+    parts = _select(root, source.select)
+    for part in parts:
+        etree.strip_elements(part, *DROPPED_TAGS, with_tail=False)
+    return Selection(root, parts)
+
+
+def _drop_hidden(part: lxml.html.HtmlElement) -> None:
+    """Hidden elements are not content either. Left out of `select` (and so out of the
+    fingerprint): the scan cost a third as much as parsing the page."""
+    _drop_all(element for element in _MAYBE_HIDDEN(part) if _is_hidden(element))
+
+
+def _is_hidden(element: lxml.html.HtmlElement) -> bool:
+    attributes = element.attrib
+    if "hidden" in attributes or attributes.get("aria-hidden") == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(attributes.get("style", "")))
+
+
+def document_of(selection: Selection, source: Source) -> PageDocument:
+    for part in selection.parts:
+        _drop_hidden(part)
+    builder = _Builder(_title_heading(selection.parts))
+    for part in selection.parts:
+        builder.add(part)
+    lines = builder.finish()
+    lines = _without_ignored(lines, source.ignore)
+    lines, updated = _mark_updated(lines, source.updated_pattern)
+    title = builder.title or selection.page_title()
+    return PageDocument(lines=tuple(lines), title=title, updated=updated)
+
+
+def extract_page(text: str, source: Source) -> PageDocument:
+    return document_of(select(text, source), source)
+
+
+def _drop_all(elements: Iterable[object]) -> None:
+    for element in elements:
+        if isinstance(element, lxml.html.HtmlElement) and element.getparent() is not None:
+            element.drop_tree()
+
+
+def _select(root: lxml.html.HtmlElement, selector: str | None) -> list[lxml.html.HtmlElement]:
+    if selector is None:
+        body = root.find("body")
+        return [body if body is not None else root]
+    found = [item for item in compile_selector(selector)(root) if isinstance(item, etree._Element)]
+    if not found:
+        raise ExtractError(f"select {selector!r} matched nothing on the page")
+    chosen = set(found)
+    # Keep the outermost matches only: a nested match would repeat its text.
+    return [el for el in found if not any(a in chosen for a in el.iterancestors())]
+
+
+def _title_heading(parts: list[lxml.html.HtmlElement]) -> lxml.html.HtmlElement | None:
+    """The first heading is the document's title when it sits alone above every other level."""
+    headings = [el for part in parts for el in part.iter(*HEADING_LEVELS)]
+    if not headings:
+        return None
+    first = headings[0]
+    level = HEADING_LEVELS[first.tag]
+    others = headings[1:]
+    if others and all(HEADING_LEVELS[el.tag] > level for el in others):
+        return first
+    return None
+
+
+class _Builder:
+    """Walks elements in document order, turning blocks into lines under the current section."""
+
+    def __init__(self, title_heading: lxml.html.HtmlElement | None) -> None:
+        self.title_heading = title_heading
+        self.title: str | None = None
+        self.lines: list[Line] = []
+        self.buffer: list[str] = []
+        self.kind = "text"
+        self.headings: list[tuple[int, str]] = []
+        self.citations: dict[str, SectionPath] = {}
+        self.footnote_anchor: str | None = None
+        self.footnotes: list[tuple[int, str | None]] = []
+
+    @property
+    def section(self) -> SectionPath:
+        return tuple(text for _, text in self.headings)
+
+    def add(self, element: lxml.html.HtmlElement) -> None:
+        """A selected part, without its tail: text after its end tag is not in the selection."""
+        tail, element.tail = element.tail, None
+        try:
+            self._walk(element, depth=0)
+        finally:
+            element.tail = tail
+        self._flush()
+
+    def finish(self) -> list[Line]:
+        """Move each footnote under the section that cites it."""
+        for index, anchor in self.footnotes:
+            line = self.lines[index]
+            section = self.citations.get(anchor, FOOTNOTES_SECTION) if anchor else FOOTNOTES_SECTION
+            self.lines[index] = Line(section, line.kind, line.text)
+        return self.lines
+
+    def _flush(self) -> None:
+        text = normalize_space("".join(self.buffer))
+        self.buffer.clear()
+        if not text:
+            return
+        if self.kind == "footnote":
+            self.footnotes.append((len(self.lines), self.footnote_anchor))
+        self.lines.append(Line(self.section, self.kind, text))
+
+    def _walk(self, element: lxml.html.HtmlElement, depth: int) -> None:
+        tag = element.tag
+        if not isinstance(tag, str):  # an entity or a leftover comment node
+            self._tail(element)
+            return
+        if depth > 200:  # pathological nesting: keep the text, skip the structure
+            self.buffer.append(" " + element.text_content() + " ")
+        elif tag in HEADING_LEVELS:
+            self._heading(element)
+        elif tag == "table":
+            self._table(element)
+        elif tag == "br":
+            self._flush()
+        elif tag in BLOCK_TAGS or tag in ("td", "th", "tr"):
+            self._block(element, depth)
+        else:
+            if tag == "a":
+                self._cite(element)
+            self._children(element, depth)
+        self._tail(element)
+
+    def _children(self, element: lxml.html.HtmlElement, depth: int) -> None:
+        if element.text:
+            self.buffer.append(element.text)
+        for child in element:
+            self._walk(child, depth + 1)
+
+    def _tail(self, element: lxml.html.HtmlElement) -> None:
+        if element.tail:
+            self.buffer.append(element.tail)
+
+    def _block(self, element: lxml.html.HtmlElement, depth: int) -> None:
+        self._flush()
+        saved_kind, saved_anchor = self.kind, self.footnote_anchor
+        if self.kind != "footnote" and _is_footnotes_container(element):
+            self.kind = "footnote"
+        elif self.kind == "footnote":
+            self.footnote_anchor = _anchor_of(element) or self.footnote_anchor
+        elif element.tag == "li":
+            self.kind = "item"
+        self._children(element, depth)
+        self._flush()
+        self.kind, self.footnote_anchor = saved_kind, saved_anchor
+
+    def _heading(self, element: lxml.html.HtmlElement) -> None:
+        self._flush()
+        text = normalize_space(element.text_content())
+        if not text:
+            return
+        if element is self.title_heading:
+            self.title = text
+            self.lines.append(Line((), "title", text))
+            return
+        level = HEADING_LEVELS[element.tag]
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        self.headings.append((level, text))
+        self.lines.append(Line(self.section, element.tag, text))
+
+    def _cite(self, element: lxml.html.HtmlElement) -> None:
+        href = element.get("href") or ""
+        if href.startswith("#") and len(href) > 1 and self.kind != "footnote":
+            self.citations.setdefault(href[1:], self.section)
+
+    def _table(self, table: lxml.html.HtmlElement) -> None:
+        self._flush()
+        for link in table.iter("a"):
+            self._cite(link)
+        caption = table.find("caption")
+        if caption is not None:
+            self.buffer.append(caption.text_content())
+            self._flush()
+        saved = self.kind
+        self.kind = "footnote" if saved == "footnote" else "row"
+        for row in table_rows(table):
+            self.buffer.append(row)
+            self._flush()
+        self.kind = saved
+
+
+def table_rows(table: lxml.html.HtmlElement) -> Iterator[str]:
+    """Rows as `header: value` lines; a header row names the columns of the rows below it."""
+    header: list[str] | None = None
+    rows = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+    for position, row in enumerate(rows):
+        cells = [cell for cell in row if cell.tag in ("td", "th")]
+        texts = [normalize_space(cell.text_content()) for cell in cells]
+        if not any(texts):
+            continue
+        if position == 0 and len(cells) > 1 and all(cell.tag == "th" for cell in cells):
+            header = texts
+            continue
+        if header and len(header) == len(texts):
+            pairs = zip(header, texts, strict=True)
+            yield "; ".join(f"{name}: {value}" if name else value for name, value in pairs if value)
+        elif cells[0].tag == "th" and len(cells) > 1:
+            yield f"{texts[0]}: " + " | ".join(text for text in texts[1:] if text)
+        else:
+            yield " | ".join(text for text in texts if text)
+
+
+def _is_footnotes_container(element: lxml.html.HtmlElement) -> bool:
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return bool(FOOTNOTES_CONTAINER.search(names))
+
+
+def _anchor_of(element: lxml.html.HtmlElement) -> str | None:
+    """The id a footnote is linked by: its own, or that of an anchor at its start."""
+    if element.get("id"):
+        return element.get("id")
+    for child in element.iter("a", "span", "sup"):
+        anchor = child.get("id") or child.get("name")
+        if anchor:
+            return anchor
+    return None
+
+
+def _without_ignored(lines: list[Line], patterns: tuple[str, ...]) -> list[Line]:
+    if not patterns:
+        return lines
+    compiled = [re.compile(pattern) for pattern in patterns]
+    return [line for line in lines if not any(regex.search(line.text) for regex in compiled)]
+
+
+def _mark_updated(lines: list[Line], pattern: str) -> tuple[list[Line], str | None]:
+    regex = re.compile(pattern)
+    for index, line in enumerate(lines):
+        if len(line.text) > UPDATED_LINE_MAX:
+            continue
+        found = regex.search(line.text)
+        if found:
+            date = found.group("date") if "date" in regex.groupindex else found.group(1)
+            lines[index] = Line(line.section, "updated", line.text)
+            return lines, normalize_space(date)
+    return lines, None

@@ -1,0 +1,15 @@
+"""Fetching: conditional GETs with limits, politeness and charset decoding."""
+
+from watcher.fetch.charset import Decoded, DecodeError, decode_body
+from watcher.fetch.client import Fetcher, FetchError, Request, Response, Validators
+
+__all__ = [
+    "DecodeError",
+    "Decoded",
+    "FetchError",
+    "Fetcher",
+    "Request",
+    "Response",
+    "Validators",
+    "decode_body",
+]

@@ -1,0 +1,1 @@
+"""Notifying subscribers: compose emails from changes, queue them durably, deliver them."""

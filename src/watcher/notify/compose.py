@@ -1,0 +1,430 @@
+"""Compose emails from recorded changes: jinja2 templates, inlined CSS, the right headers.
+
+Templates live in `watcher/notify/templates`; a file of the same name in the `templates`
+folder beside the configuration file takes precedence, so an operator can restyle mail
+without touching the code. HTML templates are autoescaped: remote text is always escaped.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import parseaddr
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import css_inline
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+
+from watcher.config import Config, Source
+from watcher.diff import FeedChange, Headline, PageChange
+from watcher.notify.links import Links, make_token
+from watcher.notify.mime import (
+    Body,
+    build_message,
+    clean_header,
+    domain_of,
+    list_domain,
+    new_message_id,
+    quoted_printable,
+)
+from watcher.render.text import change_body
+from watcher.render.view import PageView, page_view
+from watcher.store.changes import ChangeRecord
+from watcher.store.sources import SourceState
+from watcher.store.subscribers import Subscriber
+
+MAX_BYTES = 95_000  # "well under 100 KB", headers and encoding included
+LIMITS = (1.0, 0.5, 0.25, 0.1, 0.0)  # shares of max_diff_lines tried until a message fits
+
+
+@dataclass(frozen=True)
+class Composed:
+    recipient: str
+    subject: str
+    message_id: str
+    body: bytes  # the RFC 5322 message, CRLF line ends, ready for SMTP
+
+    def as_bytes(self) -> bytes:
+        return self.body
+
+    @property
+    def message(self) -> EmailMessage:
+        """The message parsed back, for previews and tests."""
+        parsed = email.message_from_bytes(self.body, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass(frozen=True)
+class Personal:
+    """What differs between two readers of the same news: filled in after rendering."""
+
+    email: str
+    following: str
+    unsubscribe_url: str
+    manage_url: str
+
+    def values(self, *, html: bool) -> dict[str, str]:
+        """Placeholder -> this reader's value (HTML-escaped for the HTML part)."""
+        fill = escape if html else str
+        return {
+            PLACEHOLDER.email: fill(self.email),
+            PLACEHOLDER.following: fill(self.following),
+            PLACEHOLDER.unsubscribe_url: fill(self.unsubscribe_url),
+            PLACEHOLDER.manage_url: fill(self.manage_url),
+        }
+
+
+# Letters and digits only: they pass HTML escaping and CSS inlining untouched.
+PLACEHOLDER = Personal(
+    email="WATCHERxPERSONALxEMAILx7c1e",
+    following="WATCHERxPERSONALxFOLLOWINGx7c1e",
+    unsubscribe_url="WATCHERxPERSONALxUNSUBSCRIBEx7c1e",
+    manage_url="WATCHERxPERSONALxMANAGEx7c1e",
+)
+HOLES = tuple(PLACEHOLDER.values(html=False))
+
+
+@dataclass
+class SourceUpdate:
+    record: ChangeRecord
+    url: str
+    view: PageView | None
+    text_lines: list[str]
+
+    @property
+    def page(self) -> PageChange | None:
+        return self.record.change if isinstance(self.record.change, PageChange) else None
+
+    @property
+    def feed(self) -> FeedChange | None:
+        return self.record.change if isinstance(self.record.change, FeedChange) else None
+
+
+@dataclass
+class CountryUpdate:
+    code: str
+    name: str
+    updates: list[SourceUpdate] = field(default_factory=list)
+
+    def headlines(self) -> list[Headline]:
+        found: dict[str, Headline] = {}
+        for update in self.updates:
+            for headline in update.page.headlines() if update.page else []:
+                if headline.name not in found or headline.status != "changed":
+                    found[headline.name] = headline
+        return list(found.values())
+
+    def entry_count(self) -> int:
+        return sum(len(update.feed.entries) for update in self.updates if update.feed)
+
+
+def safe_url(url: str | None) -> str | None:
+    """Only http(s) links from remote content become links: no javascript:, data:, ..."""
+    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+        return url.strip()
+    return None
+
+
+class Composer:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        settings = config.settings
+        self.mail = settings.mail
+        self.zone = ZoneInfo(settings.service.timezone)
+        self.links = Links(settings.service.public_url)
+        self.domain = domain_of(self.mail.from_, settings.service.public_url)
+        self.list_domain = list_domain(self.mail.list_id, settings.service.public_url)
+        self.list_name = clean_header(_display_name(self.mail.from_) or "watcher", 80)
+        loaders: list[Any] = []
+        if config.directory is not None:
+            loaders.append(FileSystemLoader(config.directory / "templates"))
+        loaders.append(PackageLoader("watcher.notify", "templates"))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["safe_url"] = safe_url
+        self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+    # -- what subscribers get ------------------------------------------------------------
+
+    def change_message(
+        self, subscriber: Subscriber, country: str, records: Sequence[ChangeRecord], now: datetime
+    ) -> Composed:
+        """One country's changes of one pass, for an "immediate" subscriber."""
+        return self.change_messages([subscriber], country, records, now)[0]
+
+    def change_messages(
+        self,
+        readers: Sequence[Subscriber],
+        country: str,
+        records: Sequence[ChangeRecord],
+        now: datetime,
+    ) -> list[Composed]:
+        """The same news for many readers: rendered once, then given each reader's details."""
+        name = self.config.country_name(country)
+
+        def render(limit: int) -> tuple[str, str, str]:
+            update = self._country(country, records, limit)
+            subject = change_subject(update)
+            context = self._context(PLACEHOLDER, "immediate", [update], subject, now)
+            context["title"] = f"{name}: what changed"
+            return (subject, *self._render("change", context))
+
+        subject, text, html = self._fitting(render)
+        text_body, html_body = Body.encode(text, HOLES), Body.encode(html, HOLES)
+        return [
+            self._message(
+                reader,
+                subject,
+                text_body,
+                html_body,
+                now,
+                kind="change",
+                list_id=f"{name} updates <{country.lower()}.{self.list_domain}>",
+                thread=f"<updates.{country.lower()}@{self.domain}>",
+            )
+            for reader in readers
+        ]
+
+    def digest_message(
+        self,
+        subscriber: Subscriber,
+        records: Sequence[ChangeRecord],
+        now: datetime,
+        period_end: datetime,
+    ) -> Composed:
+        """Every change of the period, grouped by country, for a daily or weekly subscriber."""
+        order = {country.code: n for n, country in enumerate(self.config.settings.countries)}
+        by_country = sorted({r.country for r in records}, key=lambda c: (order.get(c, 999), c))
+        label = "Daily" if subscriber.frequency == "daily" else "Weekly"
+        day = period_end.astimezone(self.zone).strftime("%-d %B %Y")
+
+        def render(limit: int) -> tuple[str, str, str]:
+            updates = [
+                self._country(code, [r for r in records if r.country == code], limit)
+                for code in by_country
+            ]
+            names = ", ".join(update.name for update in updates)
+            subject = f"{label} digest, {day}: {names}"
+            context = self._context(PLACEHOLDER, subscriber.frequency, updates, subject, now)
+            count = len(records)
+            context["title"] = f"{label} digest: {count} change{'s' if count != 1 else ''}"
+            return (subject, *self._render("digest", context))
+
+        subject, text, html = self._fitting(render)
+        return self._message(
+            subscriber,
+            subject,
+            Body.encode(text, HOLES),
+            Body.encode(html, HOLES),
+            now,
+            kind="digest",
+            list_id=f"{label} digest <{subscriber.frequency}.{self.list_domain}>",
+            thread=f"<digest.{subscriber.frequency}@{self.domain}>",
+        )
+
+    def confirmation_message(
+        self,
+        recipient: str,
+        confirm_url: str,
+        countries: Sequence[str],
+        frequency: str,
+        lifetime: timedelta,
+        now: datetime,
+    ) -> Composed:
+        """The double opt-in email: one link, valid for `lifetime`."""
+        names = [self.config.country_name(code) for code in countries if code != "*"]
+        context = {
+            "subject": f"Confirm your subscription to {self.list_name}",
+            "preheader": "One click confirms it; ignore this email otherwise.",
+            "list_name": self.list_name,
+            "links": self.links,
+            "email": recipient,
+            "countries": "every country" if "*" in countries else ", ".join(names),
+            "frequency": frequency,
+            "confirm_url": confirm_url,
+            "hours": int(lifetime.total_seconds() // 3600),
+        }
+        text, html = self._render("confirm", context)
+        message_id = new_message_id(self.domain, "confirm")
+        body = build_message(
+            sender=self.mail.from_,
+            recipient=recipient,
+            subject=context["subject"],
+            text=quoted_printable(text),
+            html=quoted_printable(html),
+            message_id=message_id,
+            date=now,
+        )
+        return Composed(recipient, clean_header(context["subject"]), message_id, body)
+
+    def alert_message(
+        self, recipient: str, source: Source, state: SourceState, now: datetime
+    ) -> Composed:
+        """Tell the operator that a source keeps failing."""
+        subject = f"watcher: {source.id} has failed {state.failures} checks in a row"
+        text = self.env.get_template("alert.txt").render(
+            source=source,
+            state=state,
+            since=self._when(state.failing_since or now),
+            next_attempt=self._when(state.next_check_at) if state.next_check_at else "soon",
+            links=self.links,
+        )
+        message_id = new_message_id(self.domain, "alert")
+        body = build_message(
+            sender=self.mail.from_,
+            recipient=recipient,
+            subject=subject,
+            text=quoted_printable(text),
+            html=None,
+            message_id=message_id,
+            date=now,
+            thread_root=f"<alerts.{source.id}@{self.domain}>",
+        )
+        return Composed(recipient, clean_header(subject), message_id, body)
+
+    # -- the parts ------------------------------------------------------------------------
+
+    def _fitting(self, render: Any) -> tuple[str, str, str]:
+        """Render with the full diff; while the message would be too big, show fewer lines."""
+        subject, text, html = render(self.mail.max_diff_lines)
+        for share in LIMITS[1:]:
+            # Quoted-printable grows text by about a tenth; headers and links add a little.
+            if 1.15 * len((text + html).encode()) + 4000 <= MAX_BYTES:
+                break
+            subject, text, html = render(int(self.mail.max_diff_lines * share))
+        return subject, text, html
+
+    def _country(self, code: str, records: Sequence[ChangeRecord], limit: int) -> CountryUpdate:
+        update = CountryUpdate(code, self.config.country_name(code))
+        for record in sorted(records, key=lambda r: (r.kind != "page", r.source_id, r.id)):
+            change = record.change
+            view = (
+                page_view(change, limit=limit, shorten=True)
+                if isinstance(change, PageChange)
+                else None
+            )
+            lines = list(change_body(change, limit=limit, shorten=True))
+            update.updates.append(SourceUpdate(record, self.links.change(record.id), view, lines))
+        return update
+
+    def _context(
+        self,
+        personal: Personal,
+        frequency: str,
+        countries: list[CountryUpdate],
+        subject: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "subject": subject,
+            "preheader": "; ".join(_preheader(country) for country in countries),
+            "countries": countries,
+            "subscriber": {"email": personal.email, "frequency": frequency},
+            "following": personal.following,
+            "list_name": self.list_name,
+            "links": self.links,
+            "unsubscribe_url": personal.unsubscribe_url,
+            "manage_url": personal.manage_url,
+            "when": self._when(now),
+            "date": self._date,
+        }
+
+    def _render(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:
+        text = self.env.get_template(f"{kind}.txt").render(context)
+        html = self.inliner.inline(self.env.get_template(f"{kind}.html").render(context))
+        return text, html
+
+    def _personal(self, subscriber: Subscriber) -> Personal:
+        token = make_token(subscriber.id, subscriber.token)
+        followed = [self.config.country_name(c) for c in subscriber.countries if c != "*"]
+        return Personal(
+            email=subscriber.email,
+            following="every country" if "*" in subscriber.countries else ", ".join(followed),
+            unsubscribe_url=self.links.unsubscribe(token),
+            manage_url=self.links.manage(token),
+        )
+
+    def _message(
+        self,
+        subscriber: Subscriber,
+        subject: str,
+        text: Body,
+        html: Body,
+        now: datetime,
+        *,
+        kind: str,
+        list_id: str,
+        thread: str,
+    ) -> Composed:
+        personal = self._personal(subscriber)
+        message_id = new_message_id(self.domain, kind)
+        body = build_message(
+            sender=self.mail.from_,
+            recipient=subscriber.email,
+            subject=subject,
+            text=text.fill(personal.values(html=False)),
+            html=html.fill(personal.values(html=True)),
+            message_id=message_id,
+            date=now,
+            list_id=list_id,
+            unsubscribe=self._unsubscribe(personal),
+            thread_root=thread,
+        )
+        return Composed(subscriber.email, clean_header(subject), message_id, body)
+
+    def _unsubscribe(self, personal: Personal) -> list[str]:
+        targets = [personal.unsubscribe_url]
+        if self.mail.unsubscribe_mailto:
+            targets.append(f"mailto:{self.mail.unsubscribe_mailto}?subject=unsubscribe")
+        return targets
+
+    def _when(self, moment: datetime) -> str:
+        return moment.astimezone(self.zone).strftime("%-d %B %Y, %H:%M %Z")
+
+    def _date(self, iso: str) -> str:
+        try:
+            return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%-d %B %Y")
+        except ValueError:
+            return iso
+
+
+def change_subject(country: CountryUpdate) -> str:
+    """`Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)`."""
+    headlines = [headline.name for headline in country.headlines()]
+    pages = [update.page for update in country.updates if update.page]
+    if pages:
+        if headlines:
+            return f"{country.name}: country profile updated ({', '.join(headlines)})"
+        dates = [page.updated_new for page in pages if page.updated and page.updated_new]
+        suffix = f" (Last Updated {dates[0]})" if dates else ""
+        return f"{country.name}: country profile updated{suffix}"
+    entries = [item for update in country.updates if update.feed for item in update.feed.entries]
+    if len(entries) == 1:
+        item = entries[0]
+        what = "new entry" if item.status == "new" else "entry updated"
+        return f"{country.name}: {what}: {item.entry.title}"
+    return f"{country.name}: {len(entries)} new or updated news items"
+
+
+def _preheader(country: CountryUpdate) -> str:
+    parts = [headline.name for headline in country.headlines()]
+    if country.entry_count():
+        parts.append(f"{country.entry_count()} news item{'s' if country.entry_count() > 1 else ''}")
+    return f"{country.name}: {', '.join(parts)}" if parts else country.name
+
+
+def _display_name(sender: str) -> str:
+    return parseaddr(sender)[0]

@@ -1,0 +1,380 @@
+"""Delivery: drain the outbox over SMTP (one connection per batch) or into a maildir.
+
+Each message's result is recorded as soon as the server has answered it, so a crash loses
+nothing and repeats at most the one message in flight. Temporary trouble (4xx, refused or
+dropped connections, timeouts) is retried with exponential backoff for `give_up_after`;
+a permanent refusal (5xx) is recorded with the server's answer and not retried, and repeated
+refusals of an address suspend its subscription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mailbox
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.app import App
+from watcher.config.model import MailConfig
+from watcher.store import write_transaction
+from watcher.store.claims import release_stale_claims
+from watcher.store.outbox import (
+    Message,
+    cancel_unwanted,
+    claim_messages,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+)
+from watcher.store.schema import messages
+
+log = logging.getLogger("watcher.mail")
+
+RETRY_FIRST = timedelta(minutes=1)
+RETRY_MAX = timedelta(hours=6)
+
+
+class DeliveryError(Exception):
+    """One message was not delivered; whether to retry, and whether the address bounced."""
+
+    def __init__(
+        self, reason: str, *, permanent: bool, bounce: bool = False, connection_lost: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.bounce = bounce
+        self.connection_lost = connection_lost
+
+
+class Transport(Protocol):
+    async def open(self) -> None: ...
+    async def send(self, message: Message) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SmtpTransport:
+    """aiosmtplib, one connection for a batch: STARTTLS or implicit TLS, and AUTH."""
+
+    def __init__(self, mail: MailConfig) -> None:
+        self.mail = mail
+        self.sender = parseaddr(mail.from_)[1]
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def open(self) -> None:
+        mail = self.mail
+        self.smtp = aiosmtplib.SMTP(
+            hostname=mail.host,
+            port=mail.smtp_port,
+            use_tls=mail.security == "tls",
+            start_tls=mail.security == "starttls",
+            timeout=mail.timeout.total_seconds(),
+            username=mail.username,
+            password=mail.password.get_secret_value() if mail.password else None,
+            cert_bundle=mail.ca_file,
+        )
+        try:
+            await self.smtp.connect()
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"SMTP login refused: {exc.code} {exc.message}",
+                permanent=False,
+                connection_lost=True,
+            ) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(
+                f"cannot reach the SMTP server {mail.host}:{mail.smtp_port}: {_text(exc)}",
+                permanent=False,
+                connection_lost=True,
+            ) from None
+
+    async def send(self, message: Message) -> None:
+        assert self.smtp is not None
+        try:
+            await self.smtp.sendmail(self.sender, [message.recipient], message.body)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refusal = exc.recipients[0]
+            await self._reset()
+            raise _classified(refusal.code, refusal.message, recipient=True) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._reset()
+            raise _classified(exc.code, exc.message, recipient=False) from None
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise DeliveryError(
+                f"connection to the SMTP server lost: {_text(exc)}",
+                permanent=False,
+                connection_lost=True,
+            ) from None
+
+    async def _reset(self) -> None:
+        """After a refusal the session continues with the next message, from a clean state."""
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.rset()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                self.smtp.close()
+
+    async def close(self) -> None:
+        if self.smtp is None or not self.smtp.is_connected:
+            return
+        try:
+            await self.smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            self.smtp.close()
+
+
+def _classified(code: int, message: str, *, recipient: bool) -> DeliveryError:
+    reason = f"{code} {message}".strip()
+    if 500 <= code < 600:
+        return DeliveryError(reason, permanent=True, bounce=recipient)
+    # 421 means the server is closing the connection: the rest of the batch waits too.
+    return DeliveryError(reason, permanent=False, connection_lost=code == 421)
+
+
+def _text(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
+class MaildirTransport:
+    """Each message as a file in a maildir's `new/` (written to `tmp/` first, then moved)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.box: mailbox.Maildir | None = None
+
+    async def open(self) -> None:
+        try:
+            self.box = await asyncio.to_thread(mailbox.Maildir, self.folder, create=True)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot open the maildir {self.folder}: {exc}",
+                permanent=False,
+                connection_lost=True,
+            ) from None
+
+    async def send(self, message: Message) -> None:
+        assert self.box is not None
+        try:
+            await asyncio.to_thread(self.box.add, message.body)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot write to the maildir: {exc}", permanent=False, connection_lost=True
+            ) from None
+
+    async def close(self) -> None:
+        self.box = None
+
+
+def transport_for(app: App) -> Transport:
+    """A fresh transport of the configured kind, for one batch."""
+    mail = app.settings.mail
+    if mail.transport == "maildir":
+        return MaildirTransport(mail.maildir)
+    return SmtpTransport(mail)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    suspended: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.failed
+
+
+async def deliver(app: App, *, transport: Callable[[], Transport] | None = None) -> DeliveryReport:
+    """Send what is due in the outbox until it is empty or the server is in trouble.
+
+    `mail.connections` lanes work at once, each claiming a batch and sending it over one
+    connection. A lane waits until each result is committed before it sends its next
+    message; the recorder commits the results of all lanes together (group commit).
+    """
+    report = DeliveryReport()
+    mail = app.settings.mail
+    lanes = 1 if mail.transport == "maildir" else mail.connections
+    trouble = asyncio.Event()
+    recorder = Recorder(app, report)
+
+    async def lane() -> None:
+        while not trouble.is_set():
+            batch = await _claim(app)
+            if not batch:
+                return
+            if not await _send_batch((transport or transport_for)(app), batch, recorder):
+                trouble.set()  # the rest waits for the next run
+
+    async with recorder:
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+    return report
+
+
+async def _claim(app: App) -> list[Message]:
+    mail = app.settings.mail
+    now = app.clock()
+    async with write_transaction(app.engine) as connection:
+        await release_stale_claims(connection, messages, now=now, me=app.worker)
+        await cancel_unwanted(connection)
+        return await claim_messages(
+            connection,
+            now=now,
+            worker=app.worker,
+            lease=mail.timeout * (mail.batch_size + 2),
+            limit=mail.batch_size,
+        )
+
+
+async def _send_batch(transport: Transport, batch: list[Message], recorder: Recorder) -> bool:
+    """Send a batch over one connection; False when the connection failed."""
+    try:
+        await transport.open()
+    except DeliveryError as error:
+        for message in batch:  # each was tried: the connection for it failed
+            await recorder.record(message, error)
+        return False
+    try:
+        for index, message in enumerate(batch):
+            started = time.perf_counter()
+            try:
+                await transport.send(message)
+            except DeliveryError as error:
+                await recorder.record(message, error, started)
+                if error.connection_lost:
+                    for rest in batch[index + 1 :]:  # not tried: they wait, but lose no try
+                        await recorder.record(rest, error, tried=False)
+                    return False
+            else:
+                await recorder.record(message, None, started)
+        return True
+    finally:
+        await transport.close()
+
+
+@dataclass
+class _Result:
+    message: Message
+    error: DeliveryError | None
+    seconds: float
+    tried: bool
+    done: asyncio.Future[None]
+
+
+class Recorder:
+    """Commits delivery results: everything that arrived meanwhile in one transaction."""
+
+    def __init__(self, app: App, report: DeliveryReport) -> None:
+        self.app = app
+        self.report = report
+        self.queue: asyncio.Queue[_Result | None] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Recorder:
+        self.task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.queue.put(None)
+        assert self.task is not None
+        await self.task
+
+    async def record(
+        self,
+        message: Message,
+        error: DeliveryError | None,
+        started: float | None = None,
+        *,
+        tried: bool = True,
+    ) -> None:
+        """Return once the result is committed."""
+        seconds = round(time.perf_counter() - started, 4) if started else 0.0
+        done = asyncio.get_running_loop().create_future()
+        await self.queue.put(_Result(message, error, seconds, tried, done))
+        await done
+
+    async def _run(self) -> None:
+        # One connection for the whole delivery run: a pool checkout per commit costs more
+        # CPU than the commit itself.
+        async with self.app.engine.connect() as connection:
+            writer = await connection.execution_options(watcher_write=True)
+            await self._commit_all(writer)
+
+    async def _commit_all(self, connection: AsyncConnection) -> None:
+        stop = False
+        while not stop:
+            results: list[_Result] = []
+            item = await self.queue.get()
+            while item is not None:
+                results.append(item)
+                if self.queue.empty():
+                    break
+                item = self.queue.get_nowait()
+            stop = item is None
+            if not results:
+                continue
+            try:
+                async with connection.begin():
+                    sent = [r.message for r in results if r.error is None]
+                    await mark_sent(connection, sent, self.app.clock())
+                    self.report.sent += len(sent)
+                    for result in results:
+                        if result.error is not None:
+                            await self._failed(connection, result)
+            except BaseException as problem:
+                for result in results:
+                    result.done.set_exception(problem)
+                raise
+            for result in results:
+                result.done.set_result(None)
+                self.app.metrics.delivered(_log(result))
+
+    async def _failed(self, connection: AsyncConnection, result: _Result) -> None:
+        app, report, message, error = self.app, self.report, result.message, result.error
+        assert error is not None
+        now = app.clock()
+        mail = app.settings.mail
+        report.errors.append(error.reason)
+        if error.permanent or now - message.created_at > mail.give_up_after:
+            reason = error.reason
+            if not error.permanent:
+                reason = f"gave up after {message.attempts + 1} attempts: {error.reason}"
+            suspended = await mark_failed(
+                connection,
+                message,
+                error=reason,
+                bounce=error.bounce,
+                bounce_limit=mail.hard_bounce_limit,
+                now=now,
+            )
+            report.failed += 1
+            if suspended:
+                report.suspended.append(message.recipient)
+        else:
+            at = _retry_at(app, message, now) if result.tried else now + RETRY_FIRST
+            await mark_retry(connection, message, error=error.reason, at=at, tried=result.tried)
+            report.retrying += 1
+
+
+def _log(result: _Result) -> str:
+    error = result.error
+    outcome = "sent" if error is None else "failed" if error.permanent else "retry"
+    detail = error.reason if error else result.message.subject
+    extra = {"message_id": result.message.id, "outcome": outcome, "duration": result.seconds}
+    log.info("mail %s %s: %s", result.message.id, outcome, detail, extra=extra)
+    return outcome
+
+
+def _retry_at(app: App, message: Message, now: datetime) -> datetime:
+    delay = min(RETRY_FIRST * (2 ** min(message.attempts, 20)), RETRY_MAX)
+    return now + delay * app.rng.uniform(0.8, 1.2)

@@ -1,0 +1,145 @@
+"""From notifications to queued messages: "immediate" ones after every pass, digests once
+their period has closed. Each batch is composed and queued in one short transaction."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from watcher.app import App
+from watcher.notify.compose import Composed
+from watcher.notify.digest import period_end, period_key
+from watcher.store import write_transaction
+from watcher.store.changes import get_changes
+from watcher.store.outbox import (
+    Pending,
+    add_message,
+    add_messages,
+    drop_orphaned_notifications,
+    mark_composed,
+    pending_notifications,
+    subscribers_with_pending,
+    unsettled_countries,
+)
+from watcher.store.subscribers import subscribers_by_ids
+
+BATCH = 50  # subscribers composed per transaction
+
+
+async def compose_pending(
+    app: App, now: datetime | None = None, *, settle: timedelta | None = None
+) -> int:
+    """Queue every message that is due now; return how many were queued.
+
+    An "immediate" email about a country waits until no news of it arrived for `settle`
+    (default `mail.settle`): a profile and a feed updated together make one email, even
+    when the service checked them a few seconds apart. `watcher check` passes 0, as its
+    pass is over when it composes.
+    """
+    now = now or app.clock()
+    settle = app.settings.mail.settle if settle is None else settle
+    queued = await _immediate(app, now, settle)
+    for frequency in ("daily", "weekly"):
+        queued += await _digests(app, frequency, now)
+    return queued
+
+
+async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
+    """One message per subscriber and country, grouping all of that country's changes."""
+    queued = 0
+    while True:
+        async with write_transaction(app.engine) as connection:
+            await drop_orphaned_notifications(connection)
+            busy = await unsettled_countries(connection, now - settle) if settle else set()
+            ids = await subscribers_with_pending(
+                connection, frequencies=["immediate"], countries_except=sorted(busy), limit=BATCH
+            )
+            if not ids:
+                return queued
+            pending = await pending_notifications(connection, ids, countries_except=sorted(busy))
+            people = await subscribers_by_ids(connection, ids)
+            records = {
+                r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
+            }
+            mine: dict[tuple[int, str], list[Pending]] = defaultdict(list)
+            for item in pending:
+                mine[(item.subscriber_id, item.country)].append(item)
+            # Readers who are to hear of the very same changes get one rendering between them.
+            same: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+            for (subscriber_id, country), items in mine.items():
+                same[(country, tuple(item.change_id for item in items))].append(subscriber_id)
+            rows, covered = [], []
+            for (country, change_ids), readers in same.items():
+                changes = [records[change_id] for change_id in change_ids]
+                composed = app.composer.change_messages(
+                    [people[reader] for reader in readers], country, changes, now
+                )
+                for reader, message in zip(readers, composed, strict=True):
+                    rows.append(_row("change", reader, message, now))
+                    covered.append([item.id for item in mine[(reader, country)]])
+            ids = await add_messages(connection, rows)
+            await mark_composed(
+                connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
+            )
+            queued += len(ids)
+
+
+def _row(kind: str, subscriber_id: int, message: Composed, now: datetime) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "subscriber_id": subscriber_id,
+        "recipient": message.recipient,
+        "subject": message.subject,
+        "message_id": message.message_id,
+        "body": message.as_bytes(),
+        "created_at": now,
+    }
+
+
+async def _digests(app: App, frequency: str, now: datetime) -> int:
+    """The digest of the period that closed last, for everyone who has something in it.
+
+    The (subscriber, period) pair is unique in the outbox, so a restart, or a second worker,
+    never composes the same period twice.
+    """
+    mail = app.settings.mail
+    end = period_end(
+        now,
+        frequency,
+        zone=app.settings.service.timezone,
+        hour=mail.digest_hour,
+        weekday=mail.digest_weekday,
+    )
+    key = period_key(frequency, end)
+    queued = 0
+    while True:
+        async with write_transaction(app.engine) as connection:
+            ids = await subscribers_with_pending(
+                connection, frequencies=[frequency], before=end, without_period=key, limit=BATCH
+            )
+            if not ids:
+                return queued
+            pending = await pending_notifications(connection, ids, before=end)
+            people = await subscribers_by_ids(connection, ids)
+            records = {
+                r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
+            }
+            for subscriber_id in ids:
+                mine = [item for item in pending if item.subscriber_id == subscriber_id]
+                changes = [records[item.change_id] for item in mine]
+                composed = app.composer.digest_message(people[subscriber_id], changes, now, end)
+                message_id = await add_message(
+                    connection,
+                    kind="digest",
+                    subscriber_id=subscriber_id,
+                    recipient=composed.recipient,
+                    subject=composed.subject,
+                    message_id=composed.message_id,
+                    body=composed.as_bytes(),
+                    now=now,
+                    period=key,
+                )
+                if message_id is not None:
+                    await mark_composed(connection, [(item.id, message_id) for item in mine])
+                    queued += 1

@@ -1,0 +1,77 @@
+"""The documented JSON shapes (docs/json.md), shared by the `--json` commands and the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watcher.config import Config
+from watcher.render.times import iso
+from watcher.store.changes import ChangeRecord
+from watcher.store.outbox import Message
+from watcher.store.sources import SourceState
+from watcher.store.subscribers import Subscriber
+
+
+def source_json(state: SourceState, config: Config) -> dict[str, Any]:
+    source = config.source(state.id)
+    return {
+        "id": state.id,
+        "country": state.country,
+        "country_name": config.country_name(state.country),
+        "name": state.name,
+        "url": state.url,
+        "kind": state.kind or (source.kind if source else None),
+        "status": state.status,
+        "failures": state.failures,
+        "last_error": state.last_error,
+        "failing_since": iso(state.failing_since),
+        "last_checked_at": iso(state.last_checked_at),
+        "last_success_at": iso(state.last_success_at),
+        "last_change_at": iso(state.last_change_at),
+        "next_check_at": iso(state.next_check_at),
+    }
+
+
+def change_json(record: ChangeRecord, config: Config, *, full: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": record.id,
+        "detected_at": iso(record.detected_at),
+        "country": record.country,
+        "country_name": config.country_name(record.country),
+        "source_id": record.source_id,
+        "source_name": record.source_name,
+        "url": record.source_url,
+        "kind": record.kind,
+        "summary": record.summary,
+    }
+    if full:
+        data["change"] = record.change.to_json()
+    return data
+
+
+def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
+    return {
+        "email": subscriber.email,
+        "countries": list(subscriber.countries),
+        "frequency": subscriber.frequency,
+        "status": subscriber.status,
+        "origin": subscriber.origin,
+        "created_at": iso(subscriber.created_at),
+        "confirmed_at": iso(subscriber.confirmed_at),
+    }
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "kind": message.kind,
+        "status": message.status,
+        "recipient": message.recipient,
+        "subject": message.subject,
+        "message_id": message.message_id,
+        "attempts": message.attempts,
+        "next_attempt_at": iso(message.next_attempt_at) if message.status == "queued" else None,
+        "last_error": message.last_error,
+        "created_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at),
+    }

@@ -1,0 +1,1 @@
+"""The long-running service: scheduler, delivery and web, until SIGTERM."""

@@ -1,0 +1,119 @@
+"""The database connection, and every place where SQLite and PostgreSQL differ.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and starts write
+transactions with `BEGIN IMMEDIATE`: a transaction that reads first and writes later would
+otherwise fail at once with "database is locked" when a second process writes, instead of
+waiting its turn. PostgreSQL needs none of that; it gets row locks with SKIP LOCKED instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Insert, Select, Table, event, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+BUSY_TIMEOUT_SECONDS = 60
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or used; the message says which and why."""
+
+
+def async_url(url: str) -> URL:
+    """`sqlite:///x.db` / `postgresql://...` -> the same URL with its asyncio driver."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg")
+    raise DatabaseError(f"unsupported database {url!r}: use sqlite:/// or postgresql://")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    target = async_url(url)
+    if target.get_backend_name() == "sqlite":
+        return _sqlite_engine(target)
+    return create_async_engine(target, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (the driver's own is DEFERRED).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Connection) -> None:
+        write = connection.get_execution_options().get("watcher_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
+    return engine_or_connection.dialect.name == "sqlite"
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that intends to write: on SQLite it takes the write lock up front."""
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(watcher_write=True)
+        async with connection.begin():
+            yield connection
+
+
+@asynccontextmanager
+async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    async with engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def insert_ignoring_duplicates(
+    connection: AsyncConnection, table: Table, index_elements: Sequence[str]
+) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+def lock_rows(
+    connection: AsyncConnection, query: Select[Any], of: Table | None = None
+) -> Select[Any]:
+    """Rows (of `of`, when the query joins) this transaction will update, skipped by other
+    workers that are already on them.
+
+    SQLite has no row locks and needs none: BEGIN IMMEDIATE already serialises writers.
+    """
+    if connection.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=of)
+    return query
+
+
+async def exclusive(connection: AsyncConnection, name: str) -> None:
+    """Hold a lock named `name` until this transaction ends: one process at a time runs the
+    guarded step (migrating, syncing the configuration); the others wait, then find it done.
+
+    On SQLite the write transaction's BEGIN IMMEDIATE already is that lock.
+    """
+    if connection.dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -1,0 +1,404 @@
+"""The durable outbox: notifications (who must hear of which change) and messages (emails).
+
+Notifications are written in the same transaction as their change, so a recorded change is
+never without them. Composing turns them into messages; delivery claims messages with a
+lease, sends them, and records each result as soon as the server has answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.store.db import insert_ignoring_duplicates, lock_rows
+from watcher.store.schema import messages, notifications, subscribers, subscriptions
+from watcher.store.subscribers import ACTIVE, SUSPENDED
+
+QUEUED, SENT, FAILED, CANCELLED = "queued", "sent", "failed", "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    id: int
+    subscriber_id: int
+    change_id: int
+    country: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    kind: str
+    subscriber_id: int | None
+    recipient: str
+    subject: str
+    message_id: str
+    body: bytes
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+    bounces: int = 0  # the subscriber's hard bounces so far, when claimed for delivery
+
+
+async def queue_notifications(
+    connection: AsyncConnection, *, change_id: int, country: str, now: datetime
+) -> int:
+    """Every active subscriber of the country (or of "*") is to hear of the change, once."""
+    followers = (
+        select(subscribers.c.id)
+        .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        .where(
+            subscribers.c.status == ACTIVE,
+            or_(subscriptions.c.country == country, subscriptions.c.country == "*"),
+        )
+        .distinct()
+    )
+    ids = [row.id for row in (await connection.execute(followers)).all()]
+    if not ids:
+        return 0
+    unique = ["subscriber_id", "change_id"]
+    statement = insert_ignoring_duplicates(connection, notifications, unique)
+    rows = [
+        {
+            "subscriber_id": subscriber_id,
+            "change_id": change_id,
+            "country": country,
+            "created_at": now,
+            "status": "pending",
+        }
+        for subscriber_id in ids
+    ]
+    await connection.execute(statement, rows)
+    return len(ids)
+
+
+async def unsettled_countries(connection: AsyncConnection, since: datetime) -> set[str]:
+    """Countries with news newer than `since`: more of it may still be coming."""
+    query = (
+        select(notifications.c.country)
+        .where(notifications.c.status == "pending", notifications.c.created_at > since)
+        .distinct()
+    )
+    return {row.country for row in (await connection.execute(query)).all()}
+
+
+async def subscribers_with_pending(
+    connection: AsyncConnection,
+    *,
+    frequencies: Sequence[str],
+    before: datetime | None = None,
+    without_period: str | None = None,
+    countries_except: Sequence[str] = (),
+    limit: int = 100,
+) -> list[int]:
+    """Active subscribers (of these frequencies) who have notifications waiting.
+
+    `without_period` leaves out those who already have that digest period's message.
+    """
+    query = (
+        select(notifications.c.subscriber_id)
+        .join(subscribers, subscribers.c.id == notifications.c.subscriber_id)
+        .where(
+            notifications.c.status == "pending",
+            subscribers.c.status == ACTIVE,
+            subscribers.c.frequency.in_(list(frequencies)),
+        )
+        .group_by(notifications.c.subscriber_id)
+        .order_by(notifications.c.subscriber_id)
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(notifications.c.created_at < before)
+    if without_period is not None:
+        done = select(messages.c.subscriber_id).where(messages.c.period == without_period)
+        query = query.where(notifications.c.subscriber_id.not_in(done))
+    if countries_except:
+        query = query.where(notifications.c.country.not_in(list(countries_except)))
+    return [row.subscriber_id for row in (await connection.execute(query)).all()]
+
+
+async def pending_notifications(
+    connection: AsyncConnection,
+    subscriber_ids: Sequence[int],
+    *,
+    before: datetime | None = None,
+    countries_except: Sequence[str] = (),
+) -> list[Pending]:
+    """The waiting notifications of these subscribers, locked for this transaction."""
+    query = (
+        select(notifications)
+        .where(
+            notifications.c.status == "pending",
+            notifications.c.subscriber_id.in_(list(subscriber_ids)),
+        )
+        .order_by(notifications.c.subscriber_id, notifications.c.country, notifications.c.change_id)
+    )
+    if before is not None:
+        query = query.where(notifications.c.created_at < before)
+    if countries_except:
+        query = query.where(notifications.c.country.not_in(list(countries_except)))
+    rows = (await connection.execute(lock_rows(connection, query))).all()
+    return [
+        Pending(row.id, row.subscriber_id, row.change_id, row.country, row.created_at)
+        for row in rows
+    ]
+
+
+async def drop_orphaned_notifications(connection: AsyncConnection) -> None:
+    """Notifications of subscribers who left before hearing of them will never be sent."""
+    gone = select(subscribers.c.id).where(subscribers.c.status != ACTIVE)
+    await connection.execute(
+        update(notifications)
+        .where(notifications.c.status == "pending", notifications.c.subscriber_id.in_(gone))
+        .values(status="dropped")
+    )
+
+
+async def add_messages(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Queue many messages in one statement; their ids, in the order given."""
+    if not rows:
+        return []
+    values = [{**QUEUED_DEFAULTS, "period": None, **row} for row in rows]
+    for row in values:
+        row.setdefault("next_attempt_at", row["created_at"])
+    statement = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
+    result = await connection.execute(statement, values)
+    return [row.id for row in result.all()]
+
+
+QUEUED_DEFAULTS = {"status": QUEUED, "attempts": 0}
+
+
+async def add_message(
+    connection: AsyncConnection,
+    *,
+    kind: str,
+    subscriber_id: int | None,
+    recipient: str,
+    subject: str,
+    message_id: str,
+    body: bytes,
+    now: datetime,
+    period: str | None = None,
+) -> int | None:
+    """Queue a message; None when this subscriber already has the digest of this period."""
+    values = {
+        "kind": kind,
+        "subscriber_id": subscriber_id,
+        "recipient": recipient,
+        "subject": subject,
+        "message_id": message_id,
+        "body": body,
+        "period": period,
+        "status": QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    if period is None:
+        result = await connection.execute(insert(messages).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    statement = insert_ignoring_duplicates(connection, messages, ["subscriber_id", "period"])
+    result = await connection.execute(statement.values(**values).returning(messages.c.id))
+    row = result.first()
+    return int(row.id) if row else None
+
+
+async def has_period(connection: AsyncConnection, subscriber_id: int, period: str) -> bool:
+    query = select(messages.c.id).where(
+        messages.c.subscriber_id == subscriber_id, messages.c.period == period
+    )
+    return (await connection.execute(query)).first() is not None
+
+
+async def mark_composed(
+    connection: AsyncConnection, pairs: Sequence[tuple[int, int | None]]
+) -> None:
+    """Notifications (id, message id) that are now in a message."""
+    if pairs:
+        statement = (
+            update(notifications)
+            .where(notifications.c.id == bindparam("notification"))
+            .values(status="composed", message_id=bindparam("message"))
+        )
+        await connection.execute(statement, [{"notification": n, "message": m} for n, m in pairs])
+
+
+async def cancel_unwanted(connection: AsyncConnection) -> None:
+    """Queued news for someone who has since unsubscribed (or was suspended) is not sent."""
+    inactive = select(subscribers.c.id).where(subscribers.c.status != ACTIVE)
+    await connection.execute(
+        update(messages)
+        .where(
+            messages.c.status == QUEUED,
+            messages.c.kind.in_(["change", "digest"]),
+            messages.c.subscriber_id.in_(inactive),
+        )
+        .values(status=CANCELLED, last_error="the subscriber is no longer active")
+    )
+
+
+async def claim_messages(
+    connection: AsyncConnection, *, now: datetime, worker: str, lease: timedelta, limit: int
+) -> list[Message]:
+    """Lease up to `limit` queued messages that are due. Call in a write transaction."""
+    query = lock_rows(
+        connection,
+        select(messages, subscribers.c.hard_bounces.label("bounces"))
+        .outerjoin(subscribers, subscribers.c.id == messages.c.subscriber_id)
+        .where(
+            messages.c.status == QUEUED,
+            messages.c.next_attempt_at <= now,
+            or_(messages.c.claimed_until.is_(None), messages.c.claimed_until < now),
+        )
+        .order_by(messages.c.next_attempt_at, messages.c.id)
+        .limit(limit),
+        of=messages,
+    )
+    rows = (await connection.execute(query)).all()
+    if rows:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id.in_([row.id for row in rows]))
+            .values(claimed_by=worker, claimed_until=now + lease)
+        )
+    return [_message(row) for row in rows]
+
+
+async def release_messages(connection: AsyncConnection, ids: Sequence[int], worker: str) -> None:
+    if ids:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id.in_(list(ids)), messages.c.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def mark_sent(connection: AsyncConnection, sent: Sequence[Message], now: datetime) -> None:
+    """Record messages the server accepted, all in one statement."""
+    if not sent:
+        return
+    await connection.execute(
+        update(messages)
+        .where(messages.c.id == bindparam("sent_id"))
+        .values(
+            status=SENT,
+            sent_at=now,
+            attempts=bindparam("sent_attempts"),
+            last_error=None,
+            claimed_by=None,
+            claimed_until=None,
+        ),
+        [{"sent_id": m.id, "sent_attempts": m.attempts + 1} for m in sent],
+    )
+    bounced = [m.subscriber_id for m in sent if m.subscriber_id is not None and m.bounces]
+    if bounced:  # a delivery ends a run of hard bounces
+        await connection.execute(
+            update(subscribers).where(subscribers.c.id.in_(bounced)).values(hard_bounces=0)
+        )
+
+
+async def mark_retry(
+    connection: AsyncConnection, message: Message, *, error: str, at: datetime, tried: bool = True
+) -> None:
+    await connection.execute(
+        update(messages)
+        .where(messages.c.id == message.id)
+        .values(
+            attempts=message.attempts + int(tried),
+            last_error=error,
+            next_attempt_at=at,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+
+
+async def mark_failed(
+    connection: AsyncConnection,
+    message: Message,
+    *,
+    error: str,
+    bounce: bool,
+    bounce_limit: int,
+    now: datetime,
+) -> bool:
+    """Give up on a message. With `bounce` (the address was refused) count a hard bounce and
+    suspend the subscriber at `bounce_limit`; return whether it was suspended."""
+    await connection.execute(
+        update(messages)
+        .where(messages.c.id == message.id)
+        .values(
+            status=FAILED,
+            attempts=message.attempts + 1,
+            last_error=error,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+    if not bounce or message.subscriber_id is None:
+        return False
+    await connection.execute(
+        update(subscribers)
+        .where(subscribers.c.id == message.subscriber_id)
+        .values(hard_bounces=subscribers.c.hard_bounces + 1, updated_at=now)
+    )
+    result = await connection.execute(
+        update(subscribers)
+        .where(
+            subscribers.c.id == message.subscriber_id,
+            subscribers.c.status == ACTIVE,
+            subscribers.c.hard_bounces >= bounce_limit,
+        )
+        .values(status=SUSPENDED, updated_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def list_messages(
+    connection: AsyncConnection, *, status: str | None = None, limit: int = 100
+) -> list[Message]:
+    query = select(messages).order_by(messages.c.id.desc()).limit(limit)
+    if status:
+        query = query.where(messages.c.status == status)
+    return [_message(row) for row in (await connection.execute(query)).all()]
+
+
+async def outbox_counts(connection: AsyncConnection) -> dict[str, int]:
+    rows = await connection.execute(
+        select(messages.c.status, func.count()).group_by(messages.c.status)
+    )
+    return {status: int(count) for status, count in rows.all()}
+
+
+async def next_attempt(connection: AsyncConnection) -> datetime | None:
+    query = select(func.min(messages.c.next_attempt_at)).where(messages.c.status == QUEUED)
+    return (await connection.execute(query)).scalar()
+
+
+def _message(row: Any) -> Message:
+    return Message(
+        id=row.id,
+        kind=row.kind,
+        subscriber_id=row.subscriber_id,
+        recipient=row.recipient,
+        subject=row.subject,
+        message_id=row.message_id,
+        body=row.body,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+        sent_at=row.sent_at,
+        bounces=getattr(row, "bounces", None) or 0,
+    )

@@ -1,0 +1,200 @@
+"""The tables, in SQLAlchemy Core. Alembic migrations create and evolve them.
+
+Times are stored as naive UTC and handed back as aware UTC datetimes on every backend.
+Documents and change records are stored as zlib-compressed JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware times")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class CompressedJSON(TypeDecorator[Any]):
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return zlib.compress(encoded, 6)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> Any:
+        return json.loads(zlib.decompress(value)) if value is not None else None
+
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("country", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("kind", String(8)),  # "page" or "feed" once known
+    Column("extract_key", String(32)),  # settings that produced the stored snapshot
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("body_hash", String(64)),
+    Column("content_hash", String(64)),
+    Column("fingerprint", String(64)),  # of the selected markup: unchanged -> no extraction
+    Column("status", String(16), nullable=False, default="new"),  # new, ok, failing
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("failing_since", UTCDateTime),
+    Column("alerted_at", UTCDateTime),
+    Column("last_checked_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_change_at", UTCDateTime),
+    Column("next_check_at", UTCDateTime),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_sources_country", "country"),
+    Index("ix_sources_next_check_at", "next_check_at"),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(80), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("taken_at", UTCDateTime, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("document", CompressedJSON, nullable=False),
+    Index("ix_snapshots_source_id", "source_id", "id"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(80), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("country", String(16), nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("data", CompressedJSON, nullable=False),
+    Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="SET NULL")),
+    Index("ix_changes_country_id", "country", "id"),
+    Index("ix_changes_source_id", "source_id", "id"),
+    Index("ix_changes_detected_at", "detected_at"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("email_key", String(254), nullable=False),  # lower-cased, for uniqueness
+    Column("frequency", String(16), nullable=False, default="immediate"),
+    Column("status", String(16), nullable=False),  # pending, active, suspended, unsubscribed
+    Column("origin", String(16), nullable=False),  # config, cli, web
+    Column("token", String(64), nullable=False),  # secret of the unsubscribe and manage links
+    Column("confirm_hash", String(64)),
+    Column("confirm_expires_at", UTCDateTime),
+    Column("confirm_sent_at", UTCDateTime),
+    Column("requested_countries", Text),  # a web request awaiting confirmation: "VN,LA"
+    Column("requested_frequency", String(16)),
+    Column("hard_bounces", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("email_key"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("country", String(16), primary_key=True),  # a country code, or "*" for all
+    Index("ix_subscriptions_country", "country"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # change, digest, confirm, alert
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="SET NULL")),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("message_id", String(255), nullable=False),  # the Message-ID header
+    Column("body", LargeBinary, nullable=False),  # the RFC 5322 bytes, exactly as sent
+    Column("period", String(64)),  # digests only: "daily:2026-11-23T07:00:00+00:00"
+    Column("status", String(16), nullable=False),  # queued, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UTCDateTime),
+    UniqueConstraint("subscriber_id", "period"),
+    Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("change_id", Integer, ForeignKey("changes.id", ondelete="CASCADE"), nullable=False),
+    Column("country", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending, composed, dropped
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    UniqueConstraint("subscriber_id", "change_id"),
+    Index("ix_notifications_status_subscriber_id", "status", "subscriber_id"),
+)

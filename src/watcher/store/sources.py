@@ -1,0 +1,185 @@
+"""Source rows: the configured sources, their check state, and claims on them.
+
+A check claims its sources first (a lease written in one short transaction), so that a second
+`watcher check`, or another worker on the same PostgreSQL database, never checks a source that
+is already being checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.config.sources import Source
+from watcher.fetch.client import Validators
+from watcher.store.db import lock_rows
+from watcher.store.schema import sources
+
+CHUNK = 500  # ids per IN (...) clause, well under every driver's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    id: str
+    country: str
+    url: str
+    name: str
+    active: bool
+    kind: str | None
+    extract_key: str | None
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    content_hash: str | None
+    fingerprint: str | None
+    status: str
+    failures: int
+    last_error: str | None
+    failing_since: datetime | None
+    alerted_at: datetime | None
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_change_at: datetime | None
+    next_check_at: datetime | None
+
+    @property
+    def validators(self) -> Validators:
+        return Validators(self.etag, self.last_modified)
+
+    @property
+    def has_baseline(self) -> bool:
+        return self.content_hash is not None
+
+    @classmethod
+    def from_row(cls, row: Any) -> SourceState:
+        mapping = row._mapping
+        return cls(**{field.name: mapping[field.name] for field in fields(cls)})
+
+
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def sync_sources(
+    connection: AsyncConnection, configured: Sequence[Source], now: datetime
+) -> None:
+    """Make the table match the configuration: new sources added, gone ones deactivated."""
+    rows = (
+        await connection.execute(
+            select(sources.c.id, sources.c.country, sources.c.url, sources.c.name, sources.c.active)
+        )
+    ).all()
+    stored = {row.id: row for row in rows}
+    fresh = [
+        {
+            "id": s.id,
+            "country": s.country,
+            "url": s.url,
+            "name": s.name,
+            "active": True,
+            "status": "new",
+            "failures": 0,
+            "created_at": now,
+        }
+        for s in configured
+        if s.id not in stored
+    ]
+    if fresh:
+        await connection.execute(sources.insert(), fresh)
+    for source in configured:
+        row = stored.get(source.id)
+        wanted = (source.country, source.url, source.name, True)
+        if row is not None and (row.country, row.url, row.name, row.active) != wanted:
+            await connection.execute(
+                update(sources)
+                .where(sources.c.id == source.id)
+                .values(country=source.country, url=source.url, name=source.name, active=True)
+            )
+    wanted = {source.id for source in configured}
+    gone = [row.id for row in rows if row.active and row.id not in wanted]
+    for batch in chunks(gone):
+        await connection.execute(
+            update(sources).where(sources.c.id.in_(batch)).values(active=False)
+        )
+
+
+async def claim_sources(
+    connection: AsyncConnection,
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    ids: Sequence[str] | None = None,
+    due_only: bool = True,
+    due_by: datetime | None = None,
+    limit: int | None = None,
+) -> list[SourceState]:
+    """Lease the sources to check now: the given ids, or those due (by `due_by`, default now).
+    Call in a write transaction."""
+    free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
+    query = select(sources).where(sources.c.active.is_(True), free)
+    if due_only:
+        by = due_by or now
+        query = query.where(or_(sources.c.next_check_at.is_(None), sources.c.next_check_at <= by))
+    query = query.order_by(sources.c.next_check_at.asc().nulls_first(), sources.c.id)
+    if limit is not None:
+        query = query.limit(limit)
+    if ids is not None:
+        rows = []
+        for batch in chunks(list(ids)):
+            rows += (
+                await connection.execute(
+                    lock_rows(connection, query.where(sources.c.id.in_(batch)))
+                )
+            ).all()
+    else:
+        rows = (await connection.execute(lock_rows(connection, query))).all()
+    claimed = [SourceState.from_row(row) for row in rows]
+    for batch in chunks([state.id for state in claimed]):
+        await connection.execute(
+            update(sources)
+            .where(sources.c.id.in_(batch))
+            .values(claimed_by=worker, claimed_until=now + lease)
+        )
+    return claimed
+
+
+async def release_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> None:
+    """Give back claims that were not used (e.g. the pass was interrupted)."""
+    for batch in chunks(list(ids)):
+        await connection.execute(
+            update(sources)
+            .where(and_(sources.c.id.in_(batch), sources.c.claimed_by == worker))
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+async def save_state(connection: AsyncConnection, source_id: str, **values: Any) -> None:
+    """Write the outcome of a check and release the claim on the source."""
+    await connection.execute(
+        update(sources)
+        .where(sources.c.id == source_id)
+        .values(claimed_by=None, claimed_until=None, **values)
+    )
+
+
+async def load_states(
+    connection: AsyncConnection, *, active_only: bool = True, country: str | None = None
+) -> list[SourceState]:
+    query = select(sources).order_by(sources.c.country, sources.c.id)
+    if active_only:
+        query = query.where(sources.c.active.is_(True))
+    if country:
+        query = query.where(sources.c.country == country)
+    return [SourceState.from_row(row) for row in (await connection.execute(query)).all()]
+
+
+async def load_state(connection: AsyncConnection, source_id: str) -> SourceState | None:
+    row = (await connection.execute(select(sources).where(sources.c.id == source_id))).first()
+    return SourceState.from_row(row) if row else None

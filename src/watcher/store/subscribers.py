@@ -1,0 +1,399 @@
+"""Subscribers and the countries they follow.
+
+A subscriber row is kept after unsubscribing (status "unsubscribed"), so that an address an
+operator once declared in the configuration is not quietly subscribed again at the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.config.model import SubscriberConfig
+from watcher.store.db import insert_ignoring_duplicates
+from watcher.store.schema import subscribers, subscriptions
+
+ACTIVE = "active"
+PENDING = "pending"
+SUSPENDED = "suspended"
+UNSUBSCRIBED = "unsubscribed"
+
+
+CONFIRM_RESEND_AFTER = timedelta(minutes=10)  # at most one confirmation email per address
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A subscription asked for on the web, awaiting the click in the confirmation email."""
+
+    subscriber: Subscriber
+    countries: tuple[str, ...]
+    frequency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: int
+    email: str
+    frequency: str
+    status: str
+    origin: str
+    token: str
+    countries: tuple[str, ...]
+    created_at: datetime
+    confirmed_at: datetime | None
+    hard_bounces: int
+
+
+def new_token() -> str:
+    """An unguessable secret for unsubscribe and manage links (192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def email_key(email: str) -> str:
+    return email.strip().lower()
+
+
+async def find_subscriber(connection: AsyncConnection, email: str) -> Subscriber | None:
+    row = (
+        await connection.execute(
+            select(subscribers).where(subscribers.c.email_key == email_key(email))
+        )
+    ).first()
+    return (await _with_countries(connection, [row]))[0] if row else None
+
+
+async def subscribe(
+    connection: AsyncConnection,
+    *,
+    email: str,
+    countries: Sequence[str],
+    frequency: str | None,
+    origin: str,
+    now: datetime,
+    replace: bool = False,
+) -> Subscriber:
+    """Add (or with `replace`, set) the countries of an active subscriber, creating it if new."""
+    existing = await find_subscriber(connection, email)
+    if existing is None:
+        result = await connection.execute(
+            insert(subscribers).values(
+                email=email.strip(),
+                email_key=email_key(email),
+                frequency=frequency or "immediate",
+                status=ACTIVE,
+                origin=origin,
+                token=new_token(),
+                hard_bounces=0,
+                created_at=now,
+                confirmed_at=now,
+                updated_at=now,
+            )
+        )
+        subscriber_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    else:
+        subscriber_id = existing.id
+        values: dict[str, Any] = {"status": ACTIVE, "updated_at": now, "hard_bounces": 0}
+        if frequency:
+            values["frequency"] = frequency
+        if existing.confirmed_at is None:
+            values["confirmed_at"] = now
+        await connection.execute(
+            update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
+        )
+    await set_countries(connection, subscriber_id, countries, replace=replace)
+    found = await find_subscriber(connection, email)
+    assert found is not None
+    return found
+
+
+async def set_countries(
+    connection: AsyncConnection, subscriber_id: int, countries: Sequence[str], *, replace: bool
+) -> None:
+    if replace:
+        await connection.execute(
+            delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id)
+        )
+    if countries:
+        statement = insert_ignoring_duplicates(
+            connection, subscriptions, ["subscriber_id", "country"]
+        )
+        await connection.execute(
+            statement, [{"subscriber_id": subscriber_id, "country": code} for code in countries]
+        )
+
+
+async def unsubscribe(
+    connection: AsyncConnection, email: str, countries: Sequence[str], now: datetime
+) -> Subscriber | None:
+    """Stop some countries, or everything when none are named. None when the address is unknown."""
+    existing = await find_subscriber(connection, email)
+    if existing is None:
+        return None
+    if countries:
+        await connection.execute(
+            delete(subscriptions).where(
+                subscriptions.c.subscriber_id == existing.id,
+                subscriptions.c.country.in_(list(countries)),
+            )
+        )
+    remaining = await _countries(connection, [existing.id])
+    if not countries or not remaining.get(existing.id):
+        await connection.execute(
+            update(subscribers)
+            .where(subscribers.c.id == existing.id)
+            .values(status=UNSUBSCRIBED, updated_at=now)
+        )
+    return await find_subscriber(connection, email)
+
+
+async def sync_config_subscribers(
+    connection: AsyncConnection, declared: Sequence[SubscriberConfig], now: datetime
+) -> None:
+    """Operator-declared subscribers are active with exactly their configured countries.
+
+    Someone who unsubscribed through a link stays unsubscribed; someone removed from the
+    configuration stops receiving mail.
+    """
+    wanted = {email_key(item.email): item for item in declared}
+    rows = (
+        await connection.execute(select(subscribers).where(subscribers.c.origin == "config"))
+    ).all()
+    for row in rows:
+        if row.email_key not in wanted and row.status == ACTIVE:
+            await connection.execute(
+                update(subscribers)
+                .where(subscribers.c.id == row.id)
+                .values(status=UNSUBSCRIBED, updated_at=now)
+            )
+    for key, item in wanted.items():
+        existing = await find_subscriber(connection, key)
+        if existing is not None and existing.status in (UNSUBSCRIBED, SUSPENDED):
+            continue
+        if existing is not None and (
+            existing.countries == tuple(sorted(item.countries))
+            and existing.frequency == item.frequency
+            and existing.status == ACTIVE
+        ):
+            continue
+        await subscribe(
+            connection,
+            email=item.email,
+            countries=item.countries,
+            frequency=item.frequency,
+            origin="config",
+            now=now,
+            replace=True,
+        )
+
+
+async def subscribers_by_ids(
+    connection: AsyncConnection, ids: Sequence[int]
+) -> dict[int, Subscriber]:
+    if not ids:
+        return {}
+    rows = (
+        await connection.execute(select(subscribers).where(subscribers.c.id.in_(list(ids))))
+    ).all()
+    return {subscriber.id: subscriber for subscriber in await _with_countries(connection, rows)}
+
+
+async def list_subscribers(
+    connection: AsyncConnection, *, include_inactive: bool = False
+) -> list[Subscriber]:
+    query = select(subscribers).order_by(subscribers.c.email_key)
+    if not include_inactive:
+        query = query.where(subscribers.c.status == ACTIVE)
+    rows = (await connection.execute(query)).all()
+    return await _with_countries(connection, rows)
+
+
+async def _countries(connection: AsyncConnection, ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    if not ids:
+        return found
+    rows = (
+        await connection.execute(
+            select(subscriptions.c.subscriber_id, subscriptions.c.country)
+            .where(subscriptions.c.subscriber_id.in_(ids))
+            .order_by(subscriptions.c.country)
+        )
+    ).all()
+    for row in rows:
+        found.setdefault(row.subscriber_id, []).append(row.country)
+    return found
+
+
+async def _with_countries(connection: AsyncConnection, rows: Sequence[Any]) -> list[Subscriber]:
+    countries = await _countries(connection, [row.id for row in rows])
+    return [
+        Subscriber(
+            id=row.id,
+            email=row.email,
+            frequency=row.frequency,
+            status=row.status,
+            origin=row.origin,
+            token=row.token,
+            countries=tuple(countries.get(row.id, [])),
+            created_at=row.created_at,
+            confirmed_at=row.confirmed_at,
+            hard_bounces=row.hard_bounces,
+        )
+        for row in rows
+    ]
+
+
+async def request_subscription(
+    connection: AsyncConnection,
+    *,
+    email: str,
+    countries: Sequence[str],
+    frequency: str,
+    now: datetime,
+    secret: str,
+    lifetime: timedelta,
+) -> int | None:
+    """Record a web request for `email`; the id to put in the confirmation link, or None when
+    a confirmation went to this address moments ago (no email is sent then).
+
+    Known or not, active or not, the address gets the same treatment: a request that the
+    link in the email confirms. Nothing changes for an existing subscriber until then.
+    """
+    existing = await find_subscriber(connection, email)
+    request = {
+        "confirm_hash": secret_hash(secret),
+        "confirm_expires_at": now + lifetime,
+        "confirm_sent_at": now,
+        "requested_countries": ",".join(countries),
+        "requested_frequency": frequency,
+        "updated_at": now,
+    }
+    if existing is None:
+        result = await connection.execute(
+            insert(subscribers).values(
+                email=email.strip(),
+                email_key=email_key(email),
+                frequency=frequency,
+                status=PENDING,
+                origin="web",
+                token=new_token(),
+                hard_bounces=0,
+                created_at=now,
+                **request,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+    sent = (
+        await connection.execute(
+            select(subscribers.c.confirm_sent_at).where(subscribers.c.id == existing.id)
+        )
+    ).scalar()
+    if sent is not None and now - sent < CONFIRM_RESEND_AFTER:
+        return None
+    await connection.execute(
+        update(subscribers).where(subscribers.c.id == existing.id).values(**request)
+    )
+    return existing.id
+
+
+async def find_request(
+    connection: AsyncConnection, subscriber_id: int, secret: str, now: datetime
+) -> Request | None:
+    """The request a confirmation link stands for; None when wrong, used or expired."""
+    row = (
+        await connection.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
+    ).first()
+    if row is None or row.confirm_hash is None or row.confirm_expires_at is None:
+        return None
+    if not hmac.compare_digest(row.confirm_hash, secret_hash(secret)):
+        return None
+    if row.confirm_expires_at < now:
+        return None
+    [subscriber] = await _with_countries(connection, [row])
+    countries = tuple(code for code in (row.requested_countries or "").split(",") if code)
+    return Request(subscriber, countries, row.requested_frequency or subscriber.frequency)
+
+
+async def confirm_request(
+    connection: AsyncConnection, request: Request, now: datetime
+) -> Subscriber:
+    """The reader clicked: the requested countries join what they already follow."""
+    subscriber = request.subscriber
+    keep = subscriber.countries if subscriber.status == ACTIVE else ()
+    await connection.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber.id)
+        .values(
+            status=ACTIVE,
+            frequency=request.frequency,
+            confirmed_at=now,
+            updated_at=now,
+            hard_bounces=0,
+            confirm_hash=None,
+            confirm_expires_at=None,
+            requested_countries=None,
+            requested_frequency=None,
+        )
+    )
+    await set_countries(
+        connection, subscriber.id, sorted({*keep, *request.countries}), replace=True
+    )
+    found = await find_subscriber(connection, subscriber.email)
+    assert found is not None
+    return found
+
+
+async def subscriber_by_token(
+    connection: AsyncConnection, subscriber_id: int, secret: str
+) -> Subscriber | None:
+    """The subscriber whose unsubscribe/manage secret this is, compared in constant time."""
+    row = (
+        await connection.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
+    ).first()
+    if row is None or not hmac.compare_digest(row.token.encode(), secret.encode()):
+        return None
+    return (await _with_countries(connection, [row]))[0]
+
+
+async def change_subscription(
+    connection: AsyncConnection,
+    subscriber: Subscriber,
+    *,
+    countries: Sequence[str],
+    frequency: str,
+    now: datetime,
+) -> None:
+    """The manage page: exactly these countries at this frequency (none: unsubscribed)."""
+    values: dict[str, Any] = {"frequency": frequency, "updated_at": now}
+    if not countries:
+        values["status"] = UNSUBSCRIBED
+    elif subscriber.status == UNSUBSCRIBED:
+        values["status"] = ACTIVE
+    await connection.execute(
+        update(subscribers).where(subscribers.c.id == subscriber.id).values(**values)
+    )
+    await set_countries(connection, subscriber.id, countries, replace=True)
+
+
+async def unsubscribe_subscriber(
+    connection: AsyncConnection, subscriber: Subscriber, now: datetime
+) -> None:
+    """Stop all mail (idempotent: a second click changes nothing)."""
+    if subscriber.status != UNSUBSCRIBED:
+        await connection.execute(
+            update(subscribers)
+            .where(subscribers.c.id == subscriber.id)
+            .values(status=UNSUBSCRIBED, updated_at=now)
+        )

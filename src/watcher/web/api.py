@@ -1,0 +1,171 @@
+"""`/api/v1`: sources, changes and subscribers as JSON, and checks on demand.
+
+Every endpoint needs `Authorization: Bearer <WATCHER_API_TOKEN>`; without a configured token
+the API refuses everything. The shapes are those of docs/json.md.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from watcher.check import run_pass
+from watcher.render.json import change_json, source_json, subscriber_json
+from watcher.store import read_transaction
+from watcher.store.changes import get_change, list_changes
+from watcher.store.sources import load_state, load_states
+from watcher.store.subscribers import list_subscribers
+from watcher.web.pages import site_of
+
+UNAUTHORIZED = HTTPException(
+    401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+)
+
+
+def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    expected = site_of(request).api_token
+    scheme, _, given = (authorization or "").partition(" ")
+    if not expected or scheme.lower() != "bearer" or not given:
+        raise UNAUTHORIZED
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise UNAUTHORIZED
+
+
+router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(require_token)])
+
+
+class SourceOut(BaseModel):
+    id: str
+    country: str
+    country_name: str
+    name: str
+    url: str
+    kind: str | None
+    status: Literal["new", "ok", "failing"]
+    failures: int
+    last_error: str | None
+    failing_since: str | None
+    last_checked_at: str | None
+    last_success_at: str | None
+    last_change_at: str | None
+    next_check_at: str | None
+
+
+class ChangeOut(BaseModel):
+    id: int
+    detected_at: str
+    country: str
+    country_name: str
+    source_id: str
+    source_name: str
+    url: str
+    kind: Literal["page", "feed"]
+    summary: str
+
+
+class ChangeFull(ChangeOut):
+    change: dict[str, Any]
+
+
+class SubscriberOut(BaseModel):
+    email: str
+    countries: list[str]
+    frequency: Literal["immediate", "daily", "weekly"]
+    status: Literal["active", "pending", "suspended", "unsubscribed"]
+    origin: str
+    created_at: str | None
+    confirmed_at: str | None
+
+
+class CheckOut(BaseModel):
+    source_id: str
+    status: Literal["baseline", "unchanged", "changed", "failed"]
+    detail: str
+    change_id: int | None
+    seconds: float
+
+
+@router.get("/sources", response_model=list[SourceOut], summary="Every source and its state")
+async def sources(request: Request) -> list[dict[str, Any]]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        states = await load_states(connection)
+    return [source_json(state, app.config) for state in states]
+
+
+@router.get("/sources/{source_id}", response_model=SourceOut, summary="One source")
+async def source(request: Request, source_id: str) -> dict[str, Any]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        state = await load_state(connection, source_id)
+    if state is None or not state.active:
+        raise HTTPException(404, "no such source")
+    return source_json(state, app.config)
+
+
+@router.post("/sources/{source_id}/check", response_model=CheckOut, summary="Check one source now")
+async def check(request: Request, source_id: str) -> dict[str, Any]:
+    site = site_of(request)
+    if site.app.config.source(source_id) is None:
+        raise HTTPException(404, "no such source")
+    result = await run_pass(site.app, ids=[source_id])
+    if not result.outcomes:
+        raise HTTPException(409, "this source is being checked right now; try again shortly")
+    site.kick()  # a change means mail to deliver
+    outcome = result.outcomes[0]
+    return {
+        "source_id": source_id,
+        "status": outcome.status,
+        "detail": outcome.detail,
+        "change_id": outcome.change_id,
+        "seconds": round(outcome.seconds, 3),
+    }
+
+
+@router.get("/changes", response_model=list[ChangeOut], summary="Changes, newest first")
+async def changes(
+    request: Request,
+    country: str | None = None,
+    source: str | None = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC")] = None,
+    before: Annotated[int | None, Query(ge=1, description="changes older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[dict[str, Any]]:
+    app = site_of(request).app
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    async with read_transaction(app.engine) as connection:
+        records = await list_changes(
+            connection,
+            country=country.upper() if country else None,
+            source_id=source,
+            since=since,
+            before_id=before,
+            limit=limit,
+        )
+    return [change_json(record, app.config) for record in records]
+
+
+@router.get("/changes/{change_id}", response_model=ChangeFull, summary="One change in full")
+async def change(request: Request, change_id: int) -> dict[str, Any]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        record = await get_change(connection, change_id)
+    if record is None:
+        raise HTTPException(404, "no such change")
+    return change_json(record, app.config, full=True)
+
+
+@router.get("/subscribers", response_model=list[SubscriberOut], summary="Subscribers")
+async def subscribers(
+    request: Request,
+    inactive: Annotated[bool, Query(description="include the unsubscribed")] = False,
+) -> list[dict[str, Any]]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        found = await list_subscribers(connection, include_inactive=inactive)
+    return [subscriber_json(subscriber) for subscriber in found]

@@ -1,0 +1,133 @@
+"""Pages for readers: the countries, the change log, one change, and Atom feeds of changes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from watcher.diff import PageChange
+from watcher.render.view import page_view, side_by_side
+from watcher.store import read_transaction
+from watcher.store.changes import ChangeRecord, get_change, list_changes
+from watcher.store.sources import load_states
+from watcher.web.app import Site
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+WEB_DIFF_LIMIT = 3000  # changed lines shown on one page; the API has the rest
+
+
+def site_of(request: Request) -> Site:
+    return request.app.state.site  # type: ignore[no-any-return]
+
+
+def country_or_404(site: Site, code: str) -> Any:
+    for country in site.app.settings.countries:
+        if country.code == code.upper():
+            return country
+    raise HTTPException(404, "There is no such country here.")
+
+
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request) -> HTMLResponse:
+    site = site_of(request)
+    async with read_transaction(site.app.engine) as connection:
+        states = await load_states(connection)
+        recent = await list_changes(connection, limit=200)
+    latest: dict[str, list[ChangeRecord]] = defaultdict(list)
+    for record in recent:
+        if len(latest[record.country]) < 3:
+            latest[record.country].append(record)
+    by_country = defaultdict(list)
+    for state in states:
+        by_country[state.country].append(state)
+    return site.page(
+        request,
+        "index.html",
+        {"countries": site.app.settings.countries, "states": by_country, "latest": latest},
+    )
+
+
+@router.get("/countries/{code}", response_class=HTMLResponse)
+async def country(request: Request, code: str) -> HTMLResponse:
+    site = site_of(request)
+    found = country_or_404(site, code)
+    async with read_transaction(site.app.engine) as connection:
+        states = await load_states(connection, country=found.code)
+        changes = await list_changes(connection, country=found.code, limit=20)
+    return site.page(
+        request, "country.html", {"country": found, "states": states, "changes": changes}
+    )
+
+
+@router.get("/changes", response_class=HTMLResponse)
+async def changes(
+    request: Request,
+    country: str | None = None,
+    source: str | None = None,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    site = site_of(request)
+    code = country.upper() if country else None
+    async with read_transaction(site.app.engine) as connection:
+        records = await list_changes(
+            connection, country=code, source_id=source, before_id=before, limit=PAGE_SIZE + 1
+        )
+    older = records[PAGE_SIZE - 1].id if len(records) > PAGE_SIZE else None
+    return site.page(
+        request,
+        "changes.html",
+        {
+            "records": records[:PAGE_SIZE],
+            "country": code,
+            "source": source,
+            "older": older,
+            "countries": site.app.settings.countries,
+        },
+    )
+
+
+@router.get("/changes/{change_id}", response_class=HTMLResponse)
+async def change(request: Request, change_id: int, view: str = "inline") -> HTMLResponse:
+    site = site_of(request)
+    async with read_transaction(site.app.engine) as connection:
+        record = await get_change(connection, change_id)
+    if record is None:
+        raise HTTPException(404, "There is no such change.")
+    context: dict[str, Any] = {"record": record, "view": "side" if view == "side" else "inline"}
+    if isinstance(record.change, PageChange):
+        if context["view"] == "side":
+            context["pairs"], context["hidden"] = side_by_side(record.change, limit=WEB_DIFF_LIMIT)
+        else:
+            shown = page_view(record.change, limit=WEB_DIFF_LIMIT)
+            context["rows"], context["hidden"] = shown.rows, shown.hidden
+    return site.page(request, "change.html", context)
+
+
+@router.get("/changes.atom")
+async def changes_feed(request: Request) -> Response:
+    return await _feed(request, None)
+
+
+@router.get("/countries/{code}/changes.atom")
+async def country_feed(request: Request, code: str) -> Response:
+    return await _feed(request, country_or_404(site_of(request), code).code)
+
+
+async def _feed(request: Request, country: str | None) -> Response:
+    site = site_of(request)
+    async with read_transaction(site.app.engine) as connection:
+        records = await list_changes(connection, country=country, limit=50)
+    public = site.app.settings.service.public_url
+    path = f"/countries/{country}/changes.atom" if country else "/changes.atom"
+    body = site.templates.get_template("changes.atom").render(
+        records=records,
+        public_url=public,
+        self_url=public + path,
+        title=f"{site.app.config.country_name(country)}: changes" if country else "All changes",
+        config=site.app.config,
+    )
+    return Response(body, media_type="application/atom+xml; charset=utf-8")

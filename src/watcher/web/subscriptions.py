@@ -1,0 +1,257 @@
+"""Subscribing with double opt-in, confirming, unsubscribing (RFC 8058 one-click), managing.
+
+No answer here tells whether an address is subscribed: `POST /subscribe` gives the same page
+for every valid request, and the links that act on a subscription carry its secret token.
+A GET on a token link only shows a button; link scanners in mail systems follow links, and
+must not subscribe or unsubscribe anyone by doing so.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from watcher.config.model import FREQUENCIES, check_email
+from watcher.notify.links import make_token, parse_token
+from watcher.store import read_transaction, write_transaction
+from watcher.store.outbox import add_message
+from watcher.store.subscribers import (
+    Request as SubscriptionRequest,
+)
+from watcher.store.subscribers import (
+    Subscriber,
+    change_subscription,
+    confirm_request,
+    find_request,
+    request_subscription,
+    subscriber_by_token,
+    unsubscribe_subscriber,
+)
+from watcher.web.app import Site
+from watcher.web.pages import site_of
+from watcher.web.security import same_origin
+
+router = APIRouter(include_in_schema=False)
+CONFIRM_LIFETIME = timedelta(hours=48)
+INVALID_LINK = "This link is not valid, or it has expired."
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
+
+
+def require_same_origin(request: Request, site: Site) -> None:
+    if not same_origin(request, site.app.settings.service.public_url):
+        raise HTTPException(403, "This form must be sent from this site's own page.")
+
+
+def web_email(address: str) -> str | None:
+    """A deliverable-looking address, or None: ASCII, a dotted domain, no display name."""
+    try:
+        address = check_email(address)
+    except ValueError:
+        return None
+    domain = address.rsplit("@", 1)[1]
+    if not address.isascii() or not _DOMAIN.match(domain) or len(address) > 254:
+        return None
+    return address
+
+
+def masked(address: str) -> str:
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}{'*' * max(len(local) - 1, 2)}@{domain}"
+
+
+@router.post("/subscribe", response_class=HTMLResponse)
+async def subscribe(request: Request) -> HTMLResponse:
+    site = site_of(request)
+    require_same_origin(request, site)
+    form = await request.form()
+    email = web_email(str(form.get("email", "")))
+    known = {country.code for country in site.app.settings.countries}
+    countries = sorted({str(code).upper() for code in form.getlist("countries")} & known)
+    frequency = str(form.get("frequency", "immediate"))
+    problems = []
+    if email is None:
+        problems.append("Please enter a valid email address.")
+    if not countries:
+        problems.append("Please choose at least one country.")
+    if frequency not in FREQUENCIES:
+        problems.append("Please choose how often to hear from us.")
+    if problems:
+        return site.page(
+            request,
+            "index_form.html",
+            {"problems": problems, "email": form.get("email", ""), "chosen": countries},
+            status=400,
+        )
+    client = request.client.host if request.client else "unknown"
+    if not site.per_client.allow(client):
+        raise HTTPException(429, "Too many requests from here; please try again later.")
+    if not form.get("website"):  # a field people never see: only robots fill it in
+        assert email is not None
+        await _request(site, email, countries, frequency)
+    return site.page(request, "subscribe_sent.html", {})
+
+
+async def _request(site: Site, email: str, countries: list[str], frequency: str) -> None:
+    app = site.app
+    now = app.clock()
+    secret = secrets.token_urlsafe(24)
+    async with write_transaction(app.engine) as connection:
+        subscriber_id = await request_subscription(
+            connection,
+            email=email,
+            countries=countries,
+            frequency=frequency,
+            now=now,
+            secret=secret,
+            lifetime=CONFIRM_LIFETIME,
+        )
+        if subscriber_id is None:  # a confirmation went out moments ago: no second one
+            return
+        url = app.composer.links.confirm(make_token(subscriber_id, secret))
+        composed = app.composer.confirmation_message(
+            email, url, countries, frequency, CONFIRM_LIFETIME, now
+        )
+        await add_message(
+            connection,
+            kind="confirm",
+            subscriber_id=subscriber_id,
+            recipient=composed.recipient,
+            subject=composed.subject,
+            message_id=composed.message_id,
+            body=composed.as_bytes(),
+            now=now,
+        )
+    site.kick()
+
+
+async def _subscription_request(site: Site, token: str) -> SubscriptionRequest:
+    parsed = parse_token(token)
+    if parsed is None:
+        raise HTTPException(404, INVALID_LINK)
+    async with read_transaction(site.app.engine) as connection:
+        found = await find_request(connection, *parsed, site.app.clock())
+    if found is None:
+        raise HTTPException(404, INVALID_LINK)
+    return found
+
+
+def _names(site: Site, codes: tuple[str, ...] | list[str]) -> str:
+    if "*" in codes:
+        return "every country"
+    ordered = [country.name for country in site.app.settings.countries if country.code in codes]
+    return ", ".join(ordered)
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse)
+async def confirm_page(request: Request, token: str) -> HTMLResponse:
+    site = site_of(request)
+    found = await _subscription_request(site, token)
+    return site.page(
+        request,
+        "confirm.html",
+        {
+            "email": masked(found.subscriber.email),
+            "countries": _names(site, found.countries),
+            "frequency": found.frequency,
+            "done": False,
+        },
+    )
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse)
+async def confirm(request: Request, token: str) -> HTMLResponse:
+    site = site_of(request)
+    require_same_origin(request, site)
+    found = await _subscription_request(site, token)
+    async with write_transaction(site.app.engine) as connection:
+        subscriber = await confirm_request(connection, found, site.app.clock())
+    manage = site.app.composer.links.manage(make_token(subscriber.id, subscriber.token))
+    return site.page(
+        request,
+        "confirm.html",
+        {
+            "email": masked(subscriber.email),
+            "countries": _names(site, subscriber.countries),
+            "frequency": subscriber.frequency,
+            "done": True,
+            "manage_url": manage,
+        },
+    )
+
+
+async def _subscriber(site: Site, token: str) -> Subscriber:
+    parsed = parse_token(token)
+    if parsed is None:
+        raise HTTPException(404, INVALID_LINK)
+    async with read_transaction(site.app.engine) as connection:
+        found = await subscriber_by_token(connection, *parsed)
+    if found is None:
+        raise HTTPException(404, INVALID_LINK)
+    return found
+
+
+@router.get("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
+    site = site_of(request)
+    subscriber = await _subscriber(site, token)
+    return site.page(
+        request,
+        "unsubscribe.html",
+        {"email": masked(subscriber.email), "done": subscriber.status == "unsubscribed"},
+    )
+
+
+@router.post("/unsubscribe/{token}", response_class=HTMLResponse)
+async def unsubscribe(request: Request, token: str) -> HTMLResponse:
+    """RFC 8058 one-click, or the button: no cookie, no origin check, 200, no redirect."""
+    site = site_of(request)
+    subscriber = await _subscriber(site, token)
+    await request.body()  # `List-Unsubscribe=One-Click`, urlencoded or multipart, or the form
+    async with write_transaction(site.app.engine) as connection:
+        await unsubscribe_subscriber(connection, subscriber, site.app.clock())
+    return site.page(request, "unsubscribe.html", {"email": masked(subscriber.email), "done": True})
+
+
+@router.get("/manage/{token}", response_class=HTMLResponse)
+async def manage_page(request: Request, token: str) -> HTMLResponse:
+    site = site_of(request)
+    subscriber = await _subscriber(site, token)
+    return site.page(request, "manage.html", _manage_context(site, subscriber, token, saved=False))
+
+
+@router.post("/manage/{token}", response_class=HTMLResponse)
+async def manage(request: Request, token: str) -> HTMLResponse:
+    site = site_of(request)
+    require_same_origin(request, site)
+    subscriber = await _subscriber(site, token)
+    form = await request.form()
+    known = {country.code for country in site.app.settings.countries}
+    wanted = {str(code).upper() for code in form.getlist("countries")}
+    countries = ["*"] if "*" in wanted else sorted(wanted & known)
+    frequency = str(form.get("frequency", subscriber.frequency))
+    if frequency not in FREQUENCIES:
+        raise HTTPException(400, "Please choose how often to hear from us.")
+    async with write_transaction(site.app.engine) as connection:
+        await change_subscription(
+            connection, subscriber, countries=countries, frequency=frequency, now=site.app.clock()
+        )
+    updated = await _subscriber(site, token)
+    return site.page(request, "manage.html", _manage_context(site, updated, token, saved=True))
+
+
+def _manage_context(
+    site: Site, subscriber: Subscriber, token: str, *, saved: bool
+) -> dict[str, Any]:
+    return {
+        "email": masked(subscriber.email),
+        "subscriber": subscriber,
+        "token": token,
+        "saved": saved,
+        "active": subscriber.status == "active",
+        "every": "*" in subscriber.countries,
+    }

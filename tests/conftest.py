@@ -1,0 +1,156 @@
+"""Shared test fixtures: the example site on a real port, scripted servers, configurations,
+databases (SQLite files, and fresh PostgreSQL databases on the local server)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import tomllib
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from tests.servers import ScriptedServer
+from tests.smtp import MailServer
+from watcher.app import App, open_app
+from watcher.config import Config, build_config
+from watcher.demo.site import SiteServer, site_root
+
+DEMO_CONFIG = Path(__file__).parent.parent / "src" / "watcher" / "demo" / "demo.toml"
+DEMO_BASE = "http://127.0.0.1:8931"
+POSTGRES_URL = os.environ.get("WATCHER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+@pytest.fixture
+def site() -> Iterator[SiteServer]:
+    with SiteServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_server(tmp_path: Path) -> Iterator[MailServer]:
+    """A real SMTP server that requires STARTTLS and AUTH."""
+    server = MailServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer().start()
+    yield server
+    server.stop()
+
+
+def demo_data(site: SiteServer | None, database: str) -> dict[str, Any]:
+    """The demo configuration, pointed at `site` and at `database`."""
+    text = DEMO_CONFIG.read_text()
+    if site is not None:
+        text = text.replace(DEMO_BASE, site.base_url)
+    data = tomllib.loads(text)
+    data["service"]["database"] = database
+    return data
+
+
+def make_config(data: dict[str, Any], tmp_path: Path) -> Config:
+    data.setdefault("mail", {}).setdefault("maildir", str(tmp_path / "mail"))
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'watcher.db'}"
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return sqlite_url(tmp_path)
+
+
+@pytest.fixture
+def demo_config(site: SiteServer, tmp_path: Path, database: str) -> Config:
+    return make_config(demo_data(site, database), tmp_path)
+
+
+@pytest.fixture
+async def demo_app(demo_config: Config) -> AsyncIterator[App]:
+    async with open_app(demo_config) as app:
+        yield app
+
+
+def write_config(tmp_path: Path, data: dict[str, Any], name: str = "watcher.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(tomli_w.dumps(data))
+    return path
+
+
+# PostgreSQL: each test gets a database of its own, dropped afterwards.
+
+
+def _postgres_reachable() -> bool:
+    import asyncpg
+
+    async def probe() -> bool:
+        try:
+            connection = await asyncpg.connect(f"{POSTGRES_URL}/postgres", timeout=3)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        await connection.close()
+        return True
+
+    return asyncio.run(probe())
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    reachable = _postgres_reachable()
+    if not reachable and os.environ.get("WATCHER_REQUIRE_POSTGRES"):
+        pytest.fail(f"PostgreSQL is required (WATCHER_REQUIRE_POSTGRES) but {POSTGRES_URL} is down")
+    return reachable
+
+
+@pytest.fixture
+def postgres_url(postgres_available: bool) -> Iterator[str]:
+    if not postgres_available:
+        pytest.skip(f"no PostgreSQL server at {POSTGRES_URL}")
+    import asyncpg
+
+    name = f"watcher_test_{secrets.token_hex(4)}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(f"{POSTGRES_URL}/postgres")
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    yield f"{POSTGRES_URL}/{name}"
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def strip_ansi(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+@pytest.fixture
+def example_site_root() -> Path:
+    return site_root()
+
+
+class Clock:
+    """A clock the test moves: `clock.advance(hours=1)`."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

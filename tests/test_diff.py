@@ -1,0 +1,216 @@
+"""Diffing: sections, word marks, whitespace, feeds, and big pages without blow-ups."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+from tests.test_extract import page, source
+from watcher.diff import FeedChange, PageChange, change_from_json, diff_feeds, diff_pages
+from watcher.diff.page import align
+from watcher.diff.words import word_marks
+from watcher.extract import Entry, FeedDocument, Line, PageDocument
+from watcher.extract.page import extract_page
+
+
+def vietnam(root: Path, revision: str, select: str | None = "#content") -> PageDocument:
+    return extract_page(page(root, revision, "vietnam.html"), source(select=select))
+
+
+def test_r1_to_r2_names_sections_dates_and_marks_words(example_site_root: Path) -> None:
+    change = diff_pages(vietnam(example_site_root, "r1"), vietnam(example_site_root, "r2"))
+    assert isinstance(change, PageChange)
+    assert [str(headline) for headline in change.headlines()] == [
+        "Mine Ban Policy",
+        "Cluster Munition Ban Policy (new)",
+    ]
+    assert (change.updated_old, change.updated_new) == ("02 November 2011", "29 October 2012")
+    sections = {section.path: section for section in change.sections}
+    assert sections[("Cluster Munition Ban Policy",)].status == "added"
+    assert sections[("Cluster Munition Ban Policy", "Policy")].added == 4  # heading, 2 ¶, [13]
+    assert sections[("Mine Ban Policy", "Policy")].changed == 2
+    assert sections[("Mine Ban Policy", "Policy")].added == 1  # footnote [12]
+    assert sections[("Mine Ban Policy", "Mine ban policy overview")].changed == 2
+    assert (change.added, change.removed, change.changed) == (6, 0, 5)
+    rewritten = [line for hunk in change.hunks for line in hunk if line.op == "changed"]
+    voting = next(line for line in rewritten if line.text.startswith("Pro-mine ban UNGA"))
+    assert voting.marks is not None
+    assert ("-", "65/48") in voting.marks
+    assert ("+", "66/29") in voting.marks
+    assert "Last Updated" in change.summary()
+
+
+def test_r2_to_r3_is_no_change_inside_the_selection(example_site_root: Path) -> None:
+    assert diff_pages(vietnam(example_site_root, "r2"), vietnam(example_site_root, "r3")) is None
+
+
+def test_without_select_the_r3_noise_is_a_change(example_site_root: Path) -> None:
+    change = diff_pages(
+        vietnam(example_site_root, "r2", select=None), vietnam(example_site_root, "r3", select=None)
+    )
+    assert change is not None
+    touched = {line.text for hunk in change.hunks for line in hunk if line.op != "context"}
+    assert any("Support the Monitor" in text for text in touched)
+    assert any("Page generated on 2012-11-05" in text for text in touched)
+
+
+def test_hunks_carry_context_and_round_trip_through_json(example_site_root: Path) -> None:
+    change = diff_pages(vietnam(example_site_root, "r1"), vietnam(example_site_root, "r2"))
+    assert change is not None
+    first = change.hunks[0]
+    assert first[0].op == "context"
+    assert change_from_json(change.to_json()) == change
+
+
+def lines(*texts: str, section: tuple[str, ...] = ("S",)) -> PageDocument:
+    return PageDocument(tuple(Line(section, "text", text) for text in texts))
+
+
+def test_whitespace_only_differences_are_not_changes() -> None:
+    old = lines("Vietnam abstained, again.", "Second line")
+    new = lines("Vietnam  abstained ,again.", "Second  line")
+    assert diff_pages(old, new) is None
+    assert old.content_hash() == new.content_hash()
+
+
+def test_removed_lines_and_removed_sections() -> None:
+    old = PageDocument(
+        (
+            Line(("A",), "h2", "A"),
+            Line(("A",), "text", "keep"),
+            Line(("B",), "h2", "B"),
+            Line(("B",), "text", "gone with its section"),
+        )
+    )
+    new = PageDocument((Line(("A",), "h2", "A"), Line(("A",), "text", "keep")))
+    change = diff_pages(old, new)
+    assert change is not None
+    assert [(s.path, s.status, s.removed) for s in change.sections] == [(("B",), "removed", 2)]
+    assert [str(h) for h in change.headlines()] == ["B (removed)"]
+
+
+def test_word_marks_rebuild_both_lines() -> None:
+    rng = random.Random(7)
+    vocabulary = [
+        "the",
+        "mine",
+        "ban",
+        "treaty",
+        ",",
+        "2010",
+        "2011",
+        "(",
+        "UNGA",
+        ")",
+        "resolution",
+        "65/48",
+        "66/29",
+        ".",
+        "state",
+    ]
+    for _ in range(300):
+        old = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 25)))
+        new = " ".join(rng.choice(vocabulary) for _ in range(rng.randint(0, 25)))
+        marks = word_marks(old, new)
+        assert marks is not None
+        assert "".join(text for op, text in marks if op != "+") == old
+        assert "".join(text for op, text in marks if op != "-") == new
+
+
+def test_word_marks_leave_the_spaces_around_an_edit_shared() -> None:
+    assert word_marks("Voting 65/48 in 2010", "Voting 66/29 in 2010") == (
+        ("=", "Voting "),
+        ("-", "65/48"),
+        ("+", "66/29"),
+        ("=", " in 2010"),
+    )
+    assert word_marks("submits a report", "submits a report (corrected)") == (
+        ("=", "submits a report"),
+        ("+", " (corrected)"),
+    )
+
+
+def test_alignment_opcodes_cover_both_sides() -> None:
+    rng = random.Random(3)
+    for _ in range(200):
+        a = [rng.randint(0, 30) for _ in range(rng.randint(0, 80))]
+        b = [rng.randint(0, 30) for _ in range(rng.randint(0, 80))]
+        ops = align(a, b)
+        assert ops[0][1] == 0 == ops[0][3] if ops else a == b == []
+        for (_, _, i2, _, j2), (_, i1, _, j1, _) in itertools.pairwise(ops):
+            assert (i2, j2) == (i1, j1)
+        if ops:
+            assert (ops[-1][2], ops[-1][4]) == (len(a), len(b))
+        for tag, i1, i2, j1, j2 in ops:
+            if tag == "equal":
+                assert a[i1:i2] == b[j1:j2]
+
+
+def big_page(seed: int, count: int, revision: int) -> PageDocument:
+    rng = random.Random(seed)
+    words = [
+        "policy",
+        "mine",
+        "ban",
+        "treaty",
+        "state",
+        "party",
+        "cluster",
+        "munition",
+        "convention",
+        "report",
+    ]
+    return PageDocument(
+        tuple(
+            Line(
+                (f"Section {i // 100}",),
+                "text",
+                f"Paragraph {i}: "
+                + " ".join(rng.choice(words) for _ in range(14))
+                + f" (revision {revision}, line {i}).",
+            )
+            for i in range(count)
+        )
+    )
+
+
+def test_a_big_page_with_every_line_changed_pairs_every_line() -> None:
+    old, new = big_page(1, 20_000, 1), big_page(1, 20_000, 2)
+    assert sum(len(line.text) for line in old.lines) > 2_000_000
+    change = diff_pages(old, new)
+    assert change is not None
+    assert (change.added, change.removed, change.changed) == (0, 0, 20_000)
+    assert len({line.section for hunk in change.hunks for line in hunk}) == 200
+
+
+def test_big_regions_are_split_on_unique_lines() -> None:
+    old = big_page(2, 3_000, 1)
+    shuffled = list(old.lines)
+    random.Random(5).shuffle(shuffled)
+    change = diff_pages(old, PageDocument(tuple(shuffled)))
+    assert change is not None
+    assert change.added == change.removed  # moved lines show as removed and added again
+    assert change.added < 3_000
+
+
+def entry(key: str, title: str, date: str = "2012-01-01T00:00:00Z", summary: str = "") -> Entry:
+    return Entry(key=key, title=title, link=f"https://x.example/{key}", date=date, summary=summary)
+
+
+def test_feed_diff_new_updated_dropped_and_returning() -> None:
+    old = FeedDocument((entry("a", "A"), entry("b", "B"), entry("c", "C")))
+    new = FeedDocument((entry("n", "New"), entry("a", "A, corrected"), entry("b", "B")))
+    change, kept = diff_feeds(old, new)
+    assert isinstance(change, FeedChange)
+    assert [(item.status, item.entry.key) for item in change.entries] == [
+        ("new", "n"),
+        ("updated", "a"),
+    ]
+    assert change.entries[1].fields == ["title"]
+    assert kept.seen == ("c",)  # dropped out: remembered, not news
+    back = FeedDocument((entry("c", "C"), *new.entries))
+    change, kept = diff_feeds(kept, back)
+    assert change is None  # an entry coming back is no news either
+    assert kept.seen == ()
+    assert FeedChange.from_json(FeedChange((None), ()).to_json()).entries == ()

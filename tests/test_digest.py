@@ -1,0 +1,112 @@
+"""Digests: periods in the operator's time zone, one email per period, never twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.conftest import Clock
+from tests.mailing import cycle, mail_config
+from tests.smtp import MailServer
+from watcher.app import open_app
+from watcher.demo.site import SiteServer
+from watcher.notify.digest import next_period_end, period_end, period_key
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS).astimezone(UTC)
+
+
+def digest_config(site: SiteServer, server: MailServer, tmp_path: Path, frequency: str) -> Any:
+    person = {"email": "desk@readers.example", "countries": ["VN", "LA"], "frequency": frequency}
+    return mail_config(
+        site,
+        server,
+        tmp_path,
+        [person],
+        service={"timezone": "Europe/Paris"},
+        digest_hour=7,
+        digest_weekday="friday",
+    )
+
+
+async def test_a_day_of_changes_in_two_countries_is_one_email(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    clock = Clock(paris(2026, 3, 2, 9, 0))  # a Monday morning in Paris
+    config = digest_config(site, mail_server, tmp_path, "daily")
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        clock.advance(hours=3)
+        await cycle(app, site, "r2")  # Vietnam and Lao PDR change at noon
+        assert mail_server.received == []  # no digest before the period closes
+        clock.now = paris(2026, 3, 3, 6, 59)
+        assert (await cycle(app, site)).attempted == 0
+        clock.now = paris(2026, 3, 3, 7, 1)
+        report = await cycle(app, site)
+        assert report.sent == 1
+    [digest] = [item.message for item in mail_server.received]
+    assert str(digest["Subject"]) == "Daily digest, 3 March 2026: Vietnam, Lao PDR"
+    body = digest.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "#### Vietnam" in body
+    assert "#### Lao PDR" in body
+    assert "Mine Ban Policy" in body
+    assert "as a daily digest" in body
+    assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    clock.now = paris(2026, 3, 3, 7, 5)  # a restart in the same period sends nothing again
+    async with open_app(config, clock=clock) as app:
+        assert (await cycle(app, site)).attempted == 0
+        clock.now = paris(2026, 3, 4, 7, 1)  # a day without changes sends nothing
+        assert (await cycle(app, site, "r3")).attempted == 0
+    assert len(mail_server.received) == 1
+
+
+async def test_a_weekly_digest_waits_for_its_weekday(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    clock = Clock(paris(2026, 3, 2, 9, 0))  # Monday
+    config = digest_config(site, mail_server, tmp_path, "weekly")
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        clock.advance(hours=1)
+        await cycle(app, site, "r2")
+        for day in (3, 4, 5):  # Tuesday to Thursday: nothing yet
+            clock.now = paris(2026, 3, day, 8, 0)
+            assert (await cycle(app, site)).attempted == 0
+        clock.now = paris(2026, 3, 6, 7, 30)  # Friday after 07:00
+        assert (await cycle(app, site)).sent == 1
+        clock.now = paris(2026, 3, 6, 18, 0)
+        assert (await cycle(app, site)).attempted == 0
+    assert str(mail_server.received[0].message["Subject"]).startswith("Weekly digest, 6 March 2026")
+
+
+def test_period_ends_follow_the_local_clock_across_daylight_saving() -> None:
+    zone = "Europe/Paris"
+    # Summer time starts on 29 March 2026: 07:00 local is 05:00 UTC after, 06:00 UTC before.
+    before = period_end(paris(2026, 3, 28, 12, 0), "daily", zone=zone, hour=7, weekday="monday")
+    after = period_end(paris(2026, 3, 29, 12, 0), "daily", zone=zone, hour=7, weekday="monday")
+    assert before == datetime(2026, 3, 28, 6, 0, tzinfo=UTC)
+    assert after == datetime(2026, 3, 29, 5, 0, tzinfo=UTC)
+    nxt = next_period_end(paris(2026, 3, 28, 12, 0), "daily", zone=zone, hour=7, weekday="monday")
+    assert nxt == after
+    early = period_end(paris(2026, 3, 28, 6, 0), "daily", zone=zone, hour=7, weekday="monday")
+    assert early == datetime(2026, 3, 27, 6, 0, tzinfo=UTC)
+    weekly = period_end(paris(2026, 3, 4, 12, 0), "weekly", zone=zone, hour=7, weekday="monday")
+    assert weekly == paris(2026, 3, 2, 7, 0)
+    assert period_key("daily", after) == "daily:2026-03-29T05:00Z"
+
+
+@pytest.mark.parametrize("hour", [0, 23])
+def test_period_end_is_never_in_the_future(hour: int) -> None:
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    for frequency in ("daily", "weekly"):
+        end = period_end(now, frequency, zone="Pacific/Auckland", hour=hour, weekday="sunday")
+        assert end <= now
+        assert (now - end).days < (7 if frequency == "weekly" else 1)

@@ -1,0 +1,232 @@
+"""Fetching over real HTTP on 127.0.0.1: validators, limits, politeness, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from tests.servers import (
+    ScriptedServer,
+    endless,
+    hang_up,
+    redirect,
+    redirect_loop,
+    reply,
+    slow,
+    static,
+)
+from watcher.fetch import Fetcher, FetchError, Request, Validators
+from watcher.fetch.client import retry_after_seconds
+
+PAGE = b"<html><body><p>Hello</p></body></html>"
+
+
+def fetcher(**options: int) -> Fetcher:
+    return Fetcher(user_agent="watcher-test/1 (+https://example.org)", **options)
+
+
+def request(url: str, **options: object) -> Request:
+    return Request(
+        url=url,
+        timeout=options.pop("timeout", 5.0),
+        max_bytes=options.pop(  # type: ignore[arg-type]
+            "max_bytes", 1_000_000
+        ),
+        **options,
+    )  # type: ignore[arg-type]
+
+
+async def test_conditional_request_sends_stored_validators(scripted: ScriptedServer) -> None:
+    scripted.routes["/p"] = static(
+        PAGE, headers={"ETag": '"v2"', "Last-Modified": "Mon, 29 Oct 2012 12:00:00 GMT"}
+    )
+    validators = Validators(etag='"v1"', last_modified="Wed, 02 Nov 2011 12:00:00 GMT")
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/p"), validators=validators))
+    sent = scripted.seen[-1].headers
+    assert sent["If-None-Match"] == '"v1"'
+    assert sent["If-Modified-Since"] == "Wed, 02 Nov 2011 12:00:00 GMT"
+    assert sent["User-Agent"].startswith("watcher-test/1")
+    assert response.status == 200
+    assert response.body == PAGE
+    assert response.validators == Validators('"v2"', "Mon, 29 Oct 2012 12:00:00 GMT")
+
+
+async def test_304_is_not_modified_with_an_empty_body(scripted: ScriptedServer) -> None:
+    scripted.routes["/p"] = static(b"", status=304, headers={"ETag": '"v1"'})
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/p"), validators=Validators('"v1"')))
+    assert response.not_modified
+    assert response.body == b""
+
+
+async def test_gzip_bodies_are_decompressed(scripted: ScriptedServer) -> None:
+    scripted.routes["/z"] = static(gzip.compress(PAGE), headers={"Content-Encoding": "gzip"})
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/z")))
+    assert response.body == PAGE
+    assert "gzip" in scripted.seen[-1].headers["Accept-Encoding"]
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_bodies_over_max_bytes_stop_early(scripted: ScriptedServer, declared: bool) -> None:
+    scripted.routes["/big"] = static(b"x" * 300_000) if declared else endless()
+    started = time.perf_counter()
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match=r"larger than max_bytes \(100,000 bytes\)"):
+            await client.fetch(request(scripted.url("/big"), max_bytes=100_000))
+    assert time.perf_counter() - started < 5  # the endless body was not read to its end
+
+
+async def test_a_compressed_bomb_is_cut_at_max_bytes(scripted: ScriptedServer) -> None:
+    bomb = gzip.compress(b"<p>" + b"a" * 5_000_000)
+    scripted.routes["/bomb"] = static(bomb, headers={"Content-Encoding": "gzip"})
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match="larger than max_bytes"):
+            await client.fetch(request(scripted.url("/bomb"), max_bytes=100_000))
+
+
+async def test_timeout_covers_the_whole_request(scripted: ScriptedServer) -> None:
+    scripted.routes["/slow"] = slow(3)
+    scripted.routes["/drip"] = endless(chunk=b"<p>x</p>", pause=0.2)
+    async with fetcher() as client:
+        for path in ("/slow", "/drip"):
+            started = time.perf_counter()
+            with pytest.raises(FetchError, match="timed out after 1s"):
+                await client.fetch(request(scripted.url(path), timeout=1.0, max_bytes=10**9))
+            assert time.perf_counter() - started < 2.5
+
+
+async def test_redirects_are_followed_then_capped(scripted: ScriptedServer) -> None:
+    scripted.routes["/old"] = static(
+        b"", status=301, content_type=None, headers={"Location": "/new"}
+    )
+    scripted.routes["/new"] = static(PAGE)
+    scripted.routes["/loop"] = redirect_loop("/loop")
+    async with fetcher(max_redirects=3) as client:
+        response = await client.fetch(request(scripted.url("/old")))
+        assert response.url.endswith("/new")
+        with pytest.raises(FetchError, match=r"too many redirects \(more than 3\)"):
+            await client.fetch(request(scripted.url("/loop")))
+    assert scripted.count("/loop") == 4
+
+
+def cookie_gate(handler: BaseHTTPRequestHandler) -> None:
+    """A page that sets a cookie and sends the visitor back, as consent walls do."""
+    if "seen=1" in (handler.headers.get("Cookie") or ""):
+        reply(handler, 200, PAGE)
+    else:
+        reply(handler, 302, b"", None, {"Location": "/gate", "Set-Cookie": "seen=1; Path=/"})
+
+
+async def test_cookies_set_in_a_redirect_chain_are_sent_within_it_only(
+    scripted: ScriptedServer,
+) -> None:
+    scripted.routes["/gate"] = cookie_gate
+    scripted.routes["/plain"] = static(PAGE)
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/gate")))
+        assert response.body == PAGE
+        await client.fetch(request(scripted.url("/plain")))
+    assert [seen.headers.get("Cookie") for seen in scripted.seen] == [None, "seen=1", None]
+
+
+async def test_credentials_do_not_follow_a_redirect_to_another_origin(
+    scripted: ScriptedServer,
+) -> None:
+    elsewhere = scripted.url("/there").replace("127.0.0.1", "localhost")
+    scripted.routes["/here"] = redirect("/same")
+    scripted.routes["/same"] = redirect(elsewhere)
+    scripted.routes["/there"] = static(PAGE)
+    secret = (("Authorization", "Bearer s3cret"), ("Cookie", "session=1"), ("X-Tag", "kept"))
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/here"), headers=secret))
+    assert response.url == elsewhere
+    same, there = scripted.seen[1].headers, scripted.seen[2].headers
+    assert (same["Authorization"], same["Cookie"], same["X-Tag"]) == (
+        "Bearer s3cret",
+        "session=1",
+        "kept",
+    )
+    assert (there["Authorization"], there["Cookie"], there["X-Tag"]) == (None, None, "kept")
+    assert there["Host"] == elsewhere.split("/")[2]
+
+
+async def test_a_redirect_off_the_web_is_a_reason(scripted: ScriptedServer) -> None:
+    scripted.routes["/ftp"] = static(
+        b"", status=301, content_type=None, headers={"Location": "ftp://127.0.0.1/file"}
+    )
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match="not http"):
+            await client.fetch(request(scripted.url("/ftp")))
+
+
+async def test_gets_carry_no_body_and_share_a_connection(scripted: ScriptedServer) -> None:
+    scripted.routes["/p"] = static(PAGE)
+    async with fetcher(per_host=1) as client:
+        for _ in range(3):
+            assert (await client.fetch(request(scripted.url("/p")))).body == PAGE
+    for seen in scripted.seen:
+        assert seen.headers["Transfer-Encoding"] is None
+        assert seen.headers["Content-Length"] in (None, "0")
+    assert scripted.connections == 1
+
+
+@pytest.mark.parametrize("status", [404, 410, 500, 503])
+async def test_error_statuses_fail(scripted: ScriptedServer, status: int) -> None:
+    scripted.routes["/e"] = static(b"nope", status=status)
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match=f"HTTP {status}") as caught:
+            await client.fetch(request(scripted.url("/e")))
+    assert caught.value.status == status
+
+
+async def test_retry_after_is_read_from_429_and_503(scripted: ScriptedServer) -> None:
+    scripted.routes["/busy"] = static(b"", status=429, headers={"Retry-After": "120"})
+    later = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    scripted.routes["/down"] = static(b"", status=503, headers={"Retry-After": later})
+    async with fetcher() as client:
+        with pytest.raises(FetchError) as busy:
+            await client.fetch(request(scripted.url("/busy")))
+        with pytest.raises(FetchError) as down:
+            await client.fetch(request(scripted.url("/down")))
+    assert busy.value.retry_after == 120
+    assert down.value.retry_after is not None
+    assert 7100 < down.value.retry_after <= 7200
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after_seconds(None) is None
+    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds("99999999") == 7 * 86400
+    past = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
+    assert retry_after_seconds(past) == 0
+
+
+async def test_at_most_per_host_requests_in_flight(scripted: ScriptedServer) -> None:
+    scripted.routes["/s"] = slow(0.3)
+    async with fetcher(per_host=2) as client:
+        await asyncio.gather(*(client.fetch(request(scripted.url("/s"))) for _ in range(6)))
+    assert scripted.max_in_flight == 2
+    assert scripted.count("/s") == 6
+
+
+async def test_connection_failures_are_reasons_not_crashes(scripted: ScriptedServer) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    scripted.routes["/hang"] = hang_up()
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match="cannot connect"):
+            await client.fetch(request(f"http://127.0.0.1:{port}/"))
+        with pytest.raises(FetchError, match="broke off"):
+            await client.fetch(request(scripted.url("/hang")))
+        with pytest.raises(FetchError, match="cannot fetch this URL"):
+            await client.fetch(request("gopher://127.0.0.1/x"))

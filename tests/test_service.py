@@ -1,0 +1,208 @@
+"""`watcher run` as a real process: mail without manual steps, clean stops, restarts, reload."""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import write_config
+from tests.servers import ScriptedServer, slow
+from tests.service import Running, service_data, start
+from tests.smtp import MailServer, free_port
+from watcher.demo.site import SiteServer
+from watcher.service.scheduler import plan
+from watcher.store.sources import SourceState
+
+
+@pytest.fixture
+def running() -> Iterator[list[Running]]:
+    """Processes a test started; any still alive at the end are killed."""
+    started: list[Running] = []
+    yield started
+    for process in started:
+        process.kill()
+
+
+def all_checked(service: Running) -> bool:
+    return all(source["status"] == "ok" for source in service.api("/sources"))
+
+
+def test_the_service_mails_an_update_by_itself_and_stops_cleanly(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    service = start(write_config(tmp_path, service_data(site, mail_server, tmp_path)))
+    running.append(service)
+    service.wait_for(lambda: all_checked(service), timeout=20, what="baselines")
+    site.revision = "r2"
+    service.wait_for(lambda: len(mail_server.received) >= 2, timeout=30, what="two emails")
+    subjects = sorted(str(item.message["Subject"]) for item in mail_server.received)
+    assert subjects[0].startswith("Lao PDR: entry updated")
+    assert subjects[1].startswith("Vietnam: country profile updated")
+    status, seconds = service.stop()
+    assert status == 0
+    assert seconds < 5
+    records = service.records()
+    checks = [r for r in records if r.get("logger") == "watcher.check"]
+    assert checks
+    assert {"source", "outcome", "duration"} <= set(checks[0])
+    deliveries = [r for r in records if r.get("logger") == "watcher.mail"]
+    assert {r["outcome"] for r in deliveries} == {"sent"}
+    text = service.log()
+    assert "s3cret-pw" not in text  # the SMTP password never reaches a log
+    assert records[-1]["message"] == "stopped"
+    with sqlite3.connect(tmp_path / "w.db") as db:  # nothing lost, nothing left claimed
+        assert db.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall() == [
+            ("sent", 2)
+        ]
+        assert db.execute(
+            "SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL"
+        ).fetchone() == (0,)
+
+
+def test_a_restart_checks_only_what_is_due_and_spreads_the_overdue(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    config = write_config(tmp_path, service_data(site, mail_server, tmp_path, interval="6h"))
+    service = start(config)
+    running.append(service)
+    service.wait_for(lambda: all_checked(service), timeout=20, what="baselines")
+    assert service.stop()[0] == 0
+    before = dict(site.requests)
+    with sqlite3.connect(tmp_path / "w.db") as db:  # two sources became overdue meanwhile
+        db.execute(
+            "UPDATE sources SET next_check_at = ? WHERE id IN ('la-profile', 'la-updates')",
+            ((datetime.now(UTC) - timedelta(hours=1)).replace(tzinfo=None).isoformat(" "),),
+        )
+    again = start(config)
+    running.append(again)
+    again.wait_for(
+        lambda: (
+            site.requests["/cp/lao-pdr.atom"] > before["/cp/lao-pdr.atom"]
+            and site.requests["/cp/lao-pdr.html"] > before["/cp/lao-pdr.html"]
+        ),
+        timeout=15,
+        what="the overdue sources to be checked",
+    )
+    time.sleep(3)
+    assert site.requests["/cp/vietnam.html"] == before["/cp/vietnam.html"]  # not due: left alone
+    assert site.requests["/news.rss"] == before["/news.rss"]
+    checked = sorted(
+        datetime.fromisoformat(r["time"])
+        for r in again.records()
+        if r.get("logger") == "watcher.check"
+    )
+    assert len(checked) == 2
+    assert checked[1] - checked[0] >= timedelta(milliseconds=500)  # spread, not in one burst
+    assert again.stop()[0] == 0
+
+
+def state(source_id: str, url: str, next_check: datetime | None) -> SourceState:
+    return SourceState(
+        id=source_id,
+        country="VN",
+        url=url,
+        name=source_id,
+        active=True,
+        kind="page",
+        extract_key=None,
+        etag=None,
+        last_modified=None,
+        body_hash=None,
+        content_hash="x",
+        fingerprint=None,
+        status="ok",
+        failures=0,
+        last_error=None,
+        failing_since=None,
+        alerted_at=None,
+        last_checked_at=None,
+        last_success_at=None,
+        last_change_at=None,
+        next_check_at=next_check,
+    )
+
+
+def test_planning_at_start() -> None:
+    now = datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
+    checked_at_ten = state("fresh", "https://a.example/1", datetime(2026, 3, 2, 16, 0, tzinfo=UTC))
+    overdue = [
+        state(f"late{n}", f"https://a.example/late{n}", now - timedelta(hours=n + 1))
+        for n in range(30)
+    ]
+    shared = [
+        state("news-vn", "https://a.example/news", now - timedelta(minutes=5)),
+        state("news-la", "https://a.example/news", now - timedelta(minutes=1)),
+    ]
+    never = state("new", "https://a.example/new", None)
+    times = plan([checked_at_ten, *overdue, *shared, never], now, random.Random(1))
+    assert times["fresh"] == datetime(2026, 3, 2, 16, 0, tzinfo=UTC)  # not checked again at 10:05
+    late = sorted(times[s.id] for s in [*overdue, never])
+    assert all(now <= moment <= now + timedelta(minutes=2) for moment in late)
+    assert late[-1] - late[0] >= timedelta(seconds=25)  # spread over about a second each
+    assert times["news-vn"] == times["news-la"]  # one URL: one moment, one fetch
+    assert times["late29"] < times["late0"]  # the longest overdue first
+
+
+def test_sighup_reloads_the_configuration(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    data = service_data(site, mail_server, tmp_path, interval="6h")
+    laos = data["countries"].pop(1)
+    config = write_config(tmp_path, data)
+    service = start(config)
+    running.append(service)
+    service.wait_for(lambda: all_checked(service), timeout=20, what="baselines")
+    assert site.requests["/cp/lao-pdr.html"] == 0
+
+    config.write_text(config.read_text() + "\n[[countries]]\nname = \n")  # broken on purpose
+    service.signal(signal.SIGHUP)
+    service.wait_for(lambda: "reload refused" in service.log(), timeout=10, what="a refusal")
+    assert service.healthy()
+
+    data["countries"].append(laos)
+    write_config(tmp_path, data)
+    service.signal(signal.SIGHUP)
+    service.wait_for(lambda: site.requests["/cp/lao-pdr.html"] > 0, timeout=15, what="Lao PDR")
+    service.wait_for(lambda: len(service.api("/sources")) == 5, timeout=5, what="five sources")
+    del data["countries"][0]  # Vietnam goes away: its sources stop
+    write_config(tmp_path, data)
+    service.signal(signal.SIGHUP)
+    service.wait_for(lambda: len(service.api("/sources")) == 3, timeout=10, what="three sources")
+    assert service.stop()[0] == 0
+
+
+def test_sigterm_abandons_a_stuck_check_cleanly(
+    scripted: ScriptedServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    scripted.routes["/slow"] = slow(60)
+    data: dict[str, Any] = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"timeout": "90s", "jitter": "0s"},
+        "mail": mail_server.settings(),
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "stuck", "url": scripted.url("/slow")}],
+            }
+        ],
+    }
+    port = free_port()
+    data["service"].update(listen=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}")
+    service = start(write_config(tmp_path, data))
+    running.append(service)
+    service.wait_for(lambda: scripted.count("/slow") == 1, timeout=15, what="the check to start")
+    status, seconds = service.stop()
+    assert status == 0
+    assert seconds < 8
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        row = db.execute("SELECT status, claimed_by, content_hash FROM sources").fetchone()
+    assert row == ("new", None, None)  # nothing half-written, the claim given back

@@ -1,0 +1,187 @@
+"""Storage: migrations match the schema, SQLite survives concurrent processes, PostgreSQL
+runs the same code."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from tests.conftest import demo_data, write_config
+from tests.harness import Harness
+from tests.servers import ScriptedServer, slow
+from tests.test_pipeline import VIETNAM
+from watcher.demo.site import SiteServer
+from watcher.store import create_engine, migrate
+from watcher.store.migrate import head_revision
+from watcher.store.schema import metadata
+
+
+async def schema_differences(url: str) -> list[Any]:
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        await migrate(engine)  # a second start finds nothing to do
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_migrations_build_exactly_the_schema_on_sqlite(tmp_path: Path) -> None:
+    assert await schema_differences(f"sqlite:///{tmp_path / 'm.db'}") == []
+
+
+@pytest.mark.postgres
+async def test_migrations_build_exactly_the_schema_on_postgresql(postgres_url: str) -> None:
+    assert await schema_differences(postgres_url) == []
+
+
+async def test_sqlite_runs_in_wal_mode_and_records_its_revision(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'sub' / 'w.db'}")  # parents are created
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+            revision = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            assert revision.scalar() == head_revision()
+    finally:
+        await engine.dispose()
+
+
+def test_snapshot_retention_keeps_the_newest(
+    site: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["service"]["keep_snapshots"] = 2
+    harness = Harness(tmp_path, data, capsys)
+    for revision in ("r1", "r2", "r1", "r2"):
+        site.revision = revision
+        harness.check()
+    count, latest = harness.snapshot("vn-profile")
+    assert count == 2
+    assert latest is not None
+    assert latest.updated == "29 October 2012"
+    assert len([c for c in harness.changes() if c["source_id"] == "vn-profile"]) == 3
+
+
+def many_sources(scripted: ScriptedServer, tmp_path: Path, database: str, count: int) -> Path:
+    sources = []
+    for number in range(count):
+        path = f"/p/{number}"
+        scripted.routes[path] = slow(0.05, VIETNAM)
+        sources.append({"id": f"p{number}", "url": scripted.url(path), "select": "#content"})
+    data = {
+        "service": {"database": database},
+        "checks": {"per_host": 8, "concurrency": 8},
+        "countries": [{"code": "VN", "name": "Vietnam", "sources": sources}],
+    }
+    return write_config(tmp_path, data)
+
+
+def run_together(config: Path, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+    return results
+
+
+def assert_each_source_checked_once(scripted: ScriptedServer, count: int) -> None:
+    for number in range(count):
+        assert scripted.count(f"/p/{number}") == 1, number
+
+
+def test_two_checks_at_once_on_sqlite_neither_crash_nor_repeat(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    count = 60
+    database = tmp_path / "w.db"
+    config = many_sources(scripted, tmp_path, f"sqlite:///{database}", count)
+    # two passes racing for the same due sources: each source is checked once
+    racing = run_together(config, ["check"], ["check"])
+    for result in racing:
+        assert result.returncode == 0, result.stderr
+        assert "locked" not in result.stderr
+    assert_each_source_checked_once(scripted, count)
+    # two passes writing at the same time, each on its own half
+    half = [f"p{n}" for n in range(count // 2)]
+    rest = [f"p{n}" for n in range(count // 2, count)]
+    for result in run_together(config, ["check", *half], ["check", *rest]):
+        assert result.returncode == 0, result.stderr
+        assert "Checked 30 sources" in result.stdout
+    assert sum(scripted.count(f"/p/{n}") for n in range(count)) == 2 * count
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert connection.execute("SELECT count(*) FROM snapshots").fetchone() == (count,)
+        assert connection.execute(
+            "SELECT count(*) FROM sources WHERE claimed_by IS NOT NULL"
+        ).fetchone() == (0,)
+
+
+@pytest.mark.postgres
+def test_two_checks_at_once_on_postgresql(
+    scripted: ScriptedServer, tmp_path: Path, postgres_url: str
+) -> None:
+    count = 40
+    config = many_sources(scripted, tmp_path, postgres_url, count)
+    results = run_together(config, ["check"], ["check"])
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    assert_each_source_checked_once(scripted, count)
+
+
+@pytest.mark.postgres
+def test_the_example_site_on_postgresql(
+    site: SiteServer, tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness = Harness(tmp_path, demo_data(site, postgres_url), capsys)
+    assert "5 baseline" in harness.check()[1]
+    site.revision = "r2"
+    assert "3 changed" in harness.check()[1]
+    site.revision = "r3"
+    assert "0 changed" in harness.check()[1]
+    assert {c["source_id"] for c in harness.changes()} == {"vn-profile", "vn-news", "la-updates"}
+    harness.cli("subscribe", "desk@example.org", "VN")
+    status, out, _ = harness.cli("subscribers")
+    assert status == 0
+    assert "desk@example.org" in out
+
+
+def test_an_unreachable_database_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data: dict[str, Any] = {"service": {"database": "postgresql://nobody@127.0.0.1:1/none"}}
+    harness = Harness(tmp_path, data, capsys)
+    status, out, err = harness.cli("sources")
+    assert status == 1
+    assert out == ""
+    assert err.startswith("watcher: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_the_head_revision_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    from watcher.store.migrate import alembic_config
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()

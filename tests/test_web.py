@@ -1,0 +1,365 @@
+"""The web app over HTTP: pages, double opt-in, one-click unsubscribe, the API, health."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import httpx
+import pytest
+
+from tests.conftest import demo_data, make_config
+from tests.test_mail import hostile_site  # noqa: F401 (a fixture)
+from watcher.app import App, open_app
+from watcher.check import run_pass
+from watcher.demo.site import SiteServer
+from watcher.notify.outbox import compose_pending
+from watcher.store import read_transaction
+from watcher.store.outbox import list_messages
+from watcher.store.subscribers import find_subscriber
+from watcher.web.app import create_web
+
+BASE = "http://127.0.0.1:8080"  # the demo configuration's public_url
+SAME_SITE = {"Origin": BASE}
+TOKEN = "api-token-for-tests-0123456789"
+
+
+@pytest.fixture
+async def watched(hostile_site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:  # noqa: F811
+    """The example site (with a script tag in its update) checked at r1 and r2."""
+    config = make_config(demo_data(hostile_site, f"sqlite:///{tmp_path / 'w.db'}"), tmp_path)
+    async with open_app(config) as app:
+        await run_pass(app, every=True)
+        hostile_site.revision = "r2"
+        await run_pass(app, every=True)
+        yield app
+
+
+@pytest.fixture
+async def client(watched: App) -> AsyncIterator[httpx.AsyncClient]:
+    web = create_web(watched, api_token=TOKEN)
+    transport = httpx.ASGITransport(app=web, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        yield http
+
+
+async def change_id(http: httpx.AsyncClient, source: str) -> int:
+    found = await http.get("/api/v1/changes", params={"source": source}, headers=bearer())
+    return int(found.json()[0]["id"])
+
+
+def bearer(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_pages_show_countries_changes_and_a_form(client: httpx.AsyncClient) -> None:
+    home = await client.get("/")
+    assert home.status_code == 200
+    assert "Vietnam" in home.text
+    assert "Lao PDR" in home.text
+    assert 'action="/subscribe"' in home.text
+    assert (await client.get("/countries/vn")).status_code == 200
+    assert (await client.get("/countries/XX")).status_code == 404
+    log = await client.get("/changes")
+    assert log.status_code == 200
+    assert "Mine Ban Policy, Cluster Munition Ban Policy (new)" in log.text
+    assert (await client.get("/changes", params={"country": "LA"})).text.count("/changes/") >= 1
+    assert (await client.get("/changes/9999")).status_code == 404
+
+
+async def test_a_change_shows_its_marked_diff_inline_and_side_by_side(
+    client: httpx.AsyncClient,
+) -> None:
+    number = await change_id(client, "vn-profile")
+    inline = await client.get(f"/changes/{number}")
+    assert inline.status_code == 200
+    assert "<del>65/48</del><ins>66/29</ins>" in inline.text
+    assert "Mine Ban Policy &gt; Policy" in inline.text
+    assert "Last Updated: <del>02 November 2011</del>" in inline.text
+    side = await client.get(f"/changes/{number}", params={"view": "side"})
+    assert (
+        "<td>Pro-mine ban UNGA voting record: Abstained on Resolution <del>65/48</del>" in side.text
+    )
+    assert "<ins>66/29</ins> in December <ins>2011</ins>" in side.text
+
+
+async def test_remote_script_is_escaped_on_pages_and_in_feeds(client: httpx.AsyncClient) -> None:
+    number = await change_id(client, "vn-profile")
+    for page in (f"/changes/{number}", f"/changes/{number}?view=side"):
+        body = (await client.get(page)).text
+        assert "<script" not in body.lower()
+        assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in body
+    for feed in ("/changes.atom", "/countries/VN/changes.atom"):
+        response = await client.get(feed)
+        assert response.headers["content-type"].startswith("application/atom+xml")
+        assert "<script" not in response.text.lower()
+        parsed = feedparser.parse(response.content)
+        assert not parsed.bozo
+        assert any("Vietnam" in entry.title for entry in parsed.entries)
+
+
+async def test_subscribing_answers_the_same_whoever_asks(client: httpx.AsyncClient) -> None:
+    form = {"countries": ["VN"], "frequency": "daily"}
+    known = await client.post(
+        "/subscribe", data={**form, "email": "editor@monitor.example"}, headers=SAME_SITE
+    )
+    unknown = await client.post(
+        "/subscribe", data={**form, "email": "new@readers.example"}, headers=SAME_SITE
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.text == unknown.text
+    assert "Check your inbox" in known.text
+
+
+async def confirmation_link(app: App, address: str) -> str:
+    async with read_transaction(app.engine) as connection:
+        found = [m for m in await list_messages(connection) if m.recipient == address]
+    assert found[0].kind == "confirm"
+    body = found[0].body.decode().replace("=\r\n", "")
+    link = re.search(r"http://127\.0\.0\.1:8080(/confirm/[^\s\"<=]+)", body)
+    assert link is not None
+    return link.group(1)
+
+
+async def status_of(app: App, address: str) -> str | None:
+    async with read_transaction(app.engine) as connection:
+        found = await find_subscriber(connection, address)
+    return found.status if found else None
+
+
+async def test_double_opt_in(client: httpx.AsyncClient, watched: App) -> None:
+    sent = await client.post(
+        "/subscribe",
+        headers=SAME_SITE,
+        data={"email": "reader@readers.example", "countries": ["VN", "LA"], "frequency": "weekly"},
+    )
+    assert sent.status_code == 200
+    assert await status_of(watched, "reader@readers.example") == "pending"
+    link = await confirmation_link(watched, "reader@readers.example")
+    page = await client.get(link)
+    assert page.status_code == 200
+    assert "Vietnam, Lao PDR" in page.text
+    assert "<form" in page.text
+    assert await status_of(watched, "reader@readers.example") == "pending"  # GET changed nothing
+    done = await client.post(link, headers=SAME_SITE)
+    assert done.status_code == 200
+    assert "You are subscribed" in done.text
+    async with read_transaction(watched.engine) as connection:
+        reader = await find_subscriber(connection, "reader@readers.example")
+    assert reader is not None
+    assert (reader.status, reader.countries, reader.frequency) == ("active", ("LA", "VN"), "weekly")
+    assert (await client.get(link)).status_code == 404  # a used link is spent
+
+
+async def test_a_confirmation_link_expires(client: httpx.AsyncClient, watched: App) -> None:
+    await client.post(
+        "/subscribe", headers=SAME_SITE, data={"email": "late@readers.example", "countries": ["VN"]}
+    )
+    link = await confirmation_link(watched, "late@readers.example")
+    real_clock = watched.clock
+    watched.clock = lambda: real_clock() + timedelta(hours=49)
+    try:
+        assert (await client.get(link)).status_code == 404
+        assert (await client.post(link, headers=SAME_SITE)).status_code == 404
+    finally:
+        watched.clock = real_clock
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://evil.example"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site", "Origin": BASE},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+async def test_forms_refuse_cross_site_posts(
+    client: httpx.AsyncClient, watched: App, headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/subscribe", data={"email": "x@readers.example", "countries": ["VN"]}, headers=headers
+    )
+    assert response.status_code == 403
+    assert await status_of(watched, "x@readers.example") is None
+
+
+async def test_bad_input_is_explained(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/subscribe", data={"email": "not an address", "countries": ["XX"]}, headers=SAME_SITE
+    )
+    assert response.status_code == 400
+    assert "valid email address" in response.text
+    assert "at least one country" in response.text
+
+
+async def test_subscribing_is_rate_limited_per_client(client: httpx.AsyncClient) -> None:
+    codes = [
+        (
+            await client.post(
+                "/subscribe",
+                headers=SAME_SITE,
+                data={"email": f"r{n}@readers.example", "countries": ["VN"]},
+            )
+        ).status_code
+        for n in range(12)
+    ]
+    assert codes[:10] == [200] * 10
+    assert codes[10:] == [429, 429]
+
+
+async def unsubscribe_link(app: App, address: str = "editor@monitor.example") -> str:
+    await compose_pending(app, settle=timedelta(0))
+    async with read_transaction(app.engine) as connection:
+        message = next(m for m in await list_messages(connection) if m.recipient == address)
+    header = re.search(rb"List-Unsubscribe: <([^>]+)>", message.body)
+    assert header is not None
+    return header.group(1).decode().removeprefix(BASE)
+
+
+async def test_one_click_unsubscribe_as_a_mail_provider_sends_it(
+    client: httpx.AsyncClient, watched: App
+) -> None:
+    link = await unsubscribe_link(watched)
+    page = await client.get(link)
+    assert page.status_code == 200
+    assert "Unsubscribe" in page.text
+    assert await status_of(watched, "editor@monitor.example") == "active"  # GET changed nothing
+    one_click = {"Content-Type": "application/x-www-form-urlencoded"}  # no cookie, no Origin
+    response = await client.post(link, content=b"List-Unsubscribe=One-Click", headers=one_click)
+    assert response.status_code == 200
+    assert "location" not in response.headers
+    assert await status_of(watched, "editor@monitor.example") == "unsubscribed"
+    again = await client.post(link, files={"List-Unsubscribe": (None, "One-Click")})  # multipart
+    assert again.status_code == 200
+    assert "You are unsubscribed" in again.text
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),
+        lambda t: "999." + t.split(".", 1)[1],
+        lambda t: "not-a-token",
+        lambda t: t.split(".")[0],
+    ],
+)
+async def test_wrong_or_tampered_tokens_get_a_plain_error(
+    client: httpx.AsyncClient, watched: App, mangle: Any
+) -> None:
+    link = await unsubscribe_link(watched)
+    token = link.rsplit("/", 1)[1]
+    for path in (
+        f"/unsubscribe/{mangle(token)}",
+        f"/manage/{mangle(token)}",
+        f"/confirm/{mangle(token)}",
+    ):
+        for method in ("GET", "POST"):
+            response = await client.request(method, path, headers=SAME_SITE)
+            assert response.status_code == 404, (method, path)
+            assert "not valid" in response.text
+    assert await status_of(watched, "editor@monitor.example") == "active"
+
+
+async def test_the_manage_page_changes_countries_and_frequency(
+    client: httpx.AsyncClient, watched: App
+) -> None:
+    link = (await unsubscribe_link(watched)).replace("/unsubscribe/", "/manage/")
+    page = await client.get(link)
+    assert page.status_code == 200
+    assert "Every country" in page.text
+    assert (
+        await client.post(link, data={"countries": ["LA"], "frequency": "daily"})
+    ).status_code == 403
+    saved = await client.post(
+        link, data={"countries": ["LA"], "frequency": "daily"}, headers=SAME_SITE
+    )
+    assert saved.status_code == 200
+    async with read_transaction(watched.engine) as connection:
+        editor = await find_subscriber(connection, "editor@monitor.example")
+    assert editor is not None
+    assert (editor.countries, editor.frequency) == (("LA",), "daily")
+
+
+async def test_the_api_needs_its_token(client: httpx.AsyncClient) -> None:
+    for headers in ({}, bearer("wrong"), {"Authorization": "Basic " + TOKEN}, bearer("")):
+        response = await client.get("/api/v1/sources", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["www-authenticate"] == "Bearer"
+    sources = await client.get("/api/v1/sources", headers=bearer())
+    assert sources.status_code == 200
+    assert {s["id"] for s in sources.json()} >= {"vn-profile", "la-news"}
+    changes = (
+        await client.get("/api/v1/changes", headers=bearer(), params={"country": "vn"})
+    ).json()
+    assert {c["source_id"] for c in changes} == {"vn-profile", "vn-news"}
+    full = (await client.get(f"/api/v1/changes/{changes[0]['id']}", headers=bearer())).json()
+    assert full["change"]["kind"] in ("page", "feed")
+    people = (await client.get("/api/v1/subscribers", headers=bearer())).json()
+    assert people[0]["email"] == "editor@monitor.example"
+    checked = await client.post("/api/v1/sources/la-profile/check", headers=bearer())
+    assert checked.status_code == 200
+    assert checked.json()["status"] == "unchanged"
+    assert (await client.post("/api/v1/sources/nope/check", headers=bearer())).status_code == 404
+    schema = (await client.get("/api/v1/openapi.json")).json()
+    assert "/api/v1/sources/{source_id}/check" in schema["paths"]
+    assert "/subscribe" not in schema["paths"]
+
+
+async def test_without_a_configured_token_the_api_refuses_everyone(watched: App) -> None:
+    web = create_web(watched, api_token=None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as http:
+        assert (await http.get("/api/v1/sources", headers=bearer())).status_code == 401
+
+
+async def test_health_metrics_and_headers(client: httpx.AsyncClient) -> None:
+    health = await client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "database": "ok", "scheduler": "ok"}
+    metrics = await client.get("/metrics")
+    assert 'watcher_checks_total{outcome="changed"} 3.0' in metrics.text
+    assert "watcher_check_duration_seconds_bucket" in metrics.text
+    page = await client.get("/")
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+async def test_health_reports_a_dead_scheduler(watched: App) -> None:
+    web = create_web(watched, alive=lambda: False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=BASE) as http:
+        response = await http.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["scheduler"] == "not running"
+
+
+async def test_request_logs_never_hold_tokens(
+    client: httpx.AsyncClient, watched: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = await unsubscribe_link(watched)
+    with caplog.at_level(logging.INFO, logger="watcher.web"):
+        await client.get(link)
+    secret = link.rsplit(".", 1)[1]
+    assert "GET /unsubscribe/<token> 200" in caplog.text
+    assert secret not in caplog.text
+
+
+async def test_one_confirmation_email_per_address_at_a_time(
+    client: httpx.AsyncClient, watched: App
+) -> None:
+    for _ in range(3):
+        response = await client.post(
+            "/subscribe",
+            headers=SAME_SITE,
+            data={"email": "once@readers.example", "countries": ["VN"]},
+        )
+        assert response.status_code == 200
+    async with read_transaction(watched.engine) as connection:
+        sent = [m for m in await list_messages(connection) if m.recipient == "once@readers.example"]
+    assert len(sent) == 1
