@@ -229,6 +229,18 @@ def verdicts(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -> 
     return lines
 
 
+def miscounted(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -> list[str]:
+    """A line for every tool whose changes found differ from those the generator made."""
+    wrong = []
+    for size in sizes:
+        expected = [0, 0, len(changed_pages(42, size)), 0]
+        for tool in ("watcher", "urlwatch"):
+            found = [f.changes for f in results.get((size, tool), [])]
+            if found and found != expected:
+                wrong.append(f"N={size}: {tool} found {found} changes, expected {expected}")
+    return wrong
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000,5000", help="page counts (default 2000,5000)")
@@ -267,6 +279,9 @@ def main() -> None:
     if set(tools) == set(TOOLS):
         print("\n" + table(results, sizes) + "\n")
         print("\n".join(verdicts(results, sizes)))
+    wrong = miscounted(results, sizes)
+    if wrong:  # timings are for reading; changes found wrongly are a failure
+        raise SystemExit("\n".join(wrong))
     if not args.no_micro:
         print()
         import micro
