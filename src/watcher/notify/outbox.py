@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from watcher.app import App
-from watcher.notify.compose import Composed
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
 from watcher.store.changes import get_changes
@@ -23,6 +22,9 @@ from watcher.store.outbox import (
     unsettled_countries,
 )
 from watcher.store.subscribers import subscribers_by_ids
+
+if TYPE_CHECKING:
+    from watcher.notify.compose import Composed
 
 BATCH = 50  # subscribers composed per transaction
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Insert, Select, Table, event, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -91,7 +90,11 @@ def insert_ignoring_duplicates(
     connection: AsyncConnection, table: Table, index_elements: Sequence[str]
 ) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # Imported here: loading the PostgreSQL dialect costs a SQLite command ~30 ms at start.
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
