@@ -4,16 +4,16 @@ served by nginx, pass by pass. See bench/README.md.
     .venv/bin/python bench/run.py                       # N = 2,000 and 5,000, median of 3 runs
     .venv/bin/python bench/run.py --sizes 200 --runs 1  # the smoke run CI does
 
-Each pass of each tool runs as its own process; wall time, CPU time (user + sys) and peak
-RSS come from wait4(). Passes: 1 the baseline (rev1); 2 every body differs, nothing inside
-#content does (rev2); 3 5% of pages changed inside #content (rev3); 4 nothing changed at all
-(rev3 again, answered 304 where the tool asks conditionally).
+Each pass of each tool runs as its own process, started by measure.py; wall time, CPU time
+(user + sys) and peak RSS come from wait4(). Passes: 1 the baseline (rev1); 2 every body
+differs, nothing inside #content does (rev2); 3 5% of pages changed inside #content (rev3);
+4 nothing changed at all (rev3 again, answered 304 where the tool asks conditionally).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import re
 import shutil
 import statistics
@@ -45,19 +45,18 @@ class Figure:
 
 
 def run(command: list[str], folder: Path) -> tuple[Figure, str]:
-    out = folder / "stdout.txt"
+    out, measured = folder / "stdout.txt", folder / "measured.json"
     with out.open("w") as stdout, (folder / "stderr.txt").open("a") as stderr:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=folder)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
+        launcher = [sys.executable, str(HERE / "measure.py"), str(measured)]
+        subprocess.run([*launcher, *command], stdout=stdout, stderr=stderr, cwd=folder, check=True)
+    figures = json.loads(measured.read_text())
     text = out.read_text()
     # Every fetch must succeed: a benchmark that timed errors would measure nothing.
-    if os.waitstatus_to_exitcode(status) != 0 or re.search(r"^(ERROR|failed)", text, re.M):
+    if figures["status"] != 0 or re.search(r"^(ERROR|failed)", text, re.M):
         raise SystemExit(
             f"{command[0]} failed:\n{text[-3000:]}\n{(folder / 'stderr.txt').read_text()[-3000:]}"
         )
-    return Figure(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, None), text
+    return Figure(figures["wall"], figures["cpu"], figures["rss_mb"], None), text
 
 
 def watcher_config(site: Site, folder: Path) -> Path:
