@@ -265,7 +265,7 @@ def main() -> None:
                     runs[tool].append(one_run(tool, site, len(PASSES)))
                     print(
                         f"N={size} run {number + 1}/{args.runs} {tool}: "
-                        + ", ".join(f"{f.wall:.2f}s" for f in runs[tool][-1]),
+                        + ", ".join(f"{f.wall:.2f}s {f.rss:.0f}MB" for f in runs[tool][-1]),
                         flush=True,
                     )
             for tool in tools:
