@@ -53,7 +53,7 @@ class App:
     metrics: Metrics = field(default_factory=Metrics)
     _fetcher: Fetcher | None = None
     _composer: Composer | None = None
-    _check_slots: asyncio.Semaphore | None = None
+    _slots: tuple[asyncio.Semaphore, asyncio.Semaphore] | None = None
     _retired: list[Fetcher] = field(default_factory=list)
 
     @property
@@ -61,11 +61,21 @@ class App:
         return self.config.settings
 
     @property
+    def fetch_slots(self) -> asyncio.Semaphore:
+        """At most `checks.concurrency` requests in flight, however many passes run at once."""
+        return self._semaphores()[0]
+
+    @property
     def check_slots(self) -> asyncio.Semaphore:
-        """At most `checks.concurrency` checks in flight, however many passes run at once."""
-        if self._check_slots is None:
-            self._check_slots = asyncio.Semaphore(self.settings.checks.concurrency)
-        return self._check_slots
+        """At most twice `checks.concurrency` checks under way (fetching, comparing, or
+        waiting for their result to be committed): what a pass holds in memory is bounded."""
+        return self._semaphores()[1]
+
+    def _semaphores(self) -> tuple[asyncio.Semaphore, asyncio.Semaphore]:
+        if self._slots is None:
+            concurrency = self.settings.checks.concurrency
+            self._slots = (asyncio.Semaphore(concurrency), asyncio.Semaphore(2 * concurrency))
+        return self._slots
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration; parts built from the old one are made anew.
@@ -76,7 +86,7 @@ class App:
         old = self.settings.checks
         self.config = config
         self._composer = None
-        self._check_slots = None
+        self._slots = None
         new = self.settings.checks
         fetching = ("user_agent", "per_host", "max_redirects")
         if self._fetcher is not None and any(getattr(old, k) != getattr(new, k) for k in fetching):

@@ -9,13 +9,13 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import tomli  # tomllib's own source, compiled: parses a large configuration ~3x faster
 from pydantic import BaseModel, ValidationError
 
 from watcher.config.model import Settings
@@ -95,12 +95,12 @@ def read_toml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError([f"{where}: cannot be read ({exc.strerror})"]) from None
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
         raise ConfigError([f"{where}: {_toml_message(exc)}"]) from None
 
 
-def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
+def _toml_message(exc: tomli.TOMLDecodeError) -> str:
     message = str(exc)
     found = re.search(r"\(at line (\d+), column (\d+)\)$", message)
     if found:
@@ -165,8 +165,8 @@ def _apply_environment(
 def _parse_env_value(raw: str) -> Any:
     """`4` -> 4, `true` -> True, `["a", "b"]` -> a list; anything else stays a string."""
     try:
-        return tomllib.loads(f"value = {raw}")["value"]
-    except tomllib.TOMLDecodeError:
+        return tomli.loads(f"value = {raw}")["value"]
+    except tomli.TOMLDecodeError:
         return raw
 
 
