@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +14,7 @@ import pytest
 
 from tests.conftest import demo_data
 from tests.harness import Harness
-from tests.servers import ScriptedServer, hang_up, redirect_loop, slow, static
+from tests.servers import ScriptedServer, hang_up, redirect_loop, reply, slow, static
 from watcher.demo.site import SiteServer, site_root
 
 
@@ -254,3 +258,59 @@ def test_failures_back_off_and_honour_retry_after(
     assert timedelta(minutes=18) < delays[2] < timedelta(minutes=22)
     state = harness.sources()["vn-profile"]
     assert state["failing_since"] is not None
+
+
+def test_concurrency_bounds_requests_and_a_waiting_commit_frees_the_fetch_slot(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """At most `concurrency` requests in flight. A check whose result waits for the database
+    gives its fetch slot to the next one, up to twice `concurrency` checks under way."""
+    database = tmp_path / "w.db"
+    blocker = sqlite3.connect(database, timeout=30, isolation_level=None, check_same_thread=False)
+    seen_while_locked: list[int] = []
+    first = threading.Lock()
+
+    def release() -> None:
+        seen_while_locked.append(len(scripted.seen))
+        blocker.execute("COMMIT")
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        # At the first request the pass has claimed its sources (requests come after the
+        # claim): from then on, every commit waits until the lock is given back.
+        if first.acquire(blocking=False):
+            blocker.execute("BEGIN IMMEDIATE")
+            threading.Timer(1.5, release).start()
+        time.sleep(0.05)
+        reply(handler, 200, VIETNAM, "text/html")
+
+    count = 12
+    for number in range(count):
+        scripted.routes[f"/p{number}.html"] = page
+    data = {
+        "service": {"database": f"sqlite:///{database}"},
+        "checks": {"concurrency": 2, "per_host": 10},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [
+                    {
+                        "id": f"p{number}",
+                        "url": scripted.url(f"/p{number}.html"),
+                        "select": "#content",
+                    }
+                    for number in range(count)
+                ],
+            }
+        ],
+    }
+    harness = Harness(tmp_path, data, capsys)
+    try:
+        status, out = harness.check()
+    finally:
+        blocker.close()
+    assert status == 0, out
+    assert f"{count} baseline" in out
+    assert scripted.max_in_flight == 2
+    assert seen_while_locked == [4]  # two checks waiting for the commit, two more fetched
+    assert len(scripted.seen) == count
