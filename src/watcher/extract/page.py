@@ -89,7 +89,9 @@ _INVISIBLE = str.maketrans(
 
 
 def normalize_space(text: str) -> str:
-    return " ".join(text.translate(_INVISIBLE).split())
+    if not text.isascii():  # ASCII has no invisible characters, and translating is slow
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:
@@ -209,13 +211,10 @@ class _Builder:
         self.buffer: list[str] = []
         self.kind = "text"
         self.headings: list[tuple[int, str]] = []
+        self.section: SectionPath = ()  # the texts of `headings`, kept for every line to share
         self.citations: dict[str, SectionPath] = {}
         self.footnote_anchor: str | None = None
         self.footnotes: list[tuple[int, str | None]] = []
-
-    @property
-    def section(self) -> SectionPath:
-        return tuple(text for _, text in self.headings)
 
     def add(self, element: lxml.html.HtmlElement) -> None:
         """A selected part, without its tail: text after its end tag is not in the selection."""
@@ -235,6 +234,8 @@ class _Builder:
         return self.lines
 
     def _flush(self) -> None:
+        if not self.buffer:
+            return
         text = normalize_space("".join(self.buffer))
         self.buffer.clear()
         if not text:
@@ -300,6 +301,7 @@ class _Builder:
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
         self.headings.append((level, text))
+        self.section = tuple(text for _, text in self.headings)
         self.lines.append(Line(self.section, element.tag, text))
 
     def _cite(self, element: lxml.html.HtmlElement) -> None:

@@ -58,7 +58,10 @@ class SourceState:
     @classmethod
     def from_row(cls, row: Any) -> SourceState:
         mapping = row._mapping
-        return cls(**{field.name: mapping[field.name] for field in fields(cls)})
+        return cls(**{name: mapping[name] for name in _STATE_FIELDS})
+
+
+_STATE_FIELDS = tuple(field.name for field in fields(SourceState))
 
 
 def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
