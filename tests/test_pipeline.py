@@ -274,12 +274,14 @@ def test_concurrency_bounds_requests_and_a_waiting_commit_frees_the_fetch_slot(
         seen_while_locked.append(len(scripted.seen))
         blocker.execute("COMMIT")
 
+    timer = threading.Timer(1.5, release)
+
     def page(handler: BaseHTTPRequestHandler) -> None:
         # At the first request the pass has claimed its sources (requests come after the
         # claim): from then on, every commit waits until the lock is given back.
         if first.acquire(blocking=False):
             blocker.execute("BEGIN IMMEDIATE")
-            threading.Timer(1.5, release).start()
+            timer.start()
         time.sleep(0.05)
         reply(handler, 200, VIETNAM, "text/html")
 
@@ -308,6 +310,9 @@ def test_concurrency_bounds_requests_and_a_waiting_commit_frees_the_fetch_slot(
     try:
         status, out = harness.check()
     finally:
+        timer.cancel()  # if the check ended early: no commit on a closed connection
+        if timer.ident is not None:
+            timer.join()
         blocker.close()
     assert status == 0, out
     assert f"{count} baseline" in out
