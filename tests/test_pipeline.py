@@ -317,5 +317,5 @@ def test_concurrency_bounds_requests_and_a_waiting_commit_frees_the_fetch_slot(
     assert status == 0, out
     assert f"{count} baseline" in out
     assert scripted.max_in_flight == 2
-    assert seen_while_locked == [4]  # two checks waiting for the commit, two more fetched
+    assert seen_while_locked == [4]  # 2 x concurrency fetched, all waiting for their commit
     assert len(scripted.seen) == count
