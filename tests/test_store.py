@@ -6,22 +6,28 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from tests.conftest import demo_data, write_config
 from tests.harness import Harness
 from tests.servers import ScriptedServer, slow
 from tests.test_pipeline import VIETNAM
 from watcher.demo.site import SiteServer
-from watcher.store import create_engine, migrate
+from watcher.diff.page import diff_pages
+from watcher.extract.document import Line, PageDocument
+from watcher.store import create_engine, migrate, read_transaction, write_transaction
+from watcher.store.changes import NewChange, add_changes, add_snapshots, latest_snapshot
 from watcher.store.migrate import head_revision
-from watcher.store.schema import metadata
+from watcher.store.outbox import queue_notifications
+from watcher.store.schema import changes, metadata, notifications, snapshots, sources
+from watcher.store.subscribers import subscribe
 
 
 async def schema_differences(url: str) -> list[Any]:
@@ -185,3 +191,110 @@ def test_the_head_revision_is_alembics() -> None:
     from watcher.store.migrate import alembic_config
 
     assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def page(*texts: str) -> PageDocument:
+    return PageDocument(lines=tuple(Line(("Overview",), "text", text) for text in texts))
+
+
+async def batched_writes(url: str) -> None:
+    """A batch's snapshots, changes and notifications, as the check writer stores them."""
+    engine = create_engine(url)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [("s1", "VN"), ("s2", "VN"), ("s3", "TH")]
+    try:
+        await migrate(engine)
+        async with write_transaction(engine) as connection:
+            await connection.execute(
+                sources.insert(),
+                [
+                    {
+                        "id": id_,
+                        "country": country,
+                        "url": f"https://example.org/{id_}",
+                        "name": id_,
+                        "active": True,
+                        "status": "new",
+                        "failures": 0,
+                        "created_at": now,
+                    }
+                    for id_, country in rows
+                ],
+            )
+            subscribed = {}
+            for email, countries in (
+                ("vn@x.org", ["VN"]),
+                ("all@x.org", ["VN", "*"]),
+                ("th@x.org", ["TH"]),
+                ("fr@x.org", ["FR"]),
+            ):
+                subscriber = await subscribe(
+                    connection,
+                    email=email,
+                    countries=countries,
+                    frequency=None,
+                    origin="config",
+                    now=now,
+                )
+                subscribed[email] = subscriber.id
+        for round_ in range(3):
+            async with write_transaction(engine) as connection:
+                taken = [(id_, page(f"{id_} round {round_}")) for id_, _ in reversed(rows)]
+                ids = await add_snapshots(connection, taken, now, keep=2)
+            async with read_transaction(engine) as connection:
+                stored = {
+                    row.id: row.source_id
+                    for row in await connection.execute(
+                        select(snapshots.c.id, snapshots.c.source_id)
+                    )
+                }
+                # The ids come back in the order the documents were given.
+                assert [stored[i] for i in ids] == ["s3", "s2", "s1"]
+                for id_, _ in rows:
+                    latest = await latest_snapshot(connection, id_)
+                    assert latest == page(f"{id_} round {round_}")
+        # Each source keeps its own newest two; trimming one never touches another's.
+        assert sorted(stored.values()) == ["s1", "s1", "s2", "s2", "s3", "s3"]
+
+        change = diff_pages(page("s1 round 1"), page("s1 round 2"))
+        assert change is not None
+        async with write_transaction(engine) as connection:
+            change_ids = await add_changes(
+                connection,
+                [NewChange("s1", "VN", change, ids[2]), NewChange("s3", "TH", change, ids[0])],
+                now,
+            )
+            queued = await queue_notifications(
+                connection, [(change_ids[0], "VN"), (change_ids[1], "TH")], now=now
+            )
+        async with read_transaction(engine) as connection:
+            logged = [
+                (row.id, row.source_id, row.snapshot_id)
+                for row in await connection.execute(select(changes).order_by(changes.c.id))
+            ]
+            told = {
+                (row.subscriber_id, row.change_id)
+                for row in await connection.execute(select(notifications))
+            }
+        assert logged == [(change_ids[0], "s1", ids[2]), (change_ids[1], "s3", ids[0])]
+        # A subscriber of VN and of everything hears of the VN change once; FR hears nothing.
+        assert queued == 4
+        assert told == {
+            (subscribed["vn@x.org"], change_ids[0]),
+            (subscribed["all@x.org"], change_ids[0]),
+            (subscribed["all@x.org"], change_ids[1]),
+            (subscribed["th@x.org"], change_ids[1]),
+        }
+    finally:
+        await engine.dispose()
+
+
+async def test_a_batch_of_snapshots_changes_and_notifications_on_sqlite(tmp_path: Path) -> None:
+    await batched_writes(f"sqlite:///{tmp_path / 'b.db'}")
+
+
+@pytest.mark.postgres
+async def test_a_batch_of_snapshots_changes_and_notifications_on_postgresql(
+    postgres_url: str,
+) -> None:
+    await batched_writes(postgres_url)

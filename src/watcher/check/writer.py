@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
@@ -20,7 +21,7 @@ from watcher.app import App
 from watcher.config.sources import Source
 from watcher.diff import Change
 from watcher.extract import Document
-from watcher.store.changes import add_change, add_snapshot
+from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.outbox import add_message, queue_notifications
 from watcher.store.schema import sources
 
@@ -88,7 +89,7 @@ class Writer:
     async def _commit(self, connection: AsyncConnection, batch: list[Result]) -> None:
         try:
             async with connection.begin():
-                changes = [await self._record(connection, result) for result in batch]
+                changes = await self._record(connection, batch)
                 await _save_states(connection, batch)
         except BaseException as problem:
             for result in batch:
@@ -100,40 +101,48 @@ class Writer:
         for result, change_id in zip(batch, changes, strict=True):
             result.done.set_result(change_id)
 
-    async def _record(self, connection: AsyncConnection, result: Result) -> int | None:
-        """The snapshot, change, notifications and alert of one result; its change id."""
+    async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
+        """The snapshots, changes, notifications and alerts of a batch; each result's change
+        id. A few statements for the whole batch, not a few per result."""
         now = self.app.clock()
-        change_id = None
-        if result.snapshot is not None:
+        change_ids: list[int | None] = [None] * len(batch)
+        taken = [
+            (index, result, result.snapshot)
+            for index, result in enumerate(batch)
+            if result.snapshot is not None
+        ]
+        if taken:
             keep = self.app.settings.service.keep_snapshots
-            snapshot_id = await add_snapshot(
-                connection, result.source.id, result.snapshot, now, keep
-            )
-            if result.change is not None:
-                change_id = await add_change(
-                    connection,
-                    source_id=result.source.id,
-                    country=result.source.country,
-                    change=result.change,
-                    snapshot_id=snapshot_id,
-                    now=now,
-                )
-                await queue_notifications(
-                    connection, change_id=change_id, country=result.source.country, now=now
-                )
-        if result.alert is not None:
-            alert = result.alert
-            await add_message(
-                connection,
-                kind="alert",
-                subscriber_id=None,
-                recipient=alert.recipient,
-                subject=alert.subject,
-                message_id=alert.message_id,
-                body=alert.as_bytes(),
-                now=now,
-            )
-        return change_id
+            documents = [(result.source.id, snapshot) for _, result, snapshot in taken]
+            snapshot_ids = await add_snapshots(connection, documents, now, keep)
+            changed = [
+                (index, NewChange(result.source.id, result.source.country, change, snapshot_id))
+                for (index, result, _), snapshot_id in zip(taken, snapshot_ids, strict=True)
+                if (change := result.change) is not None
+            ]
+            if changed:
+                ids = await add_changes(connection, [new for _, new in changed], now)
+                for (index, _), change_id in zip(changed, ids, strict=True):
+                    change_ids[index] = change_id
+                news = [(id_, new.country) for (_, new), id_ in zip(changed, ids, strict=True)]
+                await queue_notifications(connection, news, now=now)
+        for result in batch:
+            if result.alert is not None:
+                await _add_alert(connection, result.alert, now)
+        return change_ids
+
+
+async def _add_alert(connection: AsyncConnection, alert: Composed, now: datetime) -> None:
+    await add_message(
+        connection,
+        kind="alert",
+        subscriber_id=None,
+        recipient=alert.recipient,
+        subject=alert.subject,
+        message_id=alert.message_id,
+        body=alert.as_bytes(),
+        now=now,
+    )
 
 
 async def _save_states(connection: AsyncConnection, batch: list[Result]) -> None:

@@ -7,6 +7,7 @@ lease, sends them, and records each result as soon as the server has answered.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,23 +51,22 @@ class Message:
 
 
 async def queue_notifications(
-    connection: AsyncConnection, *, change_id: int, country: str, now: datetime
+    connection: AsyncConnection, news: Sequence[tuple[int, str]], *, now: datetime
 ) -> int:
-    """Every active subscriber of the country (or of "*") is to hear of the change, once."""
+    """Every active subscriber of the country (or of "*") is to hear of each change, once.
+
+    `news` holds (change id, country) pairs; how many notifications were queued.
+    """
+    countries = {country for _, country in news}
     followers = (
-        select(subscribers.c.id)
+        select(subscribers.c.id, subscriptions.c.country)
         .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
-        .where(
-            subscribers.c.status == ACTIVE,
-            or_(subscriptions.c.country == country, subscriptions.c.country == "*"),
-        )
-        .distinct()
+        .where(subscribers.c.status == ACTIVE, subscriptions.c.country.in_([*countries, "*"]))
     )
-    ids = [row.id for row in (await connection.execute(followers)).all()]
-    if not ids:
-        return 0
-    unique = ["subscriber_id", "change_id"]
-    statement = insert_ignoring_duplicates(connection, notifications, unique)
+    by_country: defaultdict[str, set[int]] = defaultdict(set)
+    for row in (await connection.execute(followers)).all():
+        by_country[row.country].add(row.id)
+    everywhere = by_country.pop("*", set())
     rows = [
         {
             "subscriber_id": subscriber_id,
@@ -75,10 +75,14 @@ async def queue_notifications(
             "created_at": now,
             "status": "pending",
         }
-        for subscriber_id in ids
+        for change_id, country in news
+        for subscriber_id in sorted(by_country[country] | everywhere)
     ]
-    await connection.execute(statement, rows)
-    return len(ids)
+    if not rows:
+        return 0
+    unique = ["subscriber_id", "change_id"]
+    await connection.execute(insert_ignoring_duplicates(connection, notifications, unique), rows)
+    return len(rows)
 
 
 async def unsettled_countries(connection: AsyncConnection, since: datetime) -> set[str]:
