@@ -46,8 +46,8 @@ async def add_snapshots(
     now: datetime,
     keep: int,
 ) -> list[int]:
-    """Store documents, at most one per source, and forget all but the newest `keep`
-    snapshots of each of those sources; the new snapshots' ids, in order.
+    """Store (source id, document) pairs and forget all but the newest `keep` snapshots of
+    each of those sources; the new snapshots' ids, in order.
 
     Two statements for the lot: one at a time, a baseline pass over 2,000 pages spent about
     a second of its CPU on the database layer's per-statement cost.
