@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
@@ -128,21 +127,10 @@ class Writer:
                 await queue_notifications(connection, news, now=now)
         for result in batch:
             if result.alert is not None:
-                await _add_alert(connection, result.alert, now)
+                await add_message(
+                    connection, result.alert, kind="alert", subscriber_id=None, now=now
+                )
         return change_ids
-
-
-async def _add_alert(connection: AsyncConnection, alert: Composed, now: datetime) -> None:
-    await add_message(
-        connection,
-        kind="alert",
-        subscriber_id=None,
-        recipient=alert.recipient,
-        subject=alert.subject,
-        message_id=alert.message_id,
-        body=alert.as_bytes(),
-        now=now,
-    )
 
 
 async def _save_states(connection: AsyncConnection, batch: list[Result]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 from watcher.app import App
 from watcher.notify.digest import period_end, period_key
@@ -17,14 +16,12 @@ from watcher.store.outbox import (
     add_messages,
     drop_orphaned_notifications,
     mark_composed,
+    message_row,
     pending_notifications,
     subscribers_with_pending,
     unsettled_countries,
 )
 from watcher.store.subscribers import subscribers_by_ids
-
-if TYPE_CHECKING:
-    from watcher.notify.compose import Composed
 
 BATCH = 50  # subscribers composed per transaction
 
@@ -78,25 +75,13 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
                     [people[reader] for reader in readers], country, changes, now
                 )
                 for reader, message in zip(readers, composed, strict=True):
-                    rows.append(_row("change", reader, message, now))
+                    rows.append(message_row("change", reader, message, now))
                     covered.append([item.id for item in mine[(reader, country)]])
             ids = await add_messages(connection, rows)
             await mark_composed(
                 connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
             )
             queued += len(ids)
-
-
-def _row(kind: str, subscriber_id: int, message: Composed, now: datetime) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "subscriber_id": subscriber_id,
-        "recipient": message.recipient,
-        "subject": message.subject,
-        "message_id": message.message_id,
-        "body": message.as_bytes(),
-        "created_at": now,
-    }
 
 
 async def _digests(app: App, frequency: str, now: datetime) -> int:
@@ -133,12 +118,9 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 composed = app.composer.digest_message(people[subscriber_id], changes, now, end)
                 message_id = await add_message(
                     connection,
+                    composed,
                     kind="digest",
                     subscriber_id=subscriber_id,
-                    recipient=composed.recipient,
-                    subject=composed.subject,
-                    message_id=composed.message_id,
-                    body=composed.as_bytes(),
                     now=now,
                     period=key,
                 )

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -182,31 +182,48 @@ async def add_messages(connection: AsyncConnection, rows: Sequence[dict[str, Any
 QUEUED_DEFAULTS = {"status": QUEUED, "attempts": 0}
 
 
+class Outgoing(Protocol):
+    """An email ready to queue (`watcher.notify.compose.Composed` is one)."""
+
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+    def as_bytes(self) -> bytes: ...
+
+
+def message_row(
+    kind: str, subscriber_id: int | None, message: Outgoing, now: datetime
+) -> dict[str, Any]:
+    """The columns of a message to queue, for `add_message` or `add_messages`."""
+    return {
+        "kind": kind,
+        "subscriber_id": subscriber_id,
+        "recipient": message.recipient,
+        "subject": message.subject,
+        "message_id": message.message_id,
+        "body": message.as_bytes(),
+        "created_at": now,
+    }
+
+
 async def add_message(
     connection: AsyncConnection,
+    message: Outgoing,
     *,
     kind: str,
     subscriber_id: int | None,
-    recipient: str,
-    subject: str,
-    message_id: str,
-    body: bytes,
     now: datetime,
     period: str | None = None,
 ) -> int | None:
     """Queue a message; None when this subscriber already has the digest of this period."""
     values = {
-        "kind": kind,
-        "subscriber_id": subscriber_id,
-        "recipient": recipient,
-        "subject": subject,
-        "message_id": message_id,
-        "body": body,
+        **message_row(kind, subscriber_id, message, now),
+        **QUEUED_DEFAULTS,
         "period": period,
-        "status": QUEUED,
-        "attempts": 0,
         "next_attempt_at": now,
-        "created_at": now,
     }
     if period is None:
         result = await connection.execute(insert(messages).values(**values))

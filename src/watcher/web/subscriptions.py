@@ -117,14 +117,7 @@ async def _request(site: Site, email: str, countries: list[str], frequency: str)
             email, url, countries, frequency, CONFIRM_LIFETIME, now
         )
         await add_message(
-            connection,
-            kind="confirm",
-            subscriber_id=subscriber_id,
-            recipient=composed.recipient,
-            subject=composed.subject,
-            message_id=composed.message_id,
-            body=composed.as_bytes(),
-            now=now,
+            connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
         )
     site.kick()
 
