@@ -5,9 +5,11 @@ served by nginx, pass by pass. See bench/README.md.
     .venv/bin/python bench/run.py --sizes 200 --runs 1  # the smoke run CI does
 
 Each pass of each tool runs as its own process, started by measure.py; wall time, CPU time
-(user + sys) and peak RSS come from wait4(). Passes: 1 the baseline (rev1); 2 every body
-differs, nothing inside #content does (rev2); 3 5% of pages changed inside #content (rev3);
-4 nothing changed at all (rev3 again, answered 304 where the tool asks conditionally).
+(user + sys) and peak RSS come from wait4(). "resident" is watcher as its service runs it:
+one process for all four passes (resident.py), start-up paid once. Passes: 1 the baseline
+(rev1); 2 every body differs, nothing inside #content does (rev2); 3 5% of pages changed
+inside #content (rev3); 4 nothing changed at all (rev3 again, answered 304 where the tool
+asks conditionally).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from webserver import Site  # noqa: E402
 OUT = HERE / "out"
 VENV = Path(sys.executable).parent
 PASSES = ((1, "1 baseline"), (2, "2 bodies differ"), (3, "3 5% changed"), (3, "4 unchanged"))
-TOOLS = ("watcher", "urlwatch", "floor", "floor+extract")
+TOOLS = ("watcher", "urlwatch", "floor", "floor+extract", "resident")
 SEED = 42  # of the generated pages
 
 
@@ -54,9 +56,7 @@ def run(command: list[str], folder: Path) -> tuple[Figure, str]:
     text = out.read_text()
     # Every fetch must succeed: a benchmark that timed errors would measure nothing.
     if figures["status"] != 0 or re.search(r"^(ERROR|failed)", text, re.M):
-        raise SystemExit(
-            f"{command[0]} failed:\n{text[-3000:]}\n{(folder / 'stderr.txt').read_text()[-3000:]}"
-        )
+        raise SystemExit(f"{command[0]} failed:\n{text[-3000:]}\n{stderr_tail(folder)}")
     return Figure(figures["wall"], figures["cpu"], figures["rss_mb"], None), text
 
 
@@ -136,10 +136,52 @@ def urlwatch() -> Path:
     return venv / "bin" / "urlwatch"
 
 
+def resident_run(site: Site, folder: Path, passes: int) -> list[Figure]:
+    """The passes in one watcher process, as `watcher run` makes them (resident.py)."""
+    command = [sys.executable, str(HERE / "resident.py"), str(watcher_config(site, folder))]
+    figures = []
+    with (folder / "stderr.txt").open("a") as stderr:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            cwd=folder,
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            if "ready" not in json.loads(process.stdout.readline() or "{}"):
+                raise SystemExit(f"resident.py did not start:\n{stderr_tail(folder)}")
+            for revision, _ in PASSES[:passes]:
+                site.move_to(revision)
+                process.stdin.write("pass\n")
+                process.stdin.flush()
+                line = process.stdout.readline()
+                if not line:
+                    raise SystemExit(f"resident.py stopped:\n{stderr_tail(folder)}")
+                measured = json.loads(line)
+                if measured["failed"]:
+                    raise SystemExit(f"resident.py: {measured['failed']} checks failed")
+                wall, cpu, rss = measured["wall"], measured["cpu"], measured["rss_mb"]
+                figures.append(Figure(wall, cpu, rss, measured["changed"]))
+        finally:
+            process.stdin.close()
+            process.wait()
+    return figures
+
+
+def stderr_tail(folder: Path) -> str:
+    return (folder / "stderr.txt").read_text()[-3000:]
+
+
 def one_run(tool: str, site: Site, passes: int) -> list[Figure]:
     figures = []
     with tempfile.TemporaryDirectory(dir=OUT) as scratch:
         folder = Path(scratch)
+        if tool == "resident":
+            return resident_run(site, folder, passes)
         if tool == "watcher":
             command = [
                 str(VENV / "watcher"),
@@ -187,22 +229,39 @@ def median(figures: list[Figure]) -> Figure:
     )
 
 
-def table(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -> str:
+def floor_start_up(runs: int) -> float:
+    """floor+extract's wall time with no URL to fetch: its imports and its session."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(dir=OUT) as scratch:
+            folder = Path(scratch)
+            (folder / "urls.txt").write_text("")
+            command = [sys.executable, str(HERE / "floor.py"), "--extract", "urls.txt"]
+            times.append(run(command, folder)[0].wall)
+    return statistics.median(times)
+
+
+def table(results: dict[tuple[int, str], list[Figure]], sizes: list[int], start: float) -> str:
+    """The table; `start` is floor+extract's start-up, taken off its figures where they are
+    set against the resident watcher, which started before the pass."""
     rows = [
         "| N | pass | watcher wall / CPU / RSS | urlwatch wall / CPU / RSS | floor | "
         "floor+extract | watcher / urlwatch (wall, CPU) | watcher / floor+extract | "
-        "changes found (watcher, urlwatch) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "changes found (watcher, urlwatch) | resident watcher wall / CPU "
+        "| resident / (floor+extract - its start-up) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in sizes:
         for index, (_, label) in enumerate(PASSES):
             w, u = results[(size, "watcher")][index], results[(size, "urlwatch")][index]
             f, fx = results[(size, "floor")][index], results[(size, "floor+extract")][index]
+            r = results[(size, "resident")][index]
             rows.append(
                 f"| {size:,} | {label} | {w.wall:.2f} s / {w.cpu:.2f} s / {w.rss:.0f} MB "
                 f"| {u.wall:.2f} s / {u.cpu:.2f} s / {u.rss:.0f} MB | {f.wall:.2f} s "
                 f"| {fx.wall:.2f} s | {w.wall / u.wall:.2f}, {w.cpu / u.cpu:.2f} "
-                f"| {w.wall / fx.wall:.2f} | {w.changes}, {u.changes} |"
+                f"| {w.wall / fx.wall:.2f} | {w.changes}, {u.changes} "
+                f"| {r.wall:.2f} s / {r.cpu:.2f} s | {r.wall / (fx.wall - start):.2f} |"
             )
     return "\n".join(rows)
 
@@ -239,7 +298,7 @@ def miscounted(results: dict[tuple[int, str], list[Figure]], sizes: list[int]) -
     wrong = []
     for size in sizes:
         expected = expected_changes(size)
-        for tool in ("watcher", "urlwatch"):
+        for tool in ("watcher", "urlwatch", "resident"):
             found = [f.changes for f in results.get((size, tool), [])]
             if found and found != expected:
                 wrong.append(f"N={size}: {tool} found {found} changes, expected {expected}")
@@ -282,7 +341,9 @@ def main() -> None:
             site.stop()
             shutil.rmtree(root, ignore_errors=True)
     if set(tools) == set(TOOLS):
-        print("\n" + table(results, sizes) + "\n")
+        start = floor_start_up(args.runs)
+        print("\n" + table(results, sizes, start) + "\n")
+        print(f"floor+extract's start-up (no URL to fetch): {start:.2f} s\n")
         print("\n".join(verdicts(results, sizes)))
     wrong = miscounted(results, sizes)
     if wrong:  # timings are for reading; changes found wrongly are a failure
