@@ -13,7 +13,6 @@ import asyncio
 import logging
 import mailbox
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -195,7 +194,7 @@ class DeliveryReport:
         return self.sent + self.retrying + self.failed
 
 
-async def deliver(app: App, *, transport: Callable[[], Transport] | None = None) -> DeliveryReport:
+async def deliver(app: App) -> DeliveryReport:
     """Send what is due in the outbox until it is empty or the server is in trouble.
 
     `mail.connections` lanes work at once, each claiming a batch and sending it over one
@@ -213,7 +212,7 @@ async def deliver(app: App, *, transport: Callable[[], Transport] | None = None)
             batch = await _claim(app)
             if not batch:
                 return
-            if not await _send_batch((transport or transport_for)(app), batch, recorder):
+            if not await _send_batch(transport_for(app), batch, recorder):
                 trouble.set()  # the rest waits for the next run
 
     async with recorder:
