@@ -118,6 +118,19 @@ async def test_redirects_are_followed_then_capped(scripted: ScriptedServer) -> N
     assert scripted.count("/loop") == 4
 
 
+async def test_a_304_is_not_modified_even_with_a_location(scripted: ScriptedServer) -> None:
+    # httpx's is_redirect holds for every 3xx; only 301/302/303/307/308 are redirects.
+    scripted.routes["/p"] = static(
+        b"", status=304, content_type=None, headers={"Location": "/gone", "ETag": '"v1"'}
+    )
+    async with fetcher() as client:
+        response = await client.fetch(request(scripted.url("/p"), validators=Validators('"v1"')))
+    assert response.not_modified
+    assert response.validators.etag == '"v1"'
+    assert [seen.path for seen in scripted.seen] == ["/p"]
+    assert scripted.seen[0].headers["Host"] == scripted.url("/").split("/")[2]
+
+
 def cookie_gate(handler: BaseHTTPRequestHandler) -> None:
     """A page that sets a cookie and sends the visitor back, as consent walls do."""
     if "seen=1" in (handler.headers.get("Cookie") or ""):
