@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator
-from functools import lru_cache
 
 import aiohttp
 import httpx
@@ -50,7 +49,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._session.request(
                 request.method,
-                _yarl_url(str(request.url)),
+                URL(str(request.url), encoded=True),  # httpx has already encoded it
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
@@ -89,12 +88,6 @@ class _Body(httpx.AsyncByteStream):
         # Hands the connection back to the pool when the body was read to its end, and
         # closes it otherwise (a body cut off at max_bytes leaves bytes on the wire).
         self._response.release()
-
-
-@lru_cache(maxsize=65_536)
-def _yarl_url(url: str) -> URL:
-    """aiohttp's URL for httpx's, parsed once per URL; httpx has already encoded it."""
-    return URL(url, encoded=True)
 
 
 def _reason(response: aiohttp.ClientResponse) -> bytes:
