@@ -131,6 +131,16 @@ async def test_a_304_is_not_modified_even_with_a_location(scripted: ScriptedServ
     assert scripted.seen[0].headers["Host"] == scripted.url("/").split("/")[2]
 
 
+async def test_host_is_sent_once_and_a_configured_one_wins(scripted: ScriptedServer) -> None:
+    scripted.routes["/p"] = static(PAGE)
+    async with fetcher() as client:
+        await client.fetch(request(scripted.url("/p")))
+        await client.fetch(request(scripted.url("/p"), headers=(("host", "example.org"),)))
+    plain, configured = (seen.headers.get_all("Host") for seen in scripted.seen)
+    assert plain == [scripted.url("/").split("/")[2]]
+    assert configured == ["example.org"]
+
+
 def cookie_gate(handler: BaseHTTPRequestHandler) -> None:
     """A page that sets a cookie and sends the visitor back, as consent walls do."""
     if "seen=1" in (handler.headers.get("Cookie") or ""):

@@ -35,9 +35,10 @@ ACCEPT = {
     "auto": "text/html,application/xhtml+xml,application/atom+xml,application/rss+xml,"
     "application/xml;q=0.9,*/*;q=0.5",
 }
-# A GET has no body. Handed a stream, httpx adds no headers of its own: the transport's
-# aiohttp sets Host, and httpx's per-request header rebuild (a fifth of a 304's overhead
-# over plain aiohttp) is skipped. A ByteStream holds no state, so one serves every request.
+# A GET has no body. Handed a stream, httpx adds no headers of its own, so the fetcher sends
+# Host itself and httpx's per-request header rebuild is skipped (with the Location lookup
+# below, ~15 us of the ~88 us a 304 cost over plain aiohttp). A ByteStream holds no state:
+# one serves every request.
 NO_BODY = httpx.ByteStream(b"")
 
 
@@ -144,7 +145,9 @@ class Fetcher:
                 raise FetchError(f"HTTP error: {_describe(exc)}") from None
 
     async def _fetch(self, url: httpx.URL, request: Request) -> Response:
+        own_host = any(name.lower() == "host" for name, _ in request.headers)
         headers = [
+            *(() if own_host else [("Host", url.netloc.decode("ascii"))]),
             *self._headers,
             ("Accept", ACCEPT.get(request.kind, ACCEPT["auto"])),
             *request.headers,
@@ -190,7 +193,8 @@ def _redirected(
         previous.url.port,
     )
     dropped = {"host"} if same_origin else {"host", "authorization", "cookie"}
-    headers = [(k, v) for k, v in previous.headers.multi_items() if k.lower() not in dropped]
+    kept = [(k, v) for k, v in previous.headers.multi_items() if k.lower() not in dropped]
+    headers = [("Host", url.netloc.decode("ascii")), *kept]
     request = httpx.Request("GET", url, headers=headers, stream=NO_BODY)
     if cookies is not None:
         cookies.set_cookie_header(request)
