@@ -141,6 +141,16 @@ async def test_host_is_sent_once_and_a_configured_one_wins(scripted: ScriptedSer
     assert configured == ["example.org"]
 
 
+async def test_a_3xx_with_no_redirect_to_follow_is_a_reason(scripted: ScriptedServer) -> None:
+    scripted.routes["/moved"] = static(b"", status=301, content_type=None)
+    scripted.routes["/choices"] = static(PAGE, status=300, headers={"Location": "/a"})
+    async with fetcher() as client:
+        for path, status in (("/moved", "301 Moved Permanently"), ("/choices", "300 Multiple")):
+            with pytest.raises(FetchError, match=f"HTTP {status}.* no redirect to follow"):
+                await client.fetch(request(scripted.url(path)))
+    assert [seen.path for seen in scripted.seen] == ["/moved", "/choices"]
+
+
 def cookie_gate(handler: BaseHTTPRequestHandler) -> None:
     """A page that sets a cookie and sends the visitor back, as consent walls do."""
     if "seen=1" in (handler.headers.get("Cookie") or ""):

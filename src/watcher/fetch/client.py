@@ -215,6 +215,12 @@ async def _received(response: httpx.Response, max_bytes: int) -> Response:
         validators = Validators(headers.get("etag"), headers.get("last-modified"))
         if status == 304:
             return Response(str(response.url), 304, b"", None, validators)
+        if 300 <= status < 400:  # its body is no page: an empty one would become the baseline
+            raise FetchError(
+                f"HTTP {status} {response.reason_phrase}".strip()
+                + " with no redirect to follow (a Location with 301, 302, 303, 307 or 308)",
+                status=status,
+            )
         body = await _read_limited(response, max_bytes, headers.get("content-length"))
         return Response(str(response.url), status, body, headers.get("content-type"), validators)
     finally:
