@@ -9,6 +9,8 @@ waiting its turn. PostgreSQL needs none of that; it gets row locks with SKIP LOC
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -52,8 +54,8 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN itself (the driver's own is DEFERRED).
         dbapi_connection.isolation_level = None
+        use_wal(dbapi_connection)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
@@ -65,6 +67,28 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def use_wal(dbapi_connection: Any) -> None:
+    """Put the database in WAL mode (it stays so, in the file).
+
+    Leaving the rollback journal needs the file to itself, and SQLite answers "database is
+    locked" at once, without the busy timeout, while another process is doing the same: two
+    first starts on a new database. The other one's switch takes milliseconds, so wait a
+    little (blocking: this runs while a connection is made) and ask again.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    while True:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        finally:
+            cursor.close()
+        time.sleep(0.02)
 
 
 def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
