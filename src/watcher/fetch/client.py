@@ -145,15 +145,13 @@ class Fetcher:
                 raise FetchError(f"HTTP error: {_describe(exc)}") from None
 
     async def _fetch(self, url: httpx.URL, request: Request) -> Response:
-        own_host = any(name.lower() == "host" for name, _ in request.headers)
         headers = [
-            *(() if own_host else [("Host", url.netloc.decode("ascii"))]),
             *self._headers,
             ("Accept", ACCEPT.get(request.kind, ACCEPT["auto"])),
             *request.headers,
             *request.validators.headers().items(),
         ]
-        outgoing = httpx.Request("GET", url, headers=headers, stream=NO_BODY)
+        outgoing = _get(url, headers)
         cookies: httpx.Cookies | None = None
         for _ in range(self._max_redirects + 1):
             response = await self._transport.handle_async_request(outgoing)
@@ -179,6 +177,14 @@ def _target(text: str) -> tuple[httpx.URL, str]:
     return url, f"{url.host}:{url.port or ''}"
 
 
+def _get(url: httpx.URL, headers: list[tuple[str, str]]) -> httpx.Request:
+    """A GET with these headers, and Host unless they hold one already (httpx adds none to a
+    request built with a stream)."""
+    if not any(name.lower() == "host" for name, _ in headers):
+        headers = [("Host", url.netloc.decode("ascii")), *headers]
+    return httpx.Request("GET", url, headers=headers, stream=NO_BODY)
+
+
 def _redirected(
     previous: httpx.Request, location: str, cookies: httpx.Cookies | None
 ) -> httpx.Request:
@@ -193,9 +199,8 @@ def _redirected(
         previous.url.port,
     )
     dropped = {"host"} if same_origin else {"host", "authorization", "cookie"}
-    kept = [(k, v) for k, v in previous.headers.multi_items() if k.lower() not in dropped]
-    headers = [("Host", url.netloc.decode("ascii")), *kept]
-    request = httpx.Request("GET", url, headers=headers, stream=NO_BODY)
+    headers = [(k, v) for k, v in previous.headers.multi_items() if k.lower() not in dropped]
+    request = _get(url, headers)
     if cookies is not None:
         cookies.set_cookie_header(request)
     return request

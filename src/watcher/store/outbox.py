@@ -171,15 +171,21 @@ async def add_messages(connection: AsyncConnection, rows: Sequence[dict[str, Any
     """Queue many messages in one statement; their ids, in the order given."""
     if not rows:
         return []
-    values = [{**QUEUED_DEFAULTS, "period": None, **row} for row in rows]
-    for row in values:
-        row.setdefault("next_attempt_at", row["created_at"])
+    values = [_queued(row) for row in rows]
     statement = insert(messages).returning(messages.c.id, sort_by_parameter_order=True)
     result = await connection.execute(statement, values)
     return [row.id for row in result.all()]
 
 
-QUEUED_DEFAULTS = {"status": QUEUED, "attempts": 0}
+def _queued(row: dict[str, Any], period: str | None = None) -> dict[str, Any]:
+    """A message row as queued: no attempt yet, the first one due at once."""
+    return {
+        "status": QUEUED,
+        "attempts": 0,
+        "period": period,
+        "next_attempt_at": row["created_at"],
+        **row,
+    }
 
 
 class Outgoing(Protocol):
@@ -219,12 +225,7 @@ async def add_message(
     period: str | None = None,
 ) -> int | None:
     """Queue a message; None when this subscriber already has the digest of this period."""
-    values = {
-        **message_row(kind, subscriber_id, message, now),
-        **QUEUED_DEFAULTS,
-        "period": period,
-        "next_attempt_at": now,
-    }
+    values = _queued(message_row(kind, subscriber_id, message, now), period)
     if period is None:
         result = await connection.execute(insert(messages).values(**values))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
