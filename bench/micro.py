@@ -1,5 +1,7 @@
-"""Micro figures: one pass over the example site, extraction of a ~30 KB page, and the diff
-of a 2 MB page whose every line changed. Prints medians; asserts nothing.
+"""Micro figures: one pass over the example site, extraction of a ~30 KB page, the diff of
+a 2 MB page whose every line changed, pruning snapshots beside a long change log, and 1,000
+emails composed and delivered. Prints medians (the pruning and the emails: one run);
+asserts nothing.
 
     .venv/bin/python bench/micro.py
 """
@@ -15,7 +17,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +138,64 @@ def thousand_emails(count: int = 1000) -> tuple[float, float, int]:
         server.wait()
 
 
+def pruning_with_a_long_log(
+    logged: int = 100_000, sources: int = 250, keep: int = 20
+) -> tuple[float, int]:
+    """One batch of new snapshots for `sources` sources that each hold `keep` already, so
+    each drops its oldest, with `logged` changes in the log pointing at snapshots (SQLite)."""
+    from watcher.store import create_engine, migrate, write_transaction
+    from watcher.store.changes import add_snapshots
+    from watcher.store.schema import changes, snapshots
+    from watcher.store.schema import sources as sources_table
+
+    document = PageDocument((Line(("Overview",), "text", "Landmines: none since 2011."),))
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    ids = [f"s{number:04d}" for number in range(sources)]
+
+    async def run(path: str) -> float:
+        engine = create_engine(f"sqlite:///{path}")
+        try:
+            await migrate(engine)
+            async with write_transaction(engine) as connection:
+                await connection.execute(
+                    sources_table.insert(),
+                    [
+                        {"id": i, "country": "VN", "url": i, "name": i, "created_at": now}
+                        for i in ids
+                    ],
+                )
+                await connection.execute(
+                    snapshots.insert(),
+                    [
+                        {"source_id": i, "taken_at": now, "content_hash": "-", "document": {}}
+                        for _ in range(keep)
+                        for i in ids
+                    ],
+                )
+                row = {"country": "VN", "detected_at": now, "kind": "page", "summary": "-"}
+                await connection.execute(
+                    changes.insert(),
+                    [
+                        {
+                            **row,
+                            "source_id": ids[n % sources],
+                            "data": {},
+                            "snapshot_id": n % 5000 + 1,
+                        }
+                        for n in range(logged)
+                    ],
+                )
+            started = time.perf_counter()
+            async with write_transaction(engine) as connection:
+                await add_snapshots(connection, [(i, document) for i in ids], now, keep)
+            return time.perf_counter() - started
+        finally:
+            await engine.dispose()
+
+    with tempfile.TemporaryDirectory() as folder:
+        return asyncio.run(run(f"{folder}/w.db")), sources
+
+
 def wait_for_port(port: int) -> None:
     import socket
 
@@ -178,6 +238,10 @@ def main() -> None:
     )
     diffing = median_seconds(lambda: diff_pages(old, new))
     print(f"  diff a {size / 1e6:.1f} MB page, every line changed     {diffing * 1000:8.1f} ms")
+    pruning, pruned = pruning_with_a_long_log()
+    print(
+        f"  {pruned} snapshots in, {pruned} pruned, 100,000 changes logged {pruning * 1000:8.1f} ms"
+    )
     composing, delivering, sent = thousand_emails()
     print(f"  compose 1,000 emails                          {composing:8.2f} s")
     print(f"  deliver them to a local SMTP server ({sent:,} sent) {delivering:8.2f} s")

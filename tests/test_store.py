@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from tests.conftest import demo_data, write_config
 from tests.harness import Harness
@@ -52,6 +52,93 @@ async def test_migrations_build_exactly_the_schema_on_sqlite(tmp_path: Path) -> 
 @pytest.mark.postgres
 async def test_migrations_build_exactly_the_schema_on_postgresql(postgres_url: str) -> None:
     assert await schema_differences(postgres_url) == []
+
+
+async def unindexed_foreign_keys(url: str) -> list[str]:
+    """Foreign keys of the migrated database with no index (primary key, unique constraint
+    or plain index) that leads with their columns."""
+    engine = create_engine(url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            return await connection.run_sync(_unindexed_foreign_keys)
+    finally:
+        await engine.dispose()
+
+
+def _unindexed_foreign_keys(connection: Any) -> list[str]:
+    inspector = inspect(connection)
+    missing = []
+    for table in inspector.get_table_names():
+        leads = [inspector.get_pk_constraint(table)["constrained_columns"]]
+        leads += [index["column_names"] for index in inspector.get_indexes(table)]
+        leads += [unique["column_names"] for unique in inspector.get_unique_constraints(table)]
+        for key in inspector.get_foreign_keys(table):
+            columns = key["constrained_columns"]
+            if not any(lead[: len(columns)] == columns for lead in leads):
+                missing.append(f"{table}.{','.join(columns)}")
+    return missing
+
+
+async def test_every_foreign_key_is_indexed_on_sqlite(tmp_path: Path) -> None:
+    assert await unindexed_foreign_keys(f"sqlite:///{tmp_path / 'fk.db'}") == []
+
+
+@pytest.mark.postgres
+async def test_every_foreign_key_is_indexed_on_postgresql(postgres_url: str) -> None:
+    assert await unindexed_foreign_keys(postgres_url) == []
+
+
+async def upgrade_from_0004(url: str) -> None:
+    """A database made by the release before the foreign-key indexes, holding a change that
+    points at its snapshot, upgrades to the head at start with nothing lost, and back down."""
+    from alembic import command
+
+    from watcher.store.migrate import alembic_config
+
+    def to_revision(connection: Any, revision: str, down: bool = False) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(to_revision, "0004")
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        async with write_transaction(engine) as connection:
+            await connection.execute(
+                sources.insert().values(
+                    id="s1", country="VN", url="http://x/", name="x", created_at=now
+                )
+            )
+            [snapshot_id] = await add_snapshots(connection, [("s1", page("a"))], now, keep=5)
+            change = diff_pages(page("a"), page("b"))
+            assert change is not None
+            await add_changes(connection, [NewChange("s1", "VN", change, snapshot_id)], now)
+        await migrate(engine)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_unindexed_foreign_keys) == []
+            row = (await connection.execute(select(changes.c.snapshot_id))).one()
+            assert row.snapshot_id == snapshot_id
+        async with engine.begin() as connection:
+            await connection.run_sync(to_revision, "0004", True)
+        async with engine.connect() as connection:
+            assert len(await connection.run_sync(_unindexed_foreign_keys)) == 3
+            assert (await connection.execute(select(changes.c.snapshot_id))).scalar() == (
+                snapshot_id
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_a_0004_database_upgrades_with_its_data_on_sqlite(tmp_path: Path) -> None:
+    await upgrade_from_0004(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+@pytest.mark.postgres
+async def test_a_0004_database_upgrades_with_its_data_on_postgresql(postgres_url: str) -> None:
+    await upgrade_from_0004(postgres_url)
 
 
 async def test_sqlite_runs_in_wal_mode_and_records_its_revision(tmp_path: Path) -> None:

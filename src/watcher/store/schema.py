@@ -2,6 +2,10 @@
 
 Times are stored as naive UTC and handed back as aware UTC datetimes on every backend.
 Documents and change records are stored as zlib-compressed JSON.
+
+Every foreign key has an index that leads with its column: deleting a parent row makes the
+database find the rows that point at it, and without one it reads the whole child table for
+each deleted row (pruning 100 snapshots read a 100,000-row change log 100 times: 6.7 s).
 """
 
 from __future__ import annotations
@@ -125,6 +129,7 @@ changes = Table(
     Index("ix_changes_country_id", "country", "id"),
     Index("ix_changes_source_id", "source_id", "id"),
     Index("ix_changes_detected_at", "detected_at"),
+    Index("ix_changes_snapshot_id", "snapshot_id"),
 )
 
 subscribers = Table(
@@ -199,4 +204,6 @@ notifications = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
     UniqueConstraint("subscriber_id", "change_id"),
     Index("ix_notifications_status_subscriber_id", "status", "subscriber_id"),
+    Index("ix_notifications_change_id", "change_id"),
+    Index("ix_notifications_message_id", "message_id"),
 )

@@ -1,0 +1,28 @@
+"""an index for every foreign key
+
+Pruning old snapshots sets `changes.snapshot_id` to NULL where it pointed at them; with no
+index on that column, each deleted snapshot made the database read the whole change log.
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-23
+"""
+
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_changes_snapshot_id", "changes", ["snapshot_id"])
+    op.create_index("ix_notifications_change_id", "notifications", ["change_id"])
+    op.create_index("ix_notifications_message_id", "notifications", ["message_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_notifications_message_id", table_name="notifications")
+    op.drop_index("ix_notifications_change_id", table_name="notifications")
+    op.drop_index("ix_changes_snapshot_id", table_name="changes")
