@@ -25,10 +25,11 @@ from watcher.diff.page import diff_pages
 from watcher.extract.document import Line, PageDocument
 from watcher.store import create_engine, migrate, read_transaction, write_transaction
 from watcher.store.changes import NewChange, add_changes, add_snapshots, latest_snapshot
+from watcher.store.claims import claimants
 from watcher.store.db import use_wal
 from watcher.store.migrate import head_revision
 from watcher.store.outbox import queue_notifications
-from watcher.store.schema import changes, metadata, notifications, snapshots, sources
+from watcher.store.schema import changes, messages, metadata, notifications, snapshots, sources
 from watcher.store.subscribers import subscribe
 
 
@@ -89,6 +90,25 @@ async def test_every_foreign_key_is_indexed_on_postgresql(postgres_url: str) -> 
     assert await unindexed_foreign_keys(postgres_url) == []
 
 
+async def test_looking_for_dead_claims_reads_only_the_claimed_messages(tmp_path: Path) -> None:
+    """Every drain asks which workers hold live claims; the outbox keeps every message sent,
+    so the question must be answered from the claims index, not by reading the table."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        await migrate(engine)
+        compiled = claimants(messages, datetime(2026, 11, 23, tzinfo=UTC)).compile(
+            dialect=engine.dialect
+        )
+        unbound = tuple(None for _ in compiled.positiontup or ())
+        async with engine.connect() as connection:
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
+            steps = [row[3] for row in plan.all()]
+    finally:
+        await engine.dispose()
+    assert any("messages USING INDEX ix_messages_claimed_until" in step for step in steps), steps
+    assert not any(step.startswith("SCAN messages") for step in steps), steps
+
+
 async def upgrade_from_0004(url: str) -> None:
     """A database made by the release before the foreign-key indexes, holding a change that
     points at its snapshot, upgrades to the head at start with nothing lost, and back down."""
@@ -124,7 +144,7 @@ async def upgrade_from_0004(url: str) -> None:
         async with engine.begin() as connection:
             await connection.run_sync(to_revision, "0004", True)
         async with engine.connect() as connection:
-            assert len(await connection.run_sync(_unindexed_foreign_keys)) == 3
+            assert len(await connection.run_sync(_unindexed_foreign_keys)) == 3  # as in 0004
             assert (await connection.execute(select(changes.c.snapshot_id))).scalar() == (
                 snapshot_id
             )

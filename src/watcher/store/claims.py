@@ -12,7 +12,7 @@ import socket
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -37,13 +37,20 @@ async def release_stale_claims(
     connection: AsyncConnection, table: Table, *, now: datetime, me: str
 ) -> int:
     """Clear the live-looking claims on `table` whose local owner process is gone."""
-    rows = await connection.execute(
+    rows = await connection.execute(claimants(table, now))
+    dead = [row.claimed_by for row in rows.all() if is_dead_local_worker(row.claimed_by, me)]
+    return await _clear(connection, table, dead)
+
+
+def claimants(table: Table, now: datetime) -> Select[tuple[str]]:
+    """The workers holding a claim on `table` that has not expired. It runs at every drain
+    and every pass, so it must read only the few claimed rows (by the `claimed_until`
+    index), not every message ever sent."""
+    return (
         select(table.c.claimed_by)
         .where(table.c.claimed_until >= now, table.c.claimed_by.is_not(None))
         .distinct()
     )
-    dead = [row.claimed_by for row in rows.all() if is_dead_local_worker(row.claimed_by, me)]
-    return await _clear(connection, table, dead)
 
 
 async def _clear(connection: AsyncConnection, table: Table, workers: Iterable[str]) -> int:
