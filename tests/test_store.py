@@ -24,7 +24,14 @@ from watcher.demo.site import SiteServer
 from watcher.diff.page import diff_pages
 from watcher.extract.document import Line, PageDocument
 from watcher.store import create_engine, migrate, read_transaction, write_transaction
-from watcher.store.changes import NewChange, add_changes, add_snapshots, latest_snapshot
+from watcher.store.changes import (
+    NewChange,
+    add_changes,
+    add_snapshots,
+    changes_listing,
+    latest_snapshot,
+    list_changes,
+)
 from watcher.store.claims import claimants
 from watcher.store.db import use_wal
 from watcher.store.migrate import head_revision
@@ -436,3 +443,67 @@ async def test_a_batch_of_snapshots_changes_and_notifications_on_postgresql(
     postgres_url: str,
 ) -> None:
     await batched_writes(postgres_url)
+
+
+async def changes_since(url: str) -> None:
+    """`since` returns exactly the changes detected since then, newest first, even when a
+    worker with a late clock logged an older time after a newer one."""
+    engine = create_engine(url)
+    day = datetime(2026, 11, 23, tzinfo=UTC)
+    try:
+        await migrate(engine)
+        async with write_transaction(engine) as connection:
+            await connection.execute(
+                sources.insert().values(
+                    id="s1", country="VN", url="http://x/", name="x", created_at=day
+                )
+            )
+            [snapshot_id] = await add_snapshots(connection, [("s1", page("b"))], day, keep=1)
+            change = diff_pages(page("a"), page("b"))
+            assert change is not None
+            ids = []
+            for hour in (10, 12, 11, 13, 9, 14):
+                new = NewChange("s1", "VN", change, snapshot_id)
+                ids += await add_changes(connection, [new], day.replace(hour=hour))
+        async with read_transaction(engine) as connection:
+
+            async def listed(**options: Any) -> list[int]:
+                return [record.id for record in await list_changes(connection, **options)]
+
+            at = day.replace
+            assert await listed(since=at(hour=11)) == [ids[5], ids[3], ids[2], ids[1]]
+            assert await listed(since=at(hour=11), limit=2) == [ids[5], ids[3]]
+            assert await listed(since=at(hour=11), before_id=ids[3]) == [ids[2], ids[1]]
+            assert await listed(since=at(hour=9)) == ids[::-1]
+            assert await listed(since=at(hour=15)) == []
+            assert await listed(since=at(hour=11), country="TH") == []
+    finally:
+        await engine.dispose()
+
+
+async def test_changes_since_a_time_on_sqlite(tmp_path: Path) -> None:
+    await changes_since(f"sqlite:///{tmp_path / 's.db'}")
+
+
+@pytest.mark.postgres
+async def test_changes_since_a_time_on_postgresql(postgres_url: str) -> None:
+    await changes_since(postgres_url)
+
+
+async def test_changes_since_a_time_do_not_read_the_whole_log(tmp_path: Path) -> None:
+    """An API client asks every minute what is new; with no recent change, a newest-first
+    scan filtered by time would read every change ever logged to find that out."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        await migrate(engine)
+        compiled = changes_listing(since=datetime(2026, 11, 23, tzinfo=UTC)).compile(
+            dialect=engine.dialect
+        )
+        unbound = tuple(None for _ in compiled.positiontup or ())
+        async with engine.connect() as connection:
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
+            steps = [row[3] for row in plan.all()]
+    finally:
+        await engine.dispose()
+    assert not any(step.startswith("SCAN changes") for step in steps), steps
+    assert any("USING COVERING INDEX ix_changes_detected_at" in step for step in steps), steps

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.change import Change, change_from_json
@@ -154,16 +154,35 @@ async def list_changes(
     limit: int = 50,
 ) -> list[ChangeRecord]:
     """Newest first; `before_id` pages backwards through the log."""
+    query = changes_listing(
+        country=country, source_id=source_id, since=since, before_id=before_id, limit=limit
+    )
+    return [_record(row) for row in (await connection.execute(query)).all()]
+
+
+def changes_listing(
+    *,
+    country: str | None = None,
+    source_id: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> Select[Any]:
     query = select(*_COLUMNS).join(sources).order_by(changes.c.id.desc()).limit(limit)
     if country:
         query = query.where(changes.c.country == country)
     if source_id:
         query = query.where(changes.c.source_id == source_id)
     if since:
-        query = query.where(changes.c.detected_at >= since)
+        # Every change since then has this id or a higher one: the newest-first scan stops
+        # there instead of reading the whole log when fewer than `limit` are that recent
+        # (an API client asking every minute what is new). `+ 0` makes SQLite read the ids
+        # off the detected_at index instead of walking the log from its oldest row.
+        first = select(func.min(changes.c.id + 0)).where(changes.c.detected_at >= since)
+        query = query.where(changes.c.detected_at >= since, changes.c.id >= first.scalar_subquery())
     if before_id:
         query = query.where(changes.c.id < before_id)
-    return [_record(row) for row in (await connection.execute(query)).all()]
+    return query
 
 
 async def count_changes(connection: AsyncConnection, *, country: str | None = None) -> int:
