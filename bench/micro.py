@@ -180,7 +180,7 @@ def pruning_with_a_long_log(
                             **row,
                             "source_id": ids[n % sources],
                             "data": {},
-                            "snapshot_id": n % 5000 + 1,
+                            "snapshot_id": n % (sources * keep) + 1,
                         }
                         for n in range(logged)
                     ],

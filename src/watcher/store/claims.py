@@ -43,9 +43,9 @@ async def release_stale_claims(
 
 
 def claimants(table: Table, now: datetime) -> Select[tuple[str]]:
-    """The workers holding a claim on `table` that has not expired. It runs at every drain
-    and every pass, so it must read only the few claimed rows (by the `claimed_until`
-    index), not every message ever sent."""
+    """The workers holding a claim on `table` that has not expired. Asked at every drain of
+    the outbox, which keeps every message sent: it must read only the few claimed rows (by
+    the `claimed_until` index), not the table."""
     return (
         select(table.c.claimed_by)
         .where(table.c.claimed_until >= now, table.c.claimed_by.is_not(None))
