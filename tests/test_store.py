@@ -15,12 +15,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
+from sqlalchemy.sql import ClauseElement
 
 from tests.conftest import demo_data, write_config
 from tests.harness import Harness
 from tests.servers import ScriptedServer, slow
 from tests.test_pipeline import VIETNAM
 from watcher.demo.site import SiteServer
+from watcher.diff.change import Change
 from watcher.diff.page import diff_pages
 from watcher.extract.document import Line, PageDocument
 from watcher.store import create_engine, migrate, read_transaction, write_transaction
@@ -97,23 +99,38 @@ async def test_every_foreign_key_is_indexed_on_postgresql(postgres_url: str) -> 
     assert await unindexed_foreign_keys(postgres_url) == []
 
 
+async def sqlite_plan(path: Path, statement: ClauseElement) -> list[str]:
+    """SQLite's query plan for `statement` on a migrated database, a step a line."""
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        await migrate(engine)
+        compiled = statement.compile(dialect=engine.dialect)
+        unbound = tuple(None for _ in compiled.positiontup or ())  # the plan needs no values
+        async with engine.connect() as connection:
+            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
+            return [row[3] for row in plan.all()]
+    finally:
+        await engine.dispose()
+
+
 async def test_looking_for_dead_claims_reads_only_the_claimed_messages(tmp_path: Path) -> None:
     """Every drain asks which workers hold live claims; the outbox keeps every message sent,
     so the question must be answered from the claims index, not by reading the table."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
-    try:
-        await migrate(engine)
-        compiled = claimants(messages, datetime(2026, 11, 23, tzinfo=UTC)).compile(
-            dialect=engine.dialect
-        )
-        unbound = tuple(None for _ in compiled.positiontup or ())
-        async with engine.connect() as connection:
-            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
-            steps = [row[3] for row in plan.all()]
-    finally:
-        await engine.dispose()
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    steps = await sqlite_plan(tmp_path / "c.db", claimants(messages, now))
     assert any("messages USING INDEX ix_messages_claimed_until" in step for step in steps), steps
     assert not any(step.startswith("SCAN messages") for step in steps), steps
+
+
+async def a_source_that_changed(connection: Any, now: datetime) -> tuple[int, Change]:
+    """Source s1 in VN, its snapshot's id, and a change to log against it."""
+    await connection.execute(
+        sources.insert().values(id="s1", country="VN", url="http://x/", name="x", created_at=now)
+    )
+    [snapshot_id] = await add_snapshots(connection, [("s1", page("b"))], now, keep=5)
+    change = diff_pages(page("a"), page("b"))
+    assert change is not None
+    return snapshot_id, change
 
 
 async def upgrade_from_0004(url: str) -> None:
@@ -134,14 +151,7 @@ async def upgrade_from_0004(url: str) -> None:
             await connection.run_sync(to_revision, "0004")
         now = datetime(2026, 11, 23, tzinfo=UTC)
         async with write_transaction(engine) as connection:
-            await connection.execute(
-                sources.insert().values(
-                    id="s1", country="VN", url="http://x/", name="x", created_at=now
-                )
-            )
-            [snapshot_id] = await add_snapshots(connection, [("s1", page("a"))], now, keep=5)
-            change = diff_pages(page("a"), page("b"))
-            assert change is not None
+            snapshot_id, change = await a_source_that_changed(connection, now)
             await add_changes(connection, [NewChange("s1", "VN", change, snapshot_id)], now)
         await migrate(engine)
         async with engine.connect() as connection:
@@ -453,14 +463,7 @@ async def changes_since(url: str) -> None:
     try:
         await migrate(engine)
         async with write_transaction(engine) as connection:
-            await connection.execute(
-                sources.insert().values(
-                    id="s1", country="VN", url="http://x/", name="x", created_at=day
-                )
-            )
-            [snapshot_id] = await add_snapshots(connection, [("s1", page("b"))], day, keep=1)
-            change = diff_pages(page("a"), page("b"))
-            assert change is not None
+            snapshot_id, change = await a_source_that_changed(connection, day)
             ids = []
             for hour in (10, 12, 11, 13, 9, 14):
                 new = NewChange("s1", "VN", change, snapshot_id)
@@ -493,17 +496,7 @@ async def test_changes_since_a_time_on_postgresql(postgres_url: str) -> None:
 async def test_changes_since_a_time_do_not_read_the_whole_log(tmp_path: Path) -> None:
     """An API client asks every minute what is new; with no recent change, a newest-first
     scan filtered by time would read every change ever logged to find that out."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'p.db'}")
-    try:
-        await migrate(engine)
-        compiled = changes_listing(since=datetime(2026, 11, 23, tzinfo=UTC)).compile(
-            dialect=engine.dialect
-        )
-        unbound = tuple(None for _ in compiled.positiontup or ())
-        async with engine.connect() as connection:
-            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
-            steps = [row[3] for row in plan.all()]
-    finally:
-        await engine.dispose()
+    listing = changes_listing(since=datetime(2026, 11, 23, tzinfo=UTC))
+    steps = await sqlite_plan(tmp_path / "p.db", listing)
     assert not any(step.startswith("SCAN changes") for step in steps), steps
     assert any("USING COVERING INDEX ix_changes_detected_at" in step for step in steps), steps
