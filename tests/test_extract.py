@@ -157,7 +157,7 @@ def test_updated_pattern_can_be_overridden_and_long_lines_are_not_dates() -> Non
     assert extract_page("<body><p>Stand: 01.02.2012</p></body>", custom).updated == "01.02.2012"
 
 
-# Charset: header, then BOM, then meta, then detection.
+# Charset: BOM, then header, then meta, then detection (the WHATWG Encoding Standard).
 
 
 def test_charset_header_wins_over_meta() -> None:
@@ -174,6 +174,26 @@ def test_charset_from_bom_then_meta_then_detection() -> None:
     detected = decode_body("<p>Привет, как дела? Всё хорошо.</p>".encode("cp1251"), "text/html")
     assert detected.origin == "detected"
     assert "Привет" in detected.text
+
+
+@pytest.mark.parametrize("label", ["rot13", "hex", "base64", "undefined", "zlib", "x-nonsense"])
+def test_a_label_that_is_no_charset_is_ignored_as_browsers_ignore_it(label: str) -> None:
+    body = "<p>caf\u00e9</p>".encode()
+    decoded = decode_body(body, f"text/html; charset={label}")
+    assert (decoded.text, decoded.origin) == ("<p>caf\u00e9</p>", "detected")
+    meta = f'<meta charset="{label}"><p>caf\u00e9</p>'.encode()
+    assert decode_body(meta, "text/html").text.endswith("caf\u00e9</p>")
+
+
+def test_labels_follow_the_encoding_standard() -> None:
+    assert decode_body(b"\x93q\x94", "text/html; charset=latin1").text == "\u201cq\u201d"
+    assert decode_body("\u4e2d".encode("gb18030"), "text/html; charset=gb2312").text == "\u4e2d"
+    bom = codecs.BOM_UTF8 + "\u00e9".encode()
+    assert decode_body(bom, "text/html; charset=windows-1252").text == "\u00e9"  # BOM wins
+    ascii_utf16 = b'<meta charset="utf-16"><p>caf\xc3\xa9</p>'
+    assert decode_body(ascii_utf16, None).text.endswith("caf\u00e9</p>")
+    with pytest.raises(DecodeError, match="browsers refuse"):
+        decode_body(b"<p>x</p>", "text/html; charset=iso-2022-kr")
 
 
 def test_undecodable_bytes_are_a_clear_failure() -> None:

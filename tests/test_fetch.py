@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import socket
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
@@ -24,6 +25,7 @@ from tests.servers import (
 )
 from watcher.fetch import Fetcher, FetchError, Request, Validators
 from watcher.fetch.client import retry_after_seconds
+from watcher.fetch.guard import is_public
 
 PAGE = b"<html><body><p>Hello</p></body></html>"
 
@@ -85,12 +87,43 @@ async def test_bodies_over_max_bytes_stop_early(scripted: ScriptedServer, declar
     assert time.perf_counter() - started < 5  # the endless body was not read to its end
 
 
-async def test_a_compressed_bomb_is_cut_at_max_bytes(scripted: ScriptedServer) -> None:
-    bomb = gzip.compress(b"<p>" + b"a" * 5_000_000)
-    scripted.routes["/bomb"] = static(bomb, headers={"Content-Encoding": "gzip"})
+@pytest.mark.parametrize("layers", [1, 2, 3])
+async def test_a_compressed_bomb_is_cut_at_max_bytes(scripted: ScriptedServer, layers: int) -> None:
+    bomb = b"<p>" + b"a" * 5_000_000
+    for _ in range(layers):
+        bomb = gzip.compress(bomb)
+    encoding = ", ".join(["gzip"] * layers)
+    scripted.routes["/bomb"] = static(bomb, headers={"Content-Encoding": encoding})
     async with fetcher() as client:
         with pytest.raises(FetchError, match="larger than max_bytes"):
             await client.fetch(request(scripted.url("/bomb"), max_bytes=100_000))
+        # Each layer is undone in turn, deflate with or without its zlib wrapper.
+        page = zlib.compress(gzip.compress(PAGE))
+        scripted.routes["/two"] = static(page, headers={"Content-Encoding": "gzip, deflate"})
+        assert (await client.fetch(request(scripted.url("/two")))).body == PAGE
+        raw = zlib.compressobj(wbits=-15)
+        scripted.routes["/raw"] = static(
+            raw.compress(PAGE) + raw.flush(), headers={"Content-Encoding": "deflate"}
+        )
+        assert (await client.fetch(request(scripted.url("/raw")))).body == PAGE
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding", "reason"),
+    [
+        (b"<p>x</p>", "br", "encoded as 'br'"),
+        (b"<p>x</p>", "x-weird", "cannot decode"),
+        (gzip.compress(PAGE)[:-12], "gzip", "cut short"),
+        (b"\x1f\x8b\x08\x00broken-broken", "gzip", "corrupt"),
+    ],
+)
+async def test_an_encoding_that_cannot_be_undone_is_a_reason(
+    scripted: ScriptedServer, body: bytes, encoding: str, reason: str
+) -> None:
+    scripted.routes["/e"] = static(body, headers={"Content-Encoding": encoding})
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match=reason):
+            await client.fetch(request(scripted.url("/e")))
 
 
 async def test_timeout_covers_the_whole_request(scripted: ScriptedServer) -> None:
@@ -179,8 +212,10 @@ async def test_credentials_do_not_follow_a_redirect_to_another_origin(
     scripted.routes["/same"] = redirect(elsewhere)
     scripted.routes["/there"] = static(PAGE)
     secret = (("Authorization", "Bearer s3cret"), ("Cookie", "session=1"), ("X-Tag", "kept"))
-    async with fetcher() as client:
-        response = await client.fetch(request(scripted.url("/here"), headers=secret))
+    async with fetcher() as client:  # "localhost" is private space: the source opts in
+        response = await client.fetch(
+            request(scripted.url("/here"), headers=secret, allow_private=True)
+        )
     assert response.url == elsewhere
     same, there = scripted.seen[1].headers, scripted.seen[2].headers
     assert (same["Authorization"], same["Cookie"], same["X-Tag"]) == (
@@ -190,6 +225,59 @@ async def test_credentials_do_not_follow_a_redirect_to_another_origin(
     )
     assert (there["Authorization"], there["Cookie"], there["X-Tag"]) == (None, None, "kept")
     assert there["Host"] == elsewhere.split("/")[2]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # refused before any packet is sent
+        "http://127.0.0.2:9/",
+        "http://[::1]:9/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://224.0.0.1/",
+        "LOCALHOST",  # a name: refused when it resolves, at connect time
+    ],
+)
+async def test_a_redirect_into_private_space_is_refused(
+    scripted: ScriptedServer, target: str
+) -> None:
+    if target == "LOCALHOST":
+        target = scripted.url("/secret").replace("127.0.0.1", "localhost")
+    scripted.routes["/page"] = redirect(target)
+    scripted.routes["/secret"] = static(b"<p>credentials</p>")
+    async with fetcher() as client:
+        with pytest.raises(FetchError, match=r"redirected into private address space \("):
+            await client.fetch(request(scripted.url("/page")))
+        assert scripted.count("/secret") == 0
+        # The operator may allow it; and a redirect within the configured host is theirs.
+        scripted.routes["/page"] = redirect(
+            scripted.url("/secret").replace("127.0.0.1", "localhost")
+        )
+        response = await client.fetch(request(scripted.url("/page"), allow_private=True))
+        assert response.body == b"<p>credentials</p>"
+        scripted.routes["/page"] = redirect("/secret")
+        assert (await client.fetch(request(scripted.url("/page")))).status == 200
+
+
+def test_public_addresses() -> None:
+    assert is_public("93.184.216.34")
+    assert is_public("2606:2800:220:1:248:1893:25c8:1946")
+    for address in (
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "127.0.0.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "239.255.255.250",
+        "240.0.0.1",
+    ):
+        assert not is_public(address), address
 
 
 async def test_a_redirect_off_the_web_is_a_reason(scripted: ScriptedServer) -> None:

@@ -3,8 +3,15 @@
 The outcome is one of: a baseline (first success; nobody is told), unchanged, changed (the
 change is recorded together with its snapshot, its notifications and the source's new state),
 or failed (the reason is recorded, the snapshot is left alone, the source retried with
-backoff). Cheap exits come first: a 304, a body identical to the last one, or a page whose
-selected markup has the fingerprint it had last time, all end the check before extraction.
+backoff).
+
+`check_source` is the one error boundary per source: whatever goes wrong inside the check,
+an expected `CheckError` or any other exception (logged with its traceback), becomes that
+source's failed check, never the pass's. Only a `StoreError` passes through: when nothing
+can be recorded, the pass cannot go on.
+
+Cheap exits come first: a 304, a body identical to the last one, or a page whose selected
+markup has the fingerprint it had last time, all end the check before extraction.
 """
 
 from __future__ import annotations
@@ -21,10 +28,11 @@ from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
 from watcher.diff import Change, diff_feeds, diff_pages
-from watcher.extract import Document, ExtractError, FeedDocument, PageDocument
+from watcher.errors import CheckError, InternalError, StoreError
+from watcher.extract import Document, FeedDocument, PageDocument
 from watcher.extract.feed import extract_feed, looks_like_feed
 from watcher.extract.page import document_of, select
-from watcher.fetch import DecodeError, FetchError, Response, decode_body
+from watcher.fetch import Response, decode_body
 from watcher.store import read_transaction
 from watcher.store.changes import latest_snapshot
 from watcher.store.sources import SourceState
@@ -41,7 +49,7 @@ class Fetched:
     """What a pass hands each source: the response to its URL, or why there is none."""
 
     response: Response | None
-    error: FetchError | None
+    error: Exception | None  # a FetchError, or whatever else the fetch raised
     seconds: float
 
 
@@ -53,13 +61,6 @@ class Outcome:
     seconds: float
     change_id: int | None = None
     change: Change | None = None
-
-
-class CheckFailed(Exception):
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +79,19 @@ async def check_source(
     check = _Check(app, source, state, writer)
     try:
         verdict = await check.run(fetched)
-    except CheckFailed as failure:
-        await check.failed(failure)
-        verdict = _Verdict("failed", failure.reason)
+    except StoreError:
+        raise
+    except CheckError as failure:
+        verdict = await check.failed(failure)
+    except Exception as exc:
+        log.error(
+            "check %s: unexpected error while %s",
+            source.id,
+            check.step,
+            exc_info=exc,
+            extra={"source": source.id},
+        )
+        verdict = await check.failed(InternalError(check.step, exc))
     seconds = fetched.seconds + time.perf_counter() - started
     outcome = Outcome(
         source, verdict.status, verdict.detail, seconds, verdict.change_id, verdict.change
@@ -109,15 +120,17 @@ class _Check:
         self.writer = writer
         self.now: datetime = app.clock()
         self.fresh = not state.has_baseline or state.extract_key != source.extract_key
+        self.step = "fetching"  # where the check is, for a failure's reason
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
-            raise CheckFailed(fetched.error.reason, fetched.error.retry_after)
+            raise fetched.error
+        self.step = "reading the response"
         response = fetched.response
         assert response is not None
         if response.not_modified:
             if self.fresh:
-                raise CheckFailed("HTTP 304 without a stored copy to compare with")
+                raise CheckError("HTTP 304 without a stored copy to compare with")
             await self._save(response)
             return _Verdict("unchanged", "not modified (HTTP 304)")
         body_hash = response.body_hash()
@@ -152,6 +165,7 @@ class _Check:
     async def _compare(
         self, response: Response, body_hash: str, document: Document, fingerprint: str | None
     ) -> _Verdict:
+        self.step = "comparing"
         async with read_transaction(self.app.engine) as connection:
             previous = await latest_snapshot(connection, self.source.id)
         change: Change | None = None
@@ -190,22 +204,17 @@ class _Check:
 
     async def _document(self, response: Response) -> tuple[Document | None, str | None]:
         """The response as a document, or None for a page whose selected markup is unchanged."""
-        try:
-            if self._kind(response) == "feed":
-                feed = await _maybe_in_thread(
-                    len(response.body),
-                    extract_feed,
-                    response.body,
-                    response.content_type,
-                    self.source,
-                )
-                return feed, None
-            _require_html(response)
-            text = decode_body(response.body, response.content_type).text
-            known = None if self.fresh else self.state.fingerprint
-            return await _maybe_in_thread(len(response.body), _page, text, self.source, known)
-        except (ExtractError, DecodeError) as exc:
-            raise CheckFailed(str(exc)) from None
+        self.step = "extracting"
+        if self._kind(response) == "feed":
+            return await _maybe_in_thread(
+                len(response.body), extract_feed, response.body, response.content_type, self.source
+            ), None
+        _require_html(response)
+        self.step = "decoding"
+        text = decode_body(response.body, response.content_type).text
+        self.step = "extracting"
+        known = None if self.fresh else self.state.fingerprint
+        return await _maybe_in_thread(len(response.body), _page, text, self.source, known)
 
     def _kind(self, response: Response) -> str:
         if self.source.kind != "auto":
@@ -213,7 +222,7 @@ class _Check:
         detected = "feed" if looks_like_feed(response.body, response.content_type) else "page"
         expected = self.state.kind if not self.fresh else None
         if expected and expected != detected:
-            raise CheckFailed(
+            raise CheckError(
                 f"expected a {expected} as at the last check, but the response is a {detected}"
                 " (set kind in the configuration if the source really changed)"
             )
@@ -271,9 +280,11 @@ class _Check:
         result = Result(self.source, state, document if snapshot else None, change)
         return await self.writer.save(result) if self.writer else None
 
-    async def failed(self, failure: CheckFailed) -> None:
+    async def failed(self, failure: CheckError) -> _Verdict:
+        """Record the failure: the reason, the backoff, perhaps the operator's alert."""
+        verdict = _Verdict("failed", failure.reason)
         if self.writer is None:
-            return
+            return verdict
         failures = self.state.failures + 1
         state: dict[str, Any] = {
             "status": "failing",
@@ -299,9 +310,14 @@ class _Check:
         ):
             # Told once per run of failures; a success clears `alerted_at` again.
             now_state = replace(self.state, **state)
-            alert = self.app.composer.alert_message(operator, self.source, now_state, self.now)
-            state["alerted_at"] = self.now
+            try:
+                alert = self.app.composer.alert_message(operator, self.source, now_state, self.now)
+            except Exception:  # the failure is recorded all the same; the alert comes next time
+                log.exception("check %s: the operator's alert was not composed", self.source.id)
+            else:
+                state["alerted_at"] = self.now
         await self.writer.save(Result(self.source, state, alert=alert))
+        return verdict
 
 
 def _page(text: str, source: Source, known: str | None) -> tuple[PageDocument | None, str]:
@@ -321,10 +337,10 @@ def _require_html(response: Response) -> None:
         head = response.body[:2048].lower()
         if b"<html" in head or b"<body" in head or b"<!doctype html" in head:
             return
-        raise CheckFailed(
+        raise CheckError(
             "not HTML or a feed: no Content-Type, and the body does not look like HTML"
         )
-    raise CheckFailed(f"not HTML or a feed: the server sent {media}")
+    raise CheckError(f"not HTML or a feed: the server sent {media}")
 
 
 async def _maybe_in_thread(size: int, function: Any, *args: Any) -> Any:

@@ -19,7 +19,7 @@ from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
-from watcher.fetch import FetchError, Request, Validators
+from watcher.fetch import Request, Validators
 from watcher.store import read_transaction, write_transaction
 from watcher.store.claims import release_stale_claims
 from watcher.store.schema import sources
@@ -82,10 +82,11 @@ async def run_pass(
     if on_start:
         on_start(len(states))
     work = [(app.config.source(state.id), state) for state in states]
-    groups: dict[tuple[str, tuple[tuple[str, str], ...]], list[tuple[Source, SourceState]]] = {}
+    groups: dict[tuple[object, ...], list[tuple[Source, SourceState]]] = {}
     for source, state in work:
         if source is not None:
-            groups.setdefault((source.url, source.headers), []).append((source, state))
+            key = (source.url, source.headers, source.allow_private)
+            groups.setdefault(key, []).append((source, state))
 
     async def run_group(group: list[tuple[Source, SourceState]], writer: Writer | None) -> None:
         # A check that waits for its commit holds no fetch slot: requests stay in flight
@@ -167,10 +168,11 @@ async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
         kind=kinds.pop() if len(kinds) == 1 else "auto",
         validators=validators,
         headers=source.headers,
+        allow_private=source.allow_private,
     )
     started = time.perf_counter()
     try:
         response = await app.fetcher.fetch(request)
-    except FetchError as error:
+    except Exception as error:  # each source's check turns it into its failed check
         return Fetched(None, error, time.perf_counter() - started)
     return Fetched(response, None, time.perf_counter() - started)

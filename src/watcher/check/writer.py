@@ -1,16 +1,15 @@
-"""Check results, committed in groups: each check waits until its own result is committed,
-and the results that arrive meanwhile share the transaction.
+"""Check results, committed in groups (`store/batch.py`): each check waits until its own
+result is committed, and the results that arrive meanwhile share the transaction.
 
-One transaction per check cost more CPU than the check itself (about 2 ms through the async
-database layer); with a few dozen checks in flight a pass now commits a few dozen times
-instead of once per source. Nothing is reported before it is committed.
+With a few dozen checks in flight a pass commits a few dozen times instead of once per
+source. Nothing is reported before it is committed; a failed commit is a `StoreError` for
+every check waiting on it, and ends the pass.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
@@ -20,14 +19,13 @@ from watcher.app import App
 from watcher.config.sources import Source
 from watcher.diff import Change
 from watcher.extract import Document
+from watcher.store.batch import GroupCommit
 from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.outbox import add_message, queue_notifications
 from watcher.store.schema import sources
 
 if TYPE_CHECKING:
     from watcher.notify.compose import Composed
-
-BATCH = 500
 
 
 @dataclass
@@ -39,66 +37,30 @@ class Result:
     snapshot: Document | None = None
     change: Change | None = None
     alert: Composed | None = None
-    done: asyncio.Future[int | None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class Writer:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.queue: asyncio.Queue[Result | None] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
+        self.group: GroupCommit[Result, int | None] = GroupCommit(
+            app.engine, self._commit, name="watcher-writer"
+        )
 
     async def __aenter__(self) -> Writer:
-        self.task = asyncio.create_task(self._run(), name="watcher-writer")
+        await self.group.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.queue.put(None)
-        assert self.task is not None
-        await self.task
+        await self.group.__aexit__(*exc_info)
 
     async def save(self, result: Result) -> int | None:
         """Commit the result (with others); the id of the change recorded, if any."""
-        await self.queue.put(result)
-        return await result.done
+        return await self.group.submit(result)
 
-    async def _run(self) -> None:
-        async with self.app.engine.connect() as connection:
-            writer = await connection.execution_options(watcher_write=True)
-            stop = False
-            while not stop:
-                batch, stop = await self._gather()
-                if batch:
-                    await self._commit(writer, batch)
-
-    async def _gather(self) -> tuple[list[Result], bool]:
-        first = await self.queue.get()
-        if first is None:
-            return [], True
-        batch = [first]
-        while len(batch) < BATCH and not self.queue.empty():
-            item = self.queue.get_nowait()
-            if item is None:
-                return batch, True
-            batch.append(item)
-        return batch, False
-
-    async def _commit(self, connection: AsyncConnection, batch: list[Result]) -> None:
-        try:
-            async with connection.begin():
-                changes = await self._record(connection, batch)
-                await _save_states(connection, batch)
-        except BaseException as problem:
-            for result in batch:
-                if not result.done.done():
-                    result.done.set_exception(problem)
-            if isinstance(problem, Exception):
-                return
-            raise
-        for result, change_id in zip(batch, changes, strict=True):
-            result.done.set_result(change_id)
+    async def _commit(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
+        changes = await self._record(connection, batch)
+        await _save_states(connection, batch)
+        return changes
 
     async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
         """The snapshots, changes, notifications and alerts of a batch; each result's change

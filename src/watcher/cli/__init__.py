@@ -60,7 +60,7 @@ def _failure(exc: Exception) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from watcher.config import ConfigError
-    from watcher.store import DatabaseError
+    from watcher.errors import StoreError
 
     if isinstance(exc, ConfigError):
         for problem in exc.problems:
@@ -73,7 +73,7 @@ def _failure(exc: Exception) -> int:
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         print(f"watcher: database error: {detail}", file=sys.stderr)
         return 1
-    if isinstance(exc, DatabaseError | OSError):
+    if isinstance(exc, StoreError | OSError):
         print(f"watcher: {exc}", file=sys.stderr)
         return 1
     raise exc

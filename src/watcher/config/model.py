@@ -215,6 +215,7 @@ class SourceConfig(ScheduleFields):
     timeout: Duration | None = None
     max_bytes: Size | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+    allow_private: bool = False
 
     @field_validator("url")
     @classmethod

@@ -38,6 +38,7 @@ class Source:
     timeout: timedelta
     max_bytes: int
     headers: tuple[tuple[str, str], ...] = field(default=())
+    allow_private: bool = False  # may a redirect to another host lead into private space
 
     @property
     def extract_key(self) -> str:
@@ -105,4 +106,5 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
         timeout=config.timeout or checks.timeout,
         max_bytes=config.max_bytes or checks.max_bytes,
         headers=tuple(sorted(config.headers.items())),
+        allow_private=config.allow_private,
     )

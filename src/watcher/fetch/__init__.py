@@ -1,7 +1,8 @@
 """Fetching: conditional GETs with limits, politeness and charset decoding."""
 
 from watcher.fetch.charset import Decoded, DecodeError, decode_body
-from watcher.fetch.client import Fetcher, FetchError, Request, Response, Validators
+from watcher.fetch.client import Fetcher, Request, Response, Validators
+from watcher.fetch.errors import FetchError
 
 __all__ = [
     "DecodeError",

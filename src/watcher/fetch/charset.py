@@ -1,4 +1,10 @@
-"""Bytes -> text: charset from the HTTP header, then the BOM, then a meta tag, then detection."""
+"""Bytes -> text, as browsers do it (the WHATWG Encoding Standard): the byte order mark,
+then the charset of the Content-Type header, then a meta tag, then detection.
+
+A label is an encoding only if the Encoding Standard lists it (`webencodings` carries the
+list): `rot13`, `hex` or `undefined` are Python codecs but no charset, and are ignored like
+any unknown label, so a hostile header cannot make decoding do something else than decode.
+"""
 
 from __future__ import annotations
 
@@ -6,27 +12,16 @@ import codecs
 import re
 from dataclasses import dataclass
 
-# Browsers read these labels as windows-1252 (WHATWG Encoding Standard); so must we, or the
-# curly quotes of a page served as "iso-8859-1" turn into control characters.
-_WHATWG_ALIASES = {
-    "iso-8859-1": "cp1252",
-    "iso8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "l1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
-    "windows-1252": "cp1252",
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-sjis": "shift_jis",
-    "utf8": "utf-8",
-}
-# The plain utf-16/utf-32 codecs read the BOM to pick the byte order, and drop it.
+import webencodings
+
+from watcher.errors import CheckError
+
+# The Encoding Standard's GBK decoder is its gb18030 decoder (Python's gbk codec refuses
+# the four-byte sequences). The other names are Python's own (windows-1252 is cp1252).
+_PYTHON_CODECS = {"gbk": "gb18030"}
+# The byte order mark wins over every declaration; the plain utf-16 codec reads and drops it.
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
@@ -35,8 +30,10 @@ _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9._:
 _SNIFF_BYTES = 4096
 
 
-class DecodeError(Exception):
+class DecodeError(CheckError):
     """The body is not text in the encoding it declares, or in any encoding we can detect."""
+
+    step = "decoding"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,40 +51,48 @@ def charset_from_content_type(content_type: str | None) -> str | None:
 
 
 def codec_name(label: str) -> str | None:
-    """A Python codec for a charset label, or None when the label is unknown."""
-    label = label.strip().lower()
-    name = _WHATWG_ALIASES.get(label, label)
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
+    """The Python codec for a charset label, or None when the Encoding Standard does not know
+    the label (it is then ignored, as browsers ignore it)."""
+    encoding = webencodings.lookup(label)
+    if encoding is None:
         return None
+    if encoding.name in ("replacement", "x-user-defined"):
+        return encoding.name  # no Python codec: _decode says what they are
+    return codecs.lookup(_PYTHON_CODECS.get(encoding.name, encoding.name)).name
 
 
 def decode_body(body: bytes, content_type: str | None) -> Decoded:
-    declared = charset_from_content_type(content_type)
-    if declared and (codec := codec_name(declared)):
-        return _decode(body, _with_bom(body, codec), "header", "the Content-Type header")
     for bom, codec in _BOMS:
         if body.startswith(bom):
             return _decode(body, codec, "bom", "its byte order mark")
+    declared = charset_from_content_type(content_type)
+    if declared and (codec := codec_name(declared)):
+        return _decode(body, codec, "header", "the Content-Type header")
     head = body[:_SNIFF_BYTES]
     found = _META_CHARSET.search(head) or _XML_ENCODING.search(head)
     if found and (codec := codec_name(found.group(1).decode("ascii"))):
+        if codec.startswith("utf-16"):  # a document that can say so in ASCII is not UTF-16
+            codec = "utf-8"
         return _decode(body, codec, "meta", "its meta tag")
     return _detect(body)
 
 
-def _with_bom(body: bytes, codec: str) -> str:
-    return "utf-8-sig" if codec == "utf-8" and body.startswith(codecs.BOM_UTF8) else codec
-
-
 def _decode(body: bytes, codec: str, origin: str, why: str) -> Decoded:
+    if codec == "replacement":
+        raise DecodeError(
+            f"undecodable bytes: {why} declares an encoding that browsers refuse to decode"
+            " (one of ISO-2022-KR, HZ-GB-2312 and the like)"
+        )
+    if codec == "x-user-defined":
+        text = "".join(chr(b) if b < 0x80 else chr(0xF700 + b) for b in body)
+        return Decoded(text, codec, origin)
     try:
         return Decoded(body.decode(codec), codec, origin)
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:
+        start = getattr(exc, "start", 0)
         raise DecodeError(
             f"undecodable bytes: not valid {codec} as declared by {why}"
-            f" (byte {exc.start}: {body[exc.start : exc.start + 4]!r})"
+            f" (byte {start}: {body[start : start + 4]!r})"
         ) from None
 
 

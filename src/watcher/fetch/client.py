@@ -25,7 +25,10 @@ import aiohttp
 import httpx
 
 from watcher.config.units import format_duration
-from watcher.fetch.transport import AiohttpTransport
+from watcher.fetch.encoding import ContentDecoder, too_big
+from watcher.fetch.errors import FetchError
+from watcher.fetch.guard import check_literal
+from watcher.fetch.transport import PUBLIC_ONLY, AiohttpTransport
 
 MAX_RETRY_AFTER = 7 * 86400.0
 ACCEPT = {
@@ -40,18 +43,6 @@ ACCEPT = {
 # below, ~15 us of the ~88 us a 304 cost over plain aiohttp). A ByteStream holds no state:
 # one serves every request.
 NO_BODY = httpx.ByteStream(b"")
-
-
-class FetchError(Exception):
-    """The fetch failed; `reason` says why, `retry_after` is the server's wish in seconds."""
-
-    def __init__(
-        self, reason: str, *, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +83,7 @@ class Request:
     kind: str = "auto"
     validators: Validators = Validators()
     headers: tuple[tuple[str, str], ...] = ()
+    allow_private: bool = False  # may a redirect to another host reach private addresses
 
 
 class Fetcher:
@@ -137,8 +129,6 @@ class Fetcher:
                 ) from None
             except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                 raise FetchError(f"cannot fetch this URL: {_describe(exc)}") from None
-            except httpx.DecodingError as exc:
-                raise FetchError(f"the compressed body is corrupt: {_describe(exc)}") from None
             except (httpx.TransportError, aiohttp.ClientError) as exc:
                 raise FetchError(_transport_reason(exc, request.timeout)) from None
             except httpx.HTTPError as exc:
@@ -164,6 +154,9 @@ class Fetcher:
                 cookies = cookies or httpx.Cookies()
                 cookies.extract_cookies(response)
             outgoing = _redirected(outgoing, location, cookies)
+            if outgoing.url.host != url.host and not request.allow_private:
+                check_literal(outgoing.url.host)  # and names when they are resolved:
+                outgoing.extensions[PUBLIC_ONLY] = True
         raise FetchError(f"too many redirects (more than {self._max_redirects})")
 
 
@@ -226,13 +219,15 @@ async def _received(response: httpx.Response, max_bytes: int) -> Response:
                 + " with no redirect to follow (a Location with 301, 302, 303, 307 or 308)",
                 status=status,
             )
-        body = await _read_limited(response, max_bytes, headers.get("content-length"))
+        body = await _read_limited(response, max_bytes, headers)
         return Response(str(response.url), status, body, headers.get("content-type"), validators)
     finally:
         await response.aclose()
 
 
-_PICKED = frozenset({"etag", "last-modified", "content-type", "content-length", "retry-after"})
+_PICKED = frozenset(
+    {"etag", "last-modified", "content-type", "content-length", "content-encoding", "retry-after"}
+)
 
 
 def _picked(headers: httpx.Headers) -> dict[str, str]:
@@ -245,18 +240,21 @@ def _picked(headers: httpx.Headers) -> dict[str, str]:
     }
 
 
-async def _read_limited(response: httpx.Response, max_bytes: int, declared: str | None) -> bytes:
-    """Read the body, stopping as soon as it grows past `max_bytes`."""
-    too_big = FetchError(f"the body is larger than max_bytes ({max_bytes:,} bytes)")
+async def _read_limited(response: httpx.Response, max_bytes: int, headers: dict[str, str]) -> bytes:
+    """Read and decode the body, stopping as soon as it, or any layer of its Content-Encoding,
+    grows past `max_bytes`."""
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise too_big
+        raise too_big(max_bytes)
+    decoder = ContentDecoder(headers.get("content-encoding"), max_bytes)
     chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise too_big
-        chunks.append(chunk)
+    received = 0
+    async for chunk in response.aiter_raw():
+        received += len(chunk)
+        if received > max_bytes:
+            raise too_big(max_bytes)
+        chunks.append(decoder.decode(chunk))
+    decoder.finish()
     return b"".join(chunks)
 
 

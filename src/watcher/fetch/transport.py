@@ -18,22 +18,31 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from watcher.fetch.errors import FetchError
+from watcher.fetch.guard import PrivateAddress, PublicOnlyResolver
+
+# A request with this extension set may reach public addresses only (a redirect to another
+# host): it goes through a session whose resolver drops every other address.
+PUBLIC_ONLY = "watcher.public_only"
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """One aiohttp session (created on first use, inside the running loop), pooled per host."""
+    """aiohttp sessions (created on first use, inside the running loop), pooled per host: one
+    for what the operator configured, one that reaches public addresses only."""
 
     def __init__(
         self, *, keepalive_expiry: float = 30.0, ssl_context: ssl.SSLContext | None = None
     ) -> None:
         self._keepalive_expiry = keepalive_expiry
         self._ssl: ssl.SSLContext | bool = ssl_context if ssl_context is not None else True
-        self._session: aiohttp.ClientSession | None = None
+        self._sessions: dict[bool, aiohttp.ClientSession] = {}
 
-    def _open(self) -> aiohttp.ClientSession:
+    def _open(self, public_only: bool) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
             limit=0,  # the caller bounds requests in flight, per host
             keepalive_timeout=self._keepalive_expiry,
             ssl=self._ssl,
+            resolver=PublicOnlyResolver() if public_only else None,
         )
         return aiohttp.ClientSession(
             connector=connector,
@@ -43,11 +52,13 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self._session is None:
-            self._session = self._open()
+        public_only = bool(request.extensions.get(PUBLIC_ONLY))
+        session = self._sessions.get(public_only)
+        if session is None:
+            session = self._sessions[public_only] = self._open(public_only)
         body = await request.aread()
         try:
-            response = await self._session.request(
+            response = await session.request(
                 request.method,
                 URL(str(request.url), encoded=True),  # httpx has already encoded it
                 headers=request.headers.multi_items(),
@@ -56,6 +67,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 compress=None,
                 server_hostname=request.extensions.get("sni_hostname"),
             )
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, PrivateAddress):
+                raise FetchError(str(exc.os_error)) from None
+            raise _httpx_error(exc, request) from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _httpx_error(exc, request) from exc
         return httpx.Response(
@@ -67,9 +82,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        sessions, self._sessions = self._sessions, {}
+        for session in sessions.values():
+            await session.close()
 
 
 class _Body(httpx.AsyncByteStream):

@@ -1,7 +1,6 @@
 """Storage: SQLAlchemy Core on SQLite (default) or PostgreSQL, migrated by Alembic at start."""
 
 from watcher.store.db import (
-    DatabaseError,
     create_engine,
     read_transaction,
     write_transaction,
@@ -9,7 +8,6 @@ from watcher.store.db import (
 from watcher.store.migrate import migrate
 
 __all__ = [
-    "DatabaseError",
     "create_engine",
     "migrate",
     "read_transaction",

@@ -20,11 +20,9 @@ from sqlalchemy import Insert, Select, Table, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from watcher.errors import StoreError
+
 BUSY_TIMEOUT_SECONDS = 60
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or used; the message says which and why."""
 
 
 def async_url(url: str) -> URL:
@@ -35,7 +33,7 @@ def async_url(url: str) -> URL:
         return parsed.set(drivername="sqlite+aiosqlite")
     if backend in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg")
-    raise DatabaseError(f"unsupported database {url!r}: use sqlite:/// or postgresql://")
+    raise StoreError(f"unsupported database {url!r}: use sqlite:/// or postgresql://")
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -1,0 +1,48 @@
+"""watcher's errors, one tree, in the manner of httpx's `HTTPError > RequestError > ...`.
+
+    WatcherError
+    ├── CheckError            one source's check failed; `reason` says why, for an operator
+    │   ├── FetchError        fetch: network, HTTP status, limits, redirects   (fetch/client.py)
+    │   ├── DecodeError       decode: the bytes are not text we can read       (fetch/charset.py)
+    │   ├── ExtractError      extract: text -> document (HTML, feed, select)    (extract/errors.py)
+    │   └── InternalError     anything else raised inside one check (a bug, a library's
+    │                         surprise): the step it happened in, the class and the message
+    └── StoreError            the database refused or failed (full disk, gone, locked): no
+                              source's fault, so it ends the pass or the delivery run
+
+A `CheckError` is contained by the check's error boundary (`check/pipeline.py`): it becomes
+a failed check with its reason, the source backs off by `checks.retry`, and the pass goes on.
+A `StoreError` is not: nothing can be recorded, so the pass stops and says why.
+"""
+
+from __future__ import annotations
+
+
+class WatcherError(Exception):
+    """Every error watcher raises on purpose."""
+
+
+class CheckError(WatcherError):
+    """One source's check failed. `retry_after` is a server's wish in seconds, if it said."""
+
+    step = "check"
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class InternalError(CheckError):
+    """An unexpected exception inside one check, kept as the cause (its traceback is logged)."""
+
+    def __init__(self, step: str, exc: BaseException) -> None:
+        text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        described = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        super().__init__(f"internal error while {step}: {described}")
+        self.step = step
+        self.__cause__ = exc
+
+
+class StoreError(WatcherError):
+    """The database cannot be opened or used; the message says which and why."""
