@@ -8,6 +8,7 @@ import email.policy
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -44,6 +45,8 @@ class Sink:
     hold: threading.Event | None = None  # when set up: DATA waits for it...
     holding: threading.Event = field(default_factory=threading.Event)  # ...and signals this
     hold_after: int = 0  # ...once this many messages were accepted
+    delay: float = 0.0  # seconds each DATA takes: a slow server
+    after_each: Callable[[int], None] | None = None  # called with the count of accepted
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -55,6 +58,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await _sleep(self.delay)
         if self.hold is not None and len(self.received) >= self.hold_after:
             self.holding.set()
             while not self.hold.is_set():  # the client process is killed meanwhile
@@ -67,6 +72,8 @@ class Sink:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        if self.after_each is not None:
+            self.after_each(len(self.received))
         return "250 2.0.0 accepted"
 
 

@@ -175,6 +175,32 @@ async def test_an_smtp_outage_delays_mail_and_loses_none(
         assert (await cycle(app, site)).attempted == 0
 
 
+async def test_the_mail_retry_schedule_is_configurable(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    clock = Clock(START)
+    down = mail_config(
+        site,
+        mail_server,
+        tmp_path,
+        readers(1),
+        port=free_port(),
+        retry="10m",
+        max_retry_interval="30m",
+    )
+    async with open_app(down, clock=clock) as app:
+        await cycle(app, site, "r1")
+        await cycle(app, site, "r2")  # the first try fails: nobody listens on that port
+        waits = []
+        for _ in range(4):
+            [message] = (await outbox(app))["queued"]
+            waits.append((message.next_attempt_at - clock.now).total_seconds() / 60)
+            clock.now = message.next_attempt_at
+            await cycle(app, site)
+    expected = [10, 20, 30, 30]  # mail.retry doubling, capped at mail.max_retry_interval
+    assert all(0.79 * e <= w <= 1.21 * e for w, e in zip(waits, expected, strict=True)), waits
+
+
 async def test_421_451_and_550_are_retried_or_recorded(
     site: SiteServer, mail_server: MailServer, tmp_path: Path
 ) -> None:

@@ -17,6 +17,8 @@ A `StoreError` is not: nothing can be recorded, so the pass stops and says why.
 
 from __future__ import annotations
 
+from watcher.text import one_line
+
 
 class WatcherError(Exception):
     """Every error watcher raises on purpose."""
@@ -28,6 +30,7 @@ class CheckError(WatcherError):
     step = "check"
 
     def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        reason = one_line(reason)  # it may quote what a server sent
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from watcher.cli.common import CommandError, app_of, example
 from watcher.cli.output import style
+from watcher.text import for_terminal
 
 if TYPE_CHECKING:
     from watcher.check import Outcome, PassResult
@@ -82,7 +83,8 @@ async def _mail(app: Any, *, send: bool, stream: TextIO) -> None:
         f" {report.failed} failed.\n"
     )
     if report.errors:
-        stream.write(f"  last delivery error: {report.errors[-1]} (see 'watcher outbox')\n")
+        last = for_terminal(report.errors[-1])  # the SMTP server's words
+        stream.write(f"  last delivery error: {last} (see 'watcher outbox')\n")
     for address in report.suspended:
         stream.write(f"  {address} was suspended after repeated hard bounces.\n")
 
@@ -109,7 +111,8 @@ class Progress:
             self.stream.write("\r\033[K")
         status = style(f"{outcome.status:<9}", STATUS_COLOURS[outcome.status], self.stream)
         change = f" (change #{outcome.change_id})" if outcome.change_id else ""
-        self.stream.write(f"{status} {outcome.source.id}  {outcome.detail}{change}\n")
+        detail = for_terminal(outcome.detail)
+        self.stream.write(f"{status} {outcome.source.id}  {detail}{change}\n")
         self._bar()
         self.stream.flush()
 
@@ -161,4 +164,4 @@ def _summary(result: PassResult, stream: TextIO) -> None:
     if result.failed:
         stream.write("Failed sources (retried with backoff; see 'watcher sources'):\n")
         for outcome in result.failed:
-            stream.write(f"  {outcome.source.id}: {outcome.detail}\n")
+            stream.write(f"  {outcome.source.id}: {for_terminal(outcome.detail)}\n")

@@ -6,7 +6,7 @@ import argparse
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -54,7 +54,9 @@ def parse_since(value: str, timezone: str, now: datetime) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
-    return moment.astimezone(UTC)
+    from watcher.store.schema import to_utc
+
+    return to_utc(moment)
 
 
 def positive_int(value: str) -> int:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
+
+from watcher.text import for_terminal
+
+_TERMINAL_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def use_colour(stream: TextIO) -> bool:
@@ -30,6 +35,8 @@ def table(
     lead = sum(widths[:-1]) + 2 * (len(widths) - 1)
     room = max(total - lead, 20)
 
+    rows = [[for_terminal(str(cell)) for cell in row] for row in rows]
+
     def line(cells: Sequence[str]) -> str:
         padded = [str(cell).ljust(width) for cell, width in zip(cells[:-1], widths, strict=False)]
         last = str(cells[-1])
@@ -43,6 +50,9 @@ def table(
 
 
 def print_json(data: Any, stream: TextIO | None = None) -> None:
+    """JSON as UTF-8, with the characters a terminal would obey (C1 controls, bidi overrides)
+    written as \\u escapes, as JSON itself does for C0 controls."""
     stream = stream or sys.stdout
-    json.dump(data, stream, indent=2, ensure_ascii=False)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    stream.write(_TERMINAL_UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text))
     stream.write("\n")

@@ -6,11 +6,13 @@ The `--json` forms are a stable interface documented in docs/json.md.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
 from watcher.cli.common import CommandError, app_of, example, parse_since, positive_int
 from watcher.cli.output import print_json, style, table, use_colour
+from watcher.text import for_terminal
 
 if TYPE_CHECKING:
     from watcher.app import App
@@ -159,7 +161,7 @@ async def show_change(args: argparse.Namespace) -> int:
         if args.format == "json":
             print_json(change_json(record, app.config, full=True))
         elif args.format in ("email", "html"):
-            print(email_preview(record, app, html_only=args.format == "html"))
+            print(for_terminal(email_preview(record, app, html_only=args.format == "html")))
         else:
             print(change_text(record, app, colour=use_colour(sys.stdout)))
     return 0
@@ -190,6 +192,8 @@ def email_preview(record: ChangeRecord, app: App, *, html_only: bool) -> str:
 
 
 def change_text(record: ChangeRecord, app: App, *, colour: bool = False) -> str:
+    """The change for a terminal: what the page said is escaped (`for_terminal`) before the
+    colours, which are ours, are put in."""
     from watcher.render.text import LEGEND, ansi, change_body, plain
     from watcher.render.times import local_time
 
@@ -198,8 +202,17 @@ def change_text(record: ChangeRecord, app: App, *, colour: bool = False) -> str:
     lines = [
         f"Change #{record.id} · {country} ({record.country}) · {when}",
         f"Source: {record.source_name} <{record.source_url}> ({record.source_id})",
-        *change_body(record.change, paint=ansi if colour else plain),
+        *change_body(record.change, paint=_placeholder if colour else plain),
     ]
     if record.kind == "page":
         lines += ["", LEGEND]
-    return "\n".join(lines)
+    text = for_terminal("\n".join(lines))
+    return _COLOURED.sub(lambda m: ansi(m.group(2), m.group(1)), text) if colour else text
+
+
+# Colours travel through the escaping as private-use characters, and become ANSI after it.
+_COLOURED = re.compile("\ue000(added|removed|heading)\ue001(.*?)\ue002", re.S)
+
+
+def _placeholder(text: str, role: str) -> str:
+    return f"\ue000{role}\ue001{text}\ue002"

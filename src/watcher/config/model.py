@@ -176,6 +176,12 @@ class MailConfig(Model):
     batch_size: int = Field(50, ge=1, le=10_000, description="messages per SMTP connection")
     connections: int = Field(4, ge=1, le=32, description="SMTP connections used at once")
     give_up_after: Duration = timedelta(days=4)
+    retry: Duration = Field(
+        timedelta(minutes=1), description="first retry after a temporary failure, then doubling"
+    )
+    max_retry_interval: Duration = Field(
+        timedelta(hours=6), description="longest wait between two tries of a message"
+    )
     settle: Spread = Field(
         timedelta(minutes=1), description="quiet time before an immediate email goes out"
     )

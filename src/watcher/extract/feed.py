@@ -20,6 +20,7 @@ from watcher.config.sources import Source
 from watcher.extract.document import Entry, FeedDocument
 from watcher.extract.errors import ExtractError
 from watcher.extract.page import normalize_space
+from watcher.text import one_line
 
 SUMMARY_MAX = 2000
 _LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)", re.I | re.S)
@@ -68,11 +69,11 @@ def _why_unusable(body: bytes, parsed: Any) -> str:
 
 def _entry(raw: Any) -> Entry | None:
     title = normalize_space(_text(raw.get("title", "")))
-    link = raw.get("link") or None
+    link = one_line(raw.get("link") or "") or None
     summary = normalize_space(_text(raw.get("summary", "")))[:SUMMARY_MAX]
     # dict.get: feedparser's own get() maps updated -> published with a deprecation warning.
     date = _iso(dict.get(raw, "updated_parsed") or dict.get(raw, "published_parsed"))
-    key = raw.get("id") or link
+    key = one_line(str(raw.get("id") or "")) or link
     if not key:
         if not (title or summary):
             return None

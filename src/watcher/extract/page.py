@@ -19,6 +19,7 @@ from watcher.config.sources import Source
 from watcher.extract.document import Line, PageDocument, SectionPath
 from watcher.extract.errors import ExtractError
 from watcher.extract.select import compile_selector
+from watcher.text import clean
 
 # Elements whose text is never content.
 DROPPED_TAGS = (
@@ -89,9 +90,12 @@ _INVISIBLE = str.maketrans(
 
 
 def normalize_space(text: str) -> str:
+    """One line of remote text: white space folded, invisible characters, control characters
+    and bidi overrides gone (`watcher.text`)."""
     if not text.isascii():  # ASCII has no invisible characters, and translating is slow
         text = text.translate(_INVISIBLE)
-    return " ".join(text.split())
+    folded = " ".join(text.split())
+    return folded if folded.isprintable() else clean(folded)
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:

@@ -1,10 +1,16 @@
 """Delivery: drain the outbox over SMTP (one connection per batch) or into a maildir.
 
 Each message's result is recorded as soon as the server has answered it, so a crash loses
-nothing and repeats at most the one message in flight. Temporary trouble (4xx, refused or
-dropped connections, timeouts) is retried with exponential backoff for `give_up_after`;
-a permanent refusal (5xx) is recorded with the server's answer and not retried, and repeated
-refusals of an address suspend its subscription.
+nothing and repeats at most the one message each connection had in flight. Temporary trouble
+(4xx, refused or dropped connections, timeouts) is retried with exponential backoff
+(`mail.retry` doubling up to `mail.max_retry_interval`) for `give_up_after`; a permanent
+refusal (5xx) is recorded with the server's answer and not retried, and repeated refusals of
+an address suspend its subscription.
+
+A graceful stop (`stop` set) lets each connection finish and record the message it is
+sending, sends no new one, gives the rest of its batch back, and closes: nothing repeats. A
+failed commit (a full disk) fails every lane at once: each closes its connection, and the
+delivery run ends with the `StoreError`.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import mailbox
+import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.store import write_transaction
+from watcher.store.batch import GroupCommit
 from watcher.store.claims import release_stale_claims
 from watcher.store.outbox import (
     Message,
@@ -33,13 +41,11 @@ from watcher.store.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    release_messages,
 )
 from watcher.store.schema import messages
 
 log = logging.getLogger("watcher.mail")
-
-RETRY_FIRST = timedelta(minutes=1)
-RETRY_MAX = timedelta(hours=6)
 
 
 class DeliveryError(Exception):
@@ -194,29 +200,38 @@ class DeliveryReport:
         return self.sent + self.retrying + self.failed
 
 
-async def deliver(app: App) -> DeliveryReport:
-    """Send what is due in the outbox until it is empty or the server is in trouble.
+async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport:
+    """Send what is due in the outbox until it is empty, the server is in trouble, or `stop`.
 
     `mail.connections` lanes work at once, each claiming a batch and sending it over one
     connection. A lane waits until each result is committed before it sends its next
     message; the recorder commits the results of all lanes together (group commit).
+    One delivery runs at a time in a process (the service's drain holds a lock).
     """
     report = DeliveryReport()
     mail = app.settings.mail
     lanes = 1 if mail.transport == "maildir" else mail.connections
     trouble = asyncio.Event()
-    recorder = Recorder(app, report)
+    stop = stop or asyncio.Event()
 
-    async def lane() -> None:
-        while not trouble.is_set():
+    async def lane(recorder: Recorder) -> None:
+        while not trouble.is_set() and not stop.is_set():
             batch = await _claim(app)
             if not batch:
                 return
-            if not await _send_batch(transport_for(app), batch, recorder):
+            if not await _send_batch(transport_for(app), batch, recorder, stop):
                 trouble.set()  # the rest waits for the next run
 
-    async with recorder:
-        await asyncio.gather(*(lane() for _ in range(lanes)))
+    async with write_transaction(app.engine) as connection:
+        # No lane of ours runs yet: what we hold is left from a run that failed (a full
+        # disk): give it back now rather than when its lease expires.
+        await release_stale_claims(connection, messages, now=app.clock(), me=app.worker, mine=True)
+    try:
+        async with Recorder(app, report) as recorder, asyncio.TaskGroup() as group:
+            for _ in range(lanes):
+                group.create_task(lane(recorder))
+    except ExceptionGroup as problems:
+        raise problems.exceptions[0] from None  # the first failure; the others followed it
     return report
 
 
@@ -235,7 +250,9 @@ async def _claim(app: App) -> list[Message]:
         )
 
 
-async def _send_batch(transport: Transport, batch: list[Message], recorder: Recorder) -> bool:
+async def _send_batch(
+    transport: Transport, batch: list[Message], recorder: Recorder, stop: asyncio.Event
+) -> bool:
     """Send a batch over one connection; False when the connection failed."""
     try:
         await transport.open()
@@ -245,6 +262,9 @@ async def _send_batch(transport: Transport, batch: list[Message], recorder: Reco
         return False
     try:
         for index, message in enumerate(batch):
+            if stop.is_set():  # a graceful stop: the rest goes back, untouched
+                await recorder.release(batch[index:])
+                return True
             started = time.perf_counter()
             try:
                 await transport.send(message)
@@ -261,32 +281,40 @@ async def _send_batch(transport: Transport, batch: list[Message], recorder: Reco
         await transport.close()
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Result:
+    """One message's fate, to commit: sent (no error), tried and failed, or given back."""
+
     message: Message
     error: DeliveryError | None
-    seconds: float
-    tried: bool
-    done: asyncio.Future[None]
+    seconds: float = 0.0
+    tried: bool = True
+    released: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    outcome: str  # "sent", "retry", "failed" or "released"
+    suspended: bool = False
 
 
 class Recorder:
-    """Commits delivery results: everything that arrived meanwhile in one transaction."""
+    """Commits delivery results through one `GroupCommit`: what all lanes recorded meanwhile
+    shares a transaction."""
 
     def __init__(self, app: App, report: DeliveryReport) -> None:
         self.app = app
         self.report = report
-        self.queue: asyncio.Queue[_Result | None] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
+        self.group: GroupCommit[_Result, _Recorded] = GroupCommit(
+            app.engine, self._commit, name="watcher-recorder"
+        )
 
     async def __aenter__(self) -> Recorder:
-        self.task = asyncio.create_task(self._run())
+        await self.group.__aenter__()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.queue.put(None)
-        assert self.task is not None
-        await self.task
+        await self.group.__aexit__(*exc_info)
 
     async def record(
         self,
@@ -298,52 +326,50 @@ class Recorder:
     ) -> None:
         """Return once the result is committed."""
         seconds = round(time.perf_counter() - started, 4) if started else 0.0
-        done = asyncio.get_running_loop().create_future()
-        await self.queue.put(_Result(message, error, seconds, tried, done))
-        await done
+        result = _Result(message, error, seconds, tried)
+        recorded = await self.group.submit(result)
+        report = self.report
+        if recorded.outcome == "sent":
+            report.sent += 1
+        elif recorded.outcome == "failed":
+            report.failed += 1
+        else:
+            report.retrying += 1
+        if error is not None:
+            report.errors.append(error.reason)
+        if recorded.suspended:
+            report.suspended.append(message.recipient)
+        self.app.metrics.delivered(_log(result, recorded.outcome))
 
-    async def _run(self) -> None:
-        # One connection for the whole delivery run: a pool checkout per commit costs more
-        # CPU than the commit itself.
-        async with self.app.engine.connect() as connection:
-            writer = await connection.execution_options(watcher_write=True)
-            await self._commit_all(writer)
+    async def release(self, batch: list[Message]) -> None:
+        """Give claimed messages back, untried, for the next run (a graceful stop)."""
+        for message in batch:
+            await self.group.submit(_Result(message, None, tried=False, released=True))
 
-    async def _commit_all(self, connection: AsyncConnection) -> None:
-        stop = False
-        while not stop:
-            results: list[_Result] = []
-            item = await self.queue.get()
-            while item is not None:
-                results.append(item)
-                if self.queue.empty():
-                    break
-                item = self.queue.get_nowait()
-            stop = item is None
-            if not results:
-                continue
-            try:
-                async with connection.begin():
-                    sent = [r.message for r in results if r.error is None]
-                    await mark_sent(connection, sent, self.app.clock())
-                    self.report.sent += len(sent)
-                    for result in results:
-                        if result.error is not None:
-                            await self._failed(connection, result)
-            except BaseException as problem:
-                for result in results:
-                    result.done.set_exception(problem)
-                raise
-            for result in results:
-                result.done.set_result(None)
-                self.app.metrics.delivered(_log(result))
-
-    async def _failed(self, connection: AsyncConnection, result: _Result) -> None:
-        app, report, message, error = self.app, self.report, result.message, result.error
-        assert error is not None
+    async def _commit(self, connection: AsyncConnection, results: list[_Result]) -> list[_Recorded]:
+        app = self.app
         now = app.clock()
-        mail = app.settings.mail
-        report.errors.append(error.reason)
+        sent = [r.message for r in results if r.error is None and not r.released]
+        await mark_sent(connection, sent, now)
+        await release_messages(
+            connection, [r.message.id for r in results if r.released], app.worker
+        )
+        recorded = []
+        for result in results:
+            if result.released:
+                recorded.append(_Recorded("released"))
+            elif result.error is None:
+                recorded.append(_Recorded("sent"))
+            else:
+                recorded.append(await self._failed(connection, result, now))
+        return recorded
+
+    async def _failed(
+        self, connection: AsyncConnection, result: _Result, now: datetime
+    ) -> _Recorded:
+        mail = self.app.settings.mail
+        message, error = result.message, result.error
+        assert error is not None
         if error.permanent or now - message.created_at > mail.give_up_after:
             reason = error.reason
             if not error.permanent:
@@ -356,24 +382,25 @@ class Recorder:
                 bounce_limit=mail.hard_bounce_limit,
                 now=now,
             )
-            report.failed += 1
-            if suspended:
-                report.suspended.append(message.recipient)
-        else:
-            at = _retry_at(app, message, now) if result.tried else now + RETRY_FIRST
-            await mark_retry(connection, message, error=error.reason, at=at, tried=result.tried)
-            report.retrying += 1
+            return _Recorded("failed", suspended)
+        if result.tried:
+            at = retry_at(mail, message.attempts, now, self.app.rng)
+        else:  # its connection failed before its turn: no try counted, a short wait
+            at = now + mail.retry
+        await mark_retry(connection, message, error=error.reason, at=at, tried=result.tried)
+        return _Recorded("retry")
 
 
-def _log(result: _Result) -> str:
+def _log(result: _Result, outcome: str) -> str:
     error = result.error
-    outcome = "sent" if error is None else "failed" if error.permanent else "retry"
     detail = error.reason if error else result.message.subject
     extra = {"message_id": result.message.id, "outcome": outcome, "duration": result.seconds}
     log.info("mail %s %s: %s", result.message.id, outcome, detail, extra=extra)
     return outcome
 
 
-def _retry_at(app: App, message: Message, now: datetime) -> datetime:
-    delay = min(RETRY_FIRST * (2 ** min(message.attempts, 20)), RETRY_MAX)
-    return now + delay * app.rng.uniform(0.8, 1.2)
+def retry_at(mail: MailConfig, attempts: int, now: datetime, rng: random.Random) -> datetime:
+    """When to try a message again after `attempts` tries: `mail.retry` doubling up to
+    `mail.max_retry_interval`, give or take a fifth."""
+    delay = min(mail.retry * (2 ** min(attempts, 20)), mail.max_retry_interval)
+    return now + delay * rng.uniform(0.8, 1.2)

@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
 from watcher.check import run_pass
+from watcher.errors import StoreError
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
@@ -72,13 +73,16 @@ class Scheduler:
         self.heartbeat: datetime | None = None
         self.dispatcher: asyncio.Task[None] | None = None
         self.stopping = False
+        self.quit_delivery = asyncio.Event()  # a delivery in progress sends no new message
+        self.drainer: asyncio.Task[object] | None = None
+        self.drains: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
         self.aps.start()
         self.aps.add_job(
-            self.drain,
+            self._drain_job,
             IntervalTrigger(seconds=self.drain_every.total_seconds()),
             id="outbox",
             next_run_time=datetime.now(UTC),
@@ -92,8 +96,11 @@ class Scheduler:
 
     async def stop(self, grace: float = 5.0) -> None:
         """No new checks; running ones get `grace` seconds, then are abandoned (each check's
-        writes are one transaction, so none is left half-written); queued mail stays queued."""
+        writes are one transaction, so none is left half-written). A delivery in progress
+        finishes and records the message each connection is sending, sends no new one, and
+        gives the rest back: queued mail stays queued, none is sent twice."""
         self.stopping = True
+        self.quit_delivery.set()
         self.aps.shutdown(wait=False)
         if self.dispatcher:
             self.dispatcher.cancel()
@@ -103,9 +110,15 @@ class Scheduler:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        async with asyncio.timeout(grace):
-            async with self.draining:  # let a delivery in progress record what it sent
-                pass
+        drainer = self.drainer
+        if drainer is not None and not drainer.done():
+            # A message in flight ends within the SMTP timeout, whatever the server does.
+            limit = self.app.settings.mail.timeout.total_seconds() + grace
+            _, late = await asyncio.wait([drainer], timeout=limit)
+            if late:
+                log.warning("delivery did not stop within %.0f s; abandoning it", limit)
+                drainer.cancel()
+                await asyncio.gather(drainer, return_exceptions=True)
 
     @property
     def alive(self) -> bool:
@@ -190,6 +203,8 @@ class Scheduler:
     async def _pass(self, ids: list[str]) -> None:
         try:
             result = await run_pass(self.app, ids=ids, only_due=True, early=self._sibling_window())
+        except StoreError as exc:
+            log.error("a pass over %d sources stopped: %s", len(ids), exc)
         except Exception:
             log.exception("a pass over %d sources failed", len(ids))
         else:
@@ -222,28 +237,43 @@ class Scheduler:
 
     # -- mail ----------------------------------------------------------------------------
 
+    async def _drain_job(self) -> None:
+        """APScheduler's job: start a drain as a task of our own and return. APScheduler
+        cancels the jobs still running when it shuts down, and a delivery cancelled mid-send
+        repeats the message; `stop` lets a drain end cleanly instead."""
+        if self.stopping or self.draining.locked():
+            return
+        task = asyncio.create_task(self.drain(), name="watcher-drain")
+        self.drains.add(task)
+        task.add_done_callback(self.drains.discard)
+
     async def drain(self) -> None:
         """Queue what is due (immediate mail, closed digests), then deliver the outbox."""
         self.heartbeat = datetime.now(UTC)
-        if self.draining.locked():
+        if self.draining.locked() or self.quit_delivery.is_set():
             return
         async with self.draining:
+            self.drainer = asyncio.current_task()
             try:
                 await compose_pending(self.app)
-                await deliver(self.app)
+                await deliver(self.app, stop=self.quit_delivery)
                 await self._update_gauges()
+            except StoreError as exc:  # no bug to trace: the database said no
+                log.error("draining the outbox stopped: %s; it is tried again shortly", exc)
             except Exception:
                 log.exception("draining the outbox failed; it is tried again shortly")
+            finally:
+                self.drainer = None
 
     def _schedule_digests(self) -> None:
         mail = self.app.settings.mail
         zone = ZoneInfo(self.app.settings.service.timezone)
         minute = {"hour": mail.digest_hour, "minute": 0, "second": 5, "timezone": zone}
         self.aps.add_job(
-            self.drain, CronTrigger(**minute), id="digest-daily", replace_existing=True
+            self._drain_job, CronTrigger(**minute), id="digest-daily", replace_existing=True
         )
         self.aps.add_job(
-            self.drain,
+            self._drain_job,
             CronTrigger(day_of_week=mail.digest_weekday[:3], **minute),
             id="digest-weekly",
             replace_existing=True,

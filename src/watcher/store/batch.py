@@ -17,10 +17,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from watcher.errors import StoreError
+from watcher.store.db import store_error
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -106,13 +106,7 @@ class GroupCommit(Generic[Item, Result]):
 
     def _break(self, exc: BaseException) -> StoreError:
         if self._broken is None:
-            if isinstance(exc, StoreError):
-                self._broken = exc
-            else:
-                database = isinstance(exc, SQLAlchemyError | OSError)
-                what = "database error" if database else f"commit failed: {type(exc).__name__}"
-                self._broken = StoreError(f"{what}: {_first_line(exc)}")
-                self._broken.__cause__ = exc
+            self._broken = store_error(exc)
         self._fail_queued(self._broken)
         return self._broken
 
@@ -135,8 +129,3 @@ def _settle(
         future.set_exception(error)
     else:
         future.set_result(result)  # type: ignore[arg-type]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -34,11 +34,17 @@ def is_dead_local_worker(name: str, me: str) -> bool:
 
 
 async def release_stale_claims(
-    connection: AsyncConnection, table: Table, *, now: datetime, me: str
+    connection: AsyncConnection, table: Table, *, now: datetime, me: str, mine: bool = False
 ) -> int:
-    """Clear the live-looking claims on `table` whose local owner process is gone."""
+    """Clear the live-looking claims on `table` whose local owner process is gone; with
+    `mine`, our own too (the caller knows none of its work holds them: what an earlier run
+    of ours claimed before it failed)."""
     rows = await connection.execute(claimants(table, now))
-    dead = [row.claimed_by for row in rows.all() if is_dead_local_worker(row.claimed_by, me)]
+    dead = [
+        row.claimed_by
+        for row in rows.all()
+        if is_dead_local_worker(row.claimed_by, me) or (mine and row.claimed_by == me)
+    ]
     return await _clear(connection, table, dead)
 
 

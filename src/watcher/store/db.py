@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Insert, Select, Table, event, text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from watcher.errors import StoreError
@@ -94,19 +95,40 @@ def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
     return engine_or_connection.dialect.name == "sqlite"
 
 
+def store_error(exc: BaseException) -> StoreError:
+    """The `StoreError` for what the database (or the disk under it) said."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    if isinstance(exc, DBAPIError | OSError):
+        error = StoreError(f"database error: {detail}")
+    else:  # a bug in what the transaction did, not the database
+        error = StoreError(f"the transaction failed: {type(exc).__name__}: {detail}")
+    error.__cause__ = exc
+    return error
+
+
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction that intends to write: on SQLite it takes the write lock up front."""
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(watcher_write=True)
-        async with connection.begin():
-            yield connection
+    """A transaction that intends to write: on SQLite it takes the write lock up front.
+    What the database refuses (a full disk, a lost server) comes out as a `StoreError`."""
+    try:
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(watcher_write=True)
+            async with connection.begin():
+                yield connection
+    except DBAPIError as exc:
+        raise store_error(exc) from exc
 
 
 @asynccontextmanager
 async def read_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    async with engine.connect() as connection, connection.begin():
-        yield connection
+    try:
+        async with engine.connect() as connection, connection.begin():
+            yield connection
+    except DBAPIError as exc:
+        raise store_error(exc) from exc
 
 
 def insert_ignoring_duplicates(

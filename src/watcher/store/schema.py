@@ -32,6 +32,18 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL. A larger id cannot exist.
+MAX_ID = 2**31 - 1
+
+
+def to_utc(moment: datetime) -> datetime:
+    """The instant in UTC. One that UTC's calendar cannot write (0001-01-01T00:00+14:00 is
+    in year 0) becomes its first or last instant: before, or after, everything stored."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
@@ -42,7 +54,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database; use UTC-aware times")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return to_utc(value).replace(tzinfo=None)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None

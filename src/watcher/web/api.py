@@ -20,6 +20,7 @@ from watcher.store.changes import get_change, list_changes
 from watcher.store.sources import load_state, load_states
 from watcher.store.subscribers import list_subscribers
 from watcher.web.pages import site_of
+from watcher.web.params import Before, ChangeId
 
 UNAUTHORIZED = HTTPException(
     401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
@@ -132,7 +133,7 @@ async def changes(
     country: str | None = None,
     source: str | None = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC")] = None,
-    before: Annotated[int | None, Query(ge=1, description="changes older than this id")] = None,
+    before: Before = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[dict[str, Any]]:
     app = site_of(request).app
@@ -151,7 +152,7 @@ async def changes(
 
 
 @router.get("/changes/{change_id}", response_model=ChangeFull, summary="One change in full")
-async def change(request: Request, change_id: int) -> dict[str, Any]:
+async def change(request: Request, change_id: ChangeId) -> dict[str, Any]:
     app = site_of(request).app
     async with read_transaction(app.engine) as connection:
         record = await get_change(connection, change_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from watcher.diff import PageChange
@@ -13,7 +13,9 @@ from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord, get_change, list_changes
 from watcher.store.sources import load_states
+from watcher.text import for_xml
 from watcher.web.app import Site
+from watcher.web.params import Before, ChangeId
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -68,7 +70,7 @@ async def changes(
     request: Request,
     country: str | None = None,
     source: str | None = None,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Before = None,
 ) -> HTMLResponse:
     site = site_of(request)
     code = country.upper() if country else None
@@ -91,7 +93,7 @@ async def changes(
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
-async def change(request: Request, change_id: int, view: str = "inline") -> HTMLResponse:
+async def change(request: Request, change_id: ChangeId, view: str = "inline") -> HTMLResponse:
     site = site_of(request)
     async with read_transaction(site.app.engine) as connection:
         record = await get_change(connection, change_id)
@@ -130,4 +132,5 @@ async def _feed(request: Request, country: str | None) -> Response:
         title=f"{site.app.config.country_name(country)}: changes" if country else "All changes",
         config=site.app.config,
     )
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    # What XML cannot carry at all would make the feed invalid for every reader.
+    return Response(for_xml(body), media_type="application/atom+xml; charset=utf-8")

@@ -1,0 +1,88 @@
+"""The one group-commit mechanism (store/batch.py) on a real SQLite file: results reach the
+right submitters, a cancelled submitter harms nobody, and a failed commit fails every waiter
+and every later submitter at once, so no task waits for a result nobody will set."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.errors import StoreError
+from watcher.store import create_engine
+from watcher.store.batch import GroupCommit
+
+
+@pytest.fixture
+async def engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (v INTEGER NOT NULL)"))
+    yield engine
+    await engine.dispose()
+
+
+async def insert(connection: AsyncConnection, items: list[int]) -> list[int]:
+    for item in items:
+        await connection.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": item})
+    return [item * 10 for item in items]
+
+
+async def rows(engine) -> list[int]:  # type: ignore[no-untyped-def]
+    async with engine.connect() as connection:
+        return sorted((await connection.execute(text("SELECT v FROM t"))).scalars())
+
+
+async def test_each_submitter_gets_its_own_result(engine) -> None:  # type: ignore[no-untyped-def]
+    async with GroupCommit(engine, insert, name="test") as group:
+        results = await asyncio.gather(*(group.submit(n) for n in range(50)))
+    assert results == [n * 10 for n in range(50)]
+    assert await rows(engine) == list(range(50))
+
+
+async def test_a_cancelled_submitter_harms_nobody(engine) -> None:  # type: ignore[no-untyped-def]
+    gate = asyncio.Event()
+
+    async def slow_insert(connection: AsyncConnection, items: list[int]) -> list[int]:
+        await gate.wait()
+        return await insert(connection, items)
+
+    async with GroupCommit(engine, slow_insert, name="test") as group:
+        first = asyncio.create_task(group.submit(1))
+        await asyncio.sleep(0.05)  # committing, waiting at the gate
+        second = asyncio.create_task(group.submit(2))
+        await asyncio.sleep(0.01)
+        first.cancel()  # its submitter gives up while the commit is under way
+        second.cancel()
+        gate.set()
+        assert await group.submit(3) == 30  # the committer lives on (no InvalidStateError)
+    assert await rows(engine) == [1, 2, 3]  # a cancelled item is committed all the same
+
+
+async def test_a_failed_commit_fails_every_waiter_now_and_later(engine) -> None:  # type: ignore[no-untyped-def]
+    calls = 0
+
+    async def failing(connection: AsyncConnection, items: list[int]) -> list[int]:
+        nonlocal calls
+        calls += 1
+        await insert(connection, items)
+        await asyncio.sleep(0.05)  # more arrive meanwhile
+        await connection.execute(text("INSERT INTO t (v) VALUES (NULL)"))  # NOT NULL
+        return []
+
+    async with GroupCommit(engine, failing, name="test") as group:
+        waiting = [asyncio.create_task(group.submit(n)) for n in range(5)]
+        await asyncio.sleep(0.01)
+        waiting += [asyncio.create_task(group.submit(n)) for n in range(5, 9)]
+        async with asyncio.timeout(5):  # nobody hangs
+            outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+        assert all(isinstance(outcome, StoreError) for outcome in outcomes)
+        assert "database error: " in str(outcomes[0])
+        assert "NOT NULL" in str(outcomes[0])
+        with pytest.raises(StoreError):
+            await group.submit(99)
+    assert calls == 1  # a database that refused a commit is not trusted with the next
+    assert await rows(engine) == []  # and the failed batch was rolled back
