@@ -83,6 +83,7 @@ UPDATED_LINE_MAX = 160
 # Attribute existence only: testing the style's text in XPath cost more than the parse.
 _MAYBE_HIDDEN = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_NOT_XML_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20))
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 _INVISIBLE = str.maketrans(
     {"\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None, "\xad": None}
@@ -99,8 +100,12 @@ def normalize_space(text: str) -> str:
 
 
 def parse_html(text: str) -> lxml.html.HtmlElement:
+    """The page's tree. The C0 controls XML forbids are dropped first: libxml2's parser keeps
+    them, but lxml refuses them when a tail is moved (`drop_tree`), which raised ValueError
+    on such pages. UTF-8 never uses these bytes inside a character: deleting them is safe."""
+    raw = text.encode("utf-8", "surrogatepass").translate(None, _NOT_XML_BYTES)
     try:
-        return lxml.html.document_fromstring(text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        return lxml.html.document_fromstring(raw, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise ExtractError(f"the page cannot be parsed as HTML ({exc})") from None
 
