@@ -71,9 +71,12 @@ class Running:
         except httpx.HTTPError:
             return False
 
-    def api(self, path: str) -> Any:
-        response = httpx.get(
-            f"{self.base}/api/v1{path}", headers={"Authorization": f"Bearer {API_TOKEN}"}, timeout=5
+    def api(self, path: str, method: str = "GET") -> Any:
+        response = httpx.request(
+            method,
+            f"{self.base}/api/v1{path}",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+            timeout=10,
         )
         response.raise_for_status()
         return response.json()

@@ -36,7 +36,26 @@ def require_token(request: Request, authorization: Annotated[str | None, Header(
         raise UNAUTHORIZED
 
 
-router = APIRouter(prefix="/api/v1", tags=["api"], dependencies=[Depends(require_token)])
+class ErrorOut(BaseModel):
+    detail: str
+
+
+def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers an operation documents, besides its 200 and the 422 FastAPI adds."""
+    meaning = {
+        401: "the bearer token is missing or wrong",
+        404: "no such item",
+        409: "the source is being checked right now",
+    }
+    return {status: {"model": ErrorOut, "description": meaning[status]} for status in statuses}
+
+
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["api"],
+    dependencies=[Depends(require_token)],
+    responses=answers(401),
+)
 
 
 class SourceOut(BaseModel):
@@ -98,7 +117,9 @@ async def sources(request: Request) -> list[dict[str, Any]]:
     return [source_json(state, app.config) for state in states]
 
 
-@router.get("/sources/{source_id}", response_model=SourceOut, summary="One source")
+@router.get(
+    "/sources/{source_id}", response_model=SourceOut, summary="One source", responses=answers(404)
+)
 async def source(request: Request, source_id: str) -> dict[str, Any]:
     app = site_of(request).app
     async with read_transaction(app.engine) as connection:
@@ -108,7 +129,12 @@ async def source(request: Request, source_id: str) -> dict[str, Any]:
     return source_json(state, app.config)
 
 
-@router.post("/sources/{source_id}/check", response_model=CheckOut, summary="Check one source now")
+@router.post(
+    "/sources/{source_id}/check",
+    response_model=CheckOut,
+    summary="Check one source now",
+    responses=answers(404, 409),
+)
 async def check(request: Request, source_id: str) -> dict[str, Any]:
     site = site_of(request)
     if site.app.config.source(source_id) is None:
@@ -151,7 +177,12 @@ async def changes(
     return [change_json(record, app.config) for record in records]
 
 
-@router.get("/changes/{change_id}", response_model=ChangeFull, summary="One change in full")
+@router.get(
+    "/changes/{change_id}",
+    response_model=ChangeFull,
+    summary="One change in full",
+    responses=answers(404),
+)
 async def change(request: Request, change_id: ChangeId) -> dict[str, Any]:
     app = site_of(request).app
     async with read_transaction(app.engine) as connection:

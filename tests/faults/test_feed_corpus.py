@@ -1,0 +1,127 @@
+"""feedparser's own test corpus (some 2,200 feeds: well-formed, ill-formed, every encoding
+and entity trick) through watcher's feed extraction: no crash, no hang, and every refusal a
+reason a person understands.
+
+The files are not in this repository: the test setup downloads feedparser's source
+distribution (the installed version) from the package index into a cache folder
+(`WATCHER_TEST_CACHE`, default ~/.cache/watcher-tests) and reads its `tests/` folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import feedparser
+import pytest
+
+from watcher.config import build_config
+from watcher.extract import ExtractError
+from watcher.extract.feed import extract_feed
+from watcher.text import one_line
+
+CACHE = Path(os.environ.get("WATCHER_TEST_CACHE", Path.home() / ".cache" / "watcher-tests"))
+SECONDS_PER_FEED = 5
+RESULTS = Path(__file__).parent / "last-run-feed-corpus.json"
+SOURCE = build_config(
+    {"countries": [{"code": "VN", "name": "Vietnam", "sources": [{"url": "https://x.org/f"}]}]},
+    {},
+    None,
+).sources[0]
+
+
+def corpus() -> Path:
+    """feedparser's sdist for the installed version, downloaded once."""
+    version = feedparser.__version__
+    archive = CACHE / f"feedparser-{version}.tar.gz"
+    if not archive.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        done = subprocess.run(
+            [*command, "--quiet", "-d", str(CACHE), f"feedparser=={version}"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if not archive.exists():
+            message = f"cannot download feedparser {version}'s sources: {done.stderr[-500:]}"
+            if os.environ.get("CI"):
+                pytest.fail(message)
+            pytest.skip(message)
+    return archive
+
+
+def feeds(archive: Path) -> Iterator[tuple[str, bytes]]:
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            wanted = parts[-1].endswith((".xml", ".rdf", ".rss", ".atom"))
+            if member.isfile() and len(parts) > 2 and parts[1] == "tests" and wanted:
+                handle = tar.extractfile(member)
+                assert handle is not None
+                yield "/".join(parts[2:]), handle.read()
+
+
+class Hung(Exception):
+    pass
+
+
+def _alarm(_signum: int, _frame: FrameType | None) -> None:
+    raise Hung
+
+
+def test_feedparsers_corpus_never_crashes_or_hangs() -> None:
+    archive = corpus()
+    outcomes: Counter[str] = Counter()
+    crashes: list[str] = []
+    hangs: list[str] = []
+    unclear: list[str] = []
+    reasons: Counter[str] = Counter()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        for name, body in feeds(archive):
+            signal.alarm(SECONDS_PER_FEED)
+            try:
+                document = extract_feed(body, "application/xml", SOURCE)
+            except ExtractError as exc:
+                outcomes["refused"] += 1
+                reasons[exc.reason.split(" (")[0]] += 1
+                if not exc.reason.startswith("not a") or exc.reason != one_line(exc.reason):
+                    unclear.append(f"{name}: {exc.reason}")
+            except Hung:
+                hangs.append(name)
+            except Exception as exc:
+                crashes.append(f"{name}: {type(exc).__name__}: {exc}")
+            else:
+                outcomes["read"] += 1
+                outcomes["entries"] += len(document.entries)
+            finally:
+                signal.alarm(0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "feedparser": feedparser.__version__,
+                "files": outcomes["read"] + outcomes["refused"] + len(hangs) + len(crashes),
+                **outcomes,
+                "crashes": len(crashes),
+                "hangs": len(hangs),
+                "reasons": dict(reasons.most_common()),
+            },
+            indent=1,
+        )
+    )
+    assert outcomes["read"] + outcomes["refused"] > 2000
+    assert crashes == []
+    assert hangs == []
+    assert unclear == []
