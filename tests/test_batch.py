@@ -5,12 +5,15 @@ and every later submitter at once, so no task waits for a result nobody will set
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from watcher.app import App
+from watcher.check.writer import Result, Writer
 from watcher.errors import StoreError
 from watcher.store import create_engine
 from watcher.store.batch import GroupCommit
@@ -86,3 +89,23 @@ async def test_a_failed_commit_fails_every_waiter_now_and_later(engine) -> None:
             await group.submit(99)
     assert calls == 1  # a database that refused a commit is not trusted with the next
     assert await rows(engine) == []  # and the failed batch was rolled back
+
+
+async def test_a_check_cancelled_while_its_result_commits_stalls_no_other(
+    demo_app: App, tmp_path: Path
+) -> None:
+    """The pass cancels its checks when one fails (a full disk); a check cancelled while the
+    writer commits its result made the writer raise InvalidStateError and die, and every
+    later result waited for ever."""
+    source, other = demo_app.config.sources[:2]
+    now = demo_app.clock()
+    outside = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
+    outside.execute("BEGIN IMMEDIATE")  # the writer's commit must wait for this lock
+    async with Writer(demo_app) as writer:
+        first = asyncio.create_task(writer.save(Result(source, {"last_checked_at": now})))
+        await asyncio.sleep(0.3)
+        first.cancel()
+        outside.execute("ROLLBACK")  # the commit goes through, its waiter is gone
+        async with asyncio.timeout(10):
+            assert await writer.save(Result(other, {"last_checked_at": now})) is None
+    outside.close()

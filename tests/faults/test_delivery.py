@@ -31,7 +31,8 @@ from tests.smtp import PASSWORD, MailServer
 from watcher.demo.site import SiteServer
 
 ROUNDS = int(os.environ.get("WATCHER_FAULT_ROUNDS", "5"))
-READERS = 50  # following every country: two messages each at r2
+READERS = max(50, 7 * ROUNDS)  # each follows every country: two messages at r2; each round
+# lets up to 12 go before it stops the service, so the mail outlasts the rounds
 CONNECTIONS = 4
 RESULTS = Path(__file__).parent / "last-run-delivery.json"
 
