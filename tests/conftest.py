@@ -11,12 +11,15 @@ import tomllib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import tomli_w
 
 from tests.servers import ScriptedServer
+
+if TYPE_CHECKING:
+    from tests.service import Running
 from tests.smtp import MailServer
 from watcher.app import App, open_app
 from watcher.config import Config, build_config
@@ -39,6 +42,15 @@ def mail_server(tmp_path: Path) -> Iterator[MailServer]:
     server = MailServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def running() -> Iterator[list[Running]]:
+    """`watcher run` processes a test started; any still alive at the end are killed."""
+    started: list[Running] = []
+    yield started
+    for process in started:
+        process.kill()
 
 
 @pytest.fixture

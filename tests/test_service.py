@@ -6,12 +6,9 @@ import random
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import write_config
 from tests.servers import ScriptedServer, slow
@@ -20,15 +17,6 @@ from tests.smtp import MailServer, free_port
 from watcher.demo.site import SiteServer
 from watcher.service.scheduler import plan
 from watcher.store.sources import SourceState
-
-
-@pytest.fixture
-def running() -> Iterator[list[Running]]:
-    """Processes a test started; any still alive at the end are killed."""
-    started: list[Running] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def all_checked(service: Running) -> bool:

@@ -19,11 +19,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.conftest import write_config
 from tests.service import Running, service_data, start
@@ -31,18 +28,11 @@ from tests.smtp import PASSWORD, MailServer
 from watcher.demo.site import SiteServer
 
 ROUNDS = int(os.environ.get("WATCHER_FAULT_ROUNDS", "5"))
-READERS = max(50, 7 * ROUNDS)  # each follows every country: two messages at r2; each round
-# lets up to 12 go before it stops the service, so the mail outlasts the rounds
+# Each reader follows every country: two messages at r2. A round lets a dozen or two go
+# before its signal lands (and 4 in flight): the mail must outlast the rounds.
+READERS = max(50, 25 * ROUNDS)
 CONNECTIONS = 4
 RESULTS = Path(__file__).parent / "last-run-delivery.json"
-
-
-@pytest.fixture
-def running() -> Iterator[list[Running]]:
-    started: list[Running] = []
-    yield started
-    for process in started:
-        process.kill()
 
 
 def queue_mail(site: SiteServer, mail: MailServer, tmp_path: Path) -> Path:
@@ -119,15 +109,23 @@ def record(name: str, figures: dict[str, Any]) -> None:
     RESULTS.write_text(json.dumps(known, indent=1))
 
 
+def under_fire(
+    how: int, site: SiteServer, mail: MailServer, tmp_path: Path, running: list[Running]
+) -> tuple[list[dict[str, Any]], Counter[str], int]:
+    """Queue the mail, interrupt the service with `how` ROUNDS times, let one run finish:
+    the rounds, how often each message arrived, and how many arrivals were repeats."""
+    config = queue_mail(site, mail, tmp_path)
+    mail.sink.delay = 0.05  # a slow server: the signal lands in the middle of conversations
+    rounds = interrupt_rounds(config, mail, running, how, random.Random(how))
+    finish(config, mail, tmp_path, running)
+    counts = delivered(mail)
+    return rounds, counts, sum(count - 1 for count in counts.values())
+
+
 def test_sigterm_during_delivery_repeats_nothing(
     site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
 ) -> None:
-    config = queue_mail(site, mail_server, tmp_path)
-    mail_server.sink.delay = 0.05
-    rounds = interrupt_rounds(config, mail_server, running, signal.SIGTERM, random.Random(14))
-    finish(config, mail_server, tmp_path, running)
-    counts = delivered(mail_server)
-    repeats = sum(count - 1 for count in counts.values())
+    rounds, counts, repeats = under_fire(signal.SIGTERM, site, mail_server, tmp_path, running)
     record(
         "sigterm",
         {
@@ -149,12 +147,7 @@ def test_sigterm_during_delivery_repeats_nothing(
 def test_sigkill_during_delivery_loses_nothing(
     site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
 ) -> None:
-    config = queue_mail(site, mail_server, tmp_path)
-    mail_server.sink.delay = 0.05
-    rounds = interrupt_rounds(config, mail_server, running, signal.SIGKILL, random.Random(9))
-    finish(config, mail_server, tmp_path, running)
-    counts = delivered(mail_server)
-    repeats = sum(count - 1 for count in counts.values())
+    rounds, counts, repeats = under_fire(signal.SIGKILL, site, mail_server, tmp_path, running)
     record("sigkill", {"rounds": len(rounds), "messages": len(counts), "repeated": repeats})
     assert len(counts) == 2 * READERS  # nothing lost
     assert repeats <= CONNECTIONS * len(rounds)

@@ -50,14 +50,6 @@ class Disk:
 
 
 @pytest.fixture
-def running() -> Iterator[list[Running]]:
-    started: list[Running] = []
-    yield started
-    for process in started:
-        process.kill()
-
-
-@pytest.fixture
 def disk(tmp_path: Path) -> Iterator[Disk]:
     path = tmp_path / "disk"
     path.mkdir()

@@ -20,7 +20,7 @@ from watcher.config.sources import Source
 from watcher.extract.document import Entry, FeedDocument
 from watcher.extract.errors import ExtractError
 from watcher.extract.page import normalize_space
-from watcher.text import one_line
+from watcher.text import clean, one_line
 
 SUMMARY_MAX = 2000
 _LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)", re.I | re.S)
@@ -87,7 +87,9 @@ def _match_text(raw: Any, entry: Entry) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain text of a possibly-HTML feed field; markup never survives into a document."""
+    """Plain text of a possibly-HTML feed field, without control characters or bidi overrides
+    (`watcher.text`); markup never survives into a document."""
+    value = clean(value)
     if "<" not in value and "&" not in value:
         return value
     try:
