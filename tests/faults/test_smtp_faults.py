@@ -80,3 +80,37 @@ async def test_a_server_refusing_at_the_door_delays_mail_and_loses_none(
         assert report.sent == 3
     ids = received_ids(mail_server)
     assert len(ids) == len(set(ids)) == 3
+
+
+async def test_451_and_550_per_recipient(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    """Greylisting (451 at RCPT) delays one reader's mail; a 550 at RCPT fails another's,
+    tried once; the rest goes out once."""
+    clock = Clock(START)
+    grey, gone = "grey@readers.example", "gone@readers.example"
+    people = [
+        *readers(2),
+        {"email": grey, "countries": ["VN"]},
+        {"email": gone, "countries": ["VN"]},
+    ]
+    mail_server.sink.refuse_recipients.update(
+        {grey: "451 4.7.1 Greylisted, try again later", gone: "550 5.1.1 No such user"}
+    )
+    async with open_app(mail_config(site, mail_server, tmp_path, people), clock=clock) as app:
+        await cycle(app, site, "r1")
+        report = await cycle(app, site, "r2")
+        assert (report.sent, report.retrying, report.failed) == (2, 1, 1)
+        del mail_server.sink.refuse_recipients[grey]  # the greylist lets it through now
+        for _ in range(3):
+            clock.advance(hours=1)
+            await cycle(app, site)
+        by_status = await outbox(app)
+    assert sorted(m.recipient for m in by_status["sent"]) == sorted(
+        [grey, *(p["email"] for p in readers(2))]
+    )
+    [failed] = by_status["failed"]
+    assert (failed.recipient, failed.attempts) == (gone, 1)
+    assert mail_server.sink.rcpt_seen.count(gone) == 1  # a 5xx is tried once
+    ids = received_ids(mail_server)
+    assert len(ids) == len(set(ids)) == 3
