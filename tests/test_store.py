@@ -39,6 +39,7 @@ from watcher.store.db import use_wal
 from watcher.store.migrate import head_revision
 from watcher.store.outbox import queue_notifications
 from watcher.store.schema import changes, messages, metadata, notifications, snapshots, sources
+from watcher.store.sources import due_queries
 from watcher.store.subscribers import subscribe
 
 
@@ -120,6 +121,18 @@ async def test_looking_for_dead_claims_reads_only_the_claimed_messages(tmp_path:
     steps = await sqlite_plan(tmp_path / "c.db", claimants(messages, now))
     assert any("messages USING INDEX ix_messages_claimed_until" in step for step in steps), steps
     assert not any(step.startswith("SCAN messages") for step in steps), steps
+
+
+async def test_an_idle_worker_finds_the_next_due_time_off_indexes(tmp_path: Path) -> None:
+    """A worker with nothing to claim asks when the next check falls due, again and again;
+    with 100,000 sources the answer must come off an index, never from reading the table."""
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    for statement in due_queries(now):
+        steps = await sqlite_plan(tmp_path / "d.db", statement)
+        assert any("USING INDEX ix_sources_" in step for step in steps), steps
+        assert not any(step == "SCAN sources" for step in steps), steps
+    steps = await sqlite_plan(tmp_path / "d.db", claimants(sources, now))
+    assert any("USING INDEX ix_sources_claimed_until" in step for step in steps), steps
 
 
 async def a_source_that_changed(connection: Any, now: datetime) -> tuple[int, Change]:

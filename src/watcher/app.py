@@ -27,7 +27,7 @@ from watcher.config import Config, Settings
 from watcher.fetch import Fetcher
 from watcher.metrics import Metrics
 from watcher.store import create_engine, migrate, write_transaction
-from watcher.store.db import exclusive
+from watcher.store.db import exclusive, notify_due
 from watcher.store.sources import sync_sources
 from watcher.store.subscribers import sync_config_subscribers
 
@@ -148,6 +148,7 @@ async def open_app(
             now = clock()
             await sync_sources(connection, config.sources, now)
             await sync_config_subscribers(connection, config.settings.subscribers, now)
+            await notify_due(connection)  # sources it added are due: running workers hear it
         yield app
     finally:
         await app.aclose()

@@ -58,26 +58,33 @@ async def run_pass(
     *,
     ids: Sequence[str] | None = None,
     every: bool = False,
-    only_due: bool = False,
-    early: timedelta = timedelta(0),
+    limit: int | None = None,
+    siblings_within: timedelta | None = None,
     dry_run: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_outcome: OnOutcome | None = None,
 ) -> PassResult:
     """Check the due sources (or `ids`, or with `every` all of them) once.
 
-    `only_due` keeps, of `ids`, those still due (or due within `early`): the scheduler's
-    wake-up for a source may come after another worker has already checked it.
+    `limit` claims at most that many due sources, longest overdue first (a worker's batch);
+    `siblings_within` adds the sources sharing a URL with them that fall due within that
+    time anyway, so that one fetch serves them all.
     """
     started = time.perf_counter()
     if ids:
         unknown = [source_id for source_id in ids if app.config.source(source_id) is None]
         if unknown:
             raise UnknownSource(unknown)
-    due_only = only_due or not (every or ids)
-    states = await _take(app, ids=ids, due_only=due_only, early=early, dry_run=dry_run)
+    states = await _take(
+        app,
+        ids=ids,
+        due_only=not (every or ids),
+        limit=limit,
+        siblings_within=siblings_within,
+        dry_run=dry_run,
+    )
     result = PassResult()
-    if ids and not only_due:
+    if ids:
         result.skipped = sorted(set(ids) - {state.id for state in states})
     if on_start:
         on_start(len(states))
@@ -122,7 +129,13 @@ async def run_pass(
 
 
 async def _take(
-    app: App, *, ids: Sequence[str] | None, due_only: bool, early: timedelta, dry_run: bool
+    app: App,
+    *,
+    ids: Sequence[str] | None,
+    due_only: bool,
+    limit: int | None,
+    siblings_within: timedelta | None,
+    dry_run: bool,
 ) -> list[SourceState]:
     now = app.clock()
     if dry_run:  # look, but claim nothing: a dry run writes nothing at all
@@ -144,7 +157,8 @@ async def _take(
             lease=lease,
             ids=ids,
             due_only=due_only,
-            due_by=now + early,
+            limit=limit,
+            siblings_within=siblings_within,
         )
 
 

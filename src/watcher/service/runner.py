@@ -3,7 +3,8 @@
 SIGTERM (or SIGINT) stops it cleanly: no new checks start, running ones finish or are
 abandoned without a half-written state, a delivery in progress records what it sent, queued
 mail stays queued, and the process exits with status 0. SIGHUP reloads the configuration:
-new sources are scheduled, removed ones stopped; an invalid file is reported and ignored.
+new sources are checked, removed ones stopped (every worker hears of it); an invalid file is
+reported and ignored.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from watcher.app import App, open_app
 from watcher.config import Config, ConfigError, load_config
 from watcher.service.scheduler import Scheduler
 from watcher.store import write_transaction
-from watcher.store.db import exclusive
+from watcher.store.db import exclusive, notify_due
 from watcher.store.sources import sync_sources
 from watcher.store.subscribers import sync_config_subscribers
 from watcher.web.app import create_web
@@ -128,9 +129,10 @@ class Service:
             now = app.clock()
             await sync_sources(connection, config.sources, now)
             await sync_config_subscribers(connection, config.settings.subscribers, now)
+            await notify_due(connection)  # new sources are due: the other workers hear it
         app.reconfigure(config)
         scheduler.reschedule_digests()
-        await scheduler.resync()
+        scheduler.wake()
         log.info("configuration reloaded: %d sources", len(config.sources))
 
     def _kick(self, scheduler: Scheduler) -> None:

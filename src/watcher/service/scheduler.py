@@ -1,61 +1,46 @@
-"""APScheduler wiring for `watcher run`.
+"""The service's clock: when to check which source, and when to drain the outbox.
 
-Each source has a job that fires at the due time stored in the database (the pipeline keeps
-that time: interval plus jitter, cron, or a failure's backoff), so a restart neither checks
-everything at once nor forgets what was due; sources overdue at start are spread out. Sources
-that fall due together are checked in one pass. The outbox is drained every few seconds,
-right after each pass, and when digests close; a periodic resync follows what other workers
-on the same database did.
+The schedule is the `sources` table: each row's due time (interval plus jitter, cron, or a
+failure's backoff) is kept by the pipeline, so a restart neither checks everything at once
+nor forgets what was due, and several workers on one PostgreSQL database share one schedule.
+Each worker runs one loop: claim at most a batch of due sources, longest overdue first
+(rows another worker is claiming are skipped), check them, write back; with nothing due,
+sleep until the next due time (read off an index) or until woken: by a reload, a check asked
+through the API, or, on PostgreSQL, another worker's NOTIFY that due times moved.
+
+APScheduler drives the outbox drain and the digest hours; it holds no job per source.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import random
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
 from watcher.check import run_pass
+from watcher.check.run import PassResult
 from watcher.errors import StoreError
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
+from watcher.store.db import listening
 from watcher.store.outbox import outbox_counts
-from watcher.store.sources import SourceState, load_states
+from watcher.store.sources import next_due, source_counts
 
 log = logging.getLogger("watcher.scheduler")
 
 DRAIN_EVERY = timedelta(seconds=5)
-RESYNC_EVERY = timedelta(minutes=1)
-GATHER = 0.5  # seconds to wait for more sources falling due at the same moment
-SPREAD_STEP = timedelta(seconds=1)  # between overdue sources at start...
-SPREAD_MAX = timedelta(minutes=2)  # ...but all of them within this
-BUSY_RETRY = timedelta(seconds=30)  # a due source another worker holds: look again then
-
-
-def plan(states: Sequence[SourceState], now: datetime, rng: random.Random) -> dict[str, datetime]:
-    """When to wake up for each source: its stored due time, or, when it is overdue (or new),
-    a moment soon, overdue sources spread out so they are not all checked in one burst."""
-    overdue = sorted(
-        (s for s in states if s.next_check_at is None or s.next_check_at <= now),
-        key=lambda s: (s.next_check_at is not None, s.next_check_at or now, s.id),
-    )
-    step = min(SPREAD_STEP, SPREAD_MAX / max(len(overdue), 1))
-    times = {s.id: s.next_check_at for s in states if s not in overdue}
-    slots: dict[str, datetime] = {}  # sources sharing a URL share a moment, and a fetch
-    for state in overdue:
-        if state.url not in slots:
-            slots[state.url] = now + step * len(slots) + timedelta(seconds=rng.uniform(0, 0.25))
-        times[state.id] = slots[state.url]
-    return times  # type: ignore[return-value]
+BATCH_PER_SLOT = 4  # a worker claims at most this many due sources per `checks.concurrency`
+IDLE_MAX = 30.0  # seconds: look at the table at least this often, whatever was said
+IDLE_MIN = 0.2  # seconds: due, yet nothing to claim (another worker is claiming it right now)
+TROUBLE_PAUSE = 2.0  # seconds after a pass the database refused
 
 
 class Scheduler:
@@ -66,16 +51,16 @@ class Scheduler:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self.due: set[str] = set()
-        self.wake = asyncio.Event()
-        self.passes: set[asyncio.Task[None]] = set()
+        self.woken = asyncio.Event()
+        self.checker: asyncio.Task[None] | None = None
+        self.current: asyncio.Task[PassResult] | None = None  # the batch being checked
         self.draining = asyncio.Lock()
         self.heartbeat: datetime | None = None
-        self.dispatcher: asyncio.Task[None] | None = None
         self.stopping = False
         self.quit_delivery = asyncio.Event()  # a delivery in progress sends no new message
         self.drainer: asyncio.Task[object] | None = None
         self.drains: set[asyncio.Task[None]] = set()
+        self.exits = contextlib.AsyncExitStack()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -87,29 +72,27 @@ class Scheduler:
             id="outbox",
             next_run_time=datetime.now(UTC),
         )
-        self.aps.add_job(
-            self.resync, IntervalTrigger(seconds=RESYNC_EVERY.total_seconds()), id="resync"
-        )
         self._schedule_digests()
-        await self.resync(start=True)
-        self.dispatcher = asyncio.create_task(self._dispatch(), name="watcher-dispatch")
+        await self.exits.enter_async_context(listening(self.app.engine, self.wake))
+        self.checker = asyncio.create_task(self._checks(), name="watcher-checks")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """No new checks; running ones get `grace` seconds, then are abandoned (each check's
-        writes are one transaction, so none is left half-written). A delivery in progress
-        finishes and records the message each connection is sending, sends no new one, and
-        gives the rest back: queued mail stays queued, none is sent twice."""
+        """No new checks; the batch under way gets `grace` seconds, then is abandoned (each
+        check's writes are one transaction, so none is left half-written). A delivery in
+        progress finishes and records the message each connection is sending, sends no new
+        one, and gives the rest back: queued mail stays queued, none is sent twice."""
         self.stopping = True
         self.quit_delivery.set()
+        self.woken.set()
         self.aps.shutdown(wait=False)
-        if self.dispatcher:
-            self.dispatcher.cancel()
-        running = [*self.passes]
-        if running:
-            _, pending = await asyncio.wait(running, timeout=grace)
+        current = self.current
+        if current is not None and not current.done():
+            _, pending = await asyncio.wait([current], timeout=grace)
             for task in pending:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        if self.checker is not None:
+            self.checker.cancel()
+            await asyncio.gather(self.checker, return_exceptions=True)
         drainer = self.drainer
         if drainer is not None and not drainer.done():
             # A message in flight ends within the SMTP timeout, whatever the server does.
@@ -119,6 +102,7 @@ class Scheduler:
                 log.warning("delivery did not stop within %.0f s; abandoning it", limit)
                 drainer.cancel()
                 await asyncio.gather(drainer, return_exceptions=True)
+        await self.exits.aclose()
 
     @property
     def alive(self) -> bool:
@@ -126,114 +110,76 @@ class Scheduler:
             return False
         return datetime.now(UTC) - self.heartbeat < 3 * self.drain_every + timedelta(seconds=30)
 
-    # -- sources -------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for due sources now: due times moved (a reload, a check asked for)."""
+        self.woken.set()
 
-    async def resync(self, *, start: bool = False) -> None:
-        """Bring the jobs in line with the database: new, removed and rescheduled sources."""
-        async with read_transaction(self.app.engine) as connection:
-            states = await load_states(connection)
-        now = datetime.now(UTC)
-        wanted = plan(states, now, self.app.rng) if start else self._follow(states, now)
-        for job in self.aps.get_jobs():
-            if job.id.startswith("source:") and job.id[7:] not in {s.id for s in states}:
-                job.remove()
-        for source_id, when in wanted.items():
-            self._at(source_id, when)
+    # -- checks --------------------------------------------------------------------------
 
-    def _follow(self, states: Sequence[SourceState], now: datetime) -> dict[str, datetime]:
-        """Sources without a job (new ones), and those whose stored due time moved away from
-        their job's (another worker checked them). Overdue sources with a job just wait for it."""
-        moved = {}
-        for state in states:
-            job = self.aps.get_job(f"source:{state.id}")
-            due = state.next_check_at
-            if job is None:
-                moved[state.id] = max(due or now, now)
-            elif (
-                due is not None
-                and due > now
-                and abs(job.next_run_time - due) > timedelta(seconds=1)
-            ):
-                moved[state.id] = due
-        return moved
-
-    def _at(self, source_id: str, when: datetime) -> None:
-        if self.stopping:
-            return
-        self.aps.add_job(
-            self._fall_due,
-            DateTrigger(run_date=when),
-            args=[source_id],
-            id=f"source:{source_id}",
-            replace_existing=True,
-        )
-
-    def _fall_due(self, source_id: str) -> None:
-        """Due: check it soon, with the sources sharing its URL that are due shortly anyway
-        (one fetch serves them all)."""
-        self.due.add(source_id)
-        source = self.app.config.source(source_id)
-        window = self._sibling_window()
-        for sibling in self.app.config.sources if source else ():
-            if sibling.id == source_id or (sibling.url, sibling.headers) != (
-                source.url,
-                source.headers,
-            ):
-                continue
-            job = self.aps.get_job(f"source:{sibling.id}")
-            if job is not None and job.next_run_time <= datetime.now(UTC) + window:
-                job.remove()
-                self.due.add(sibling.id)
-        self.wake.set()
-
-    def _sibling_window(self) -> timedelta:
-        return max(self.app.settings.checks.jitter * 2, timedelta(minutes=1))
-
-    async def _dispatch(self) -> None:
+    async def _checks(self) -> None:
+        """The worker's loop: a batch of due sources, then the next; with none due, sleep
+        until the next due time or a wake-up."""
         while not self.stopping:
-            await self.wake.wait()
-            await asyncio.sleep(GATHER)
-            self.wake.clear()
-            ids, self.due = sorted(self.due), set()
-            if ids:
-                task = asyncio.create_task(self._pass(ids), name="watcher-pass")
-                self.passes.add(task)
-                task.add_done_callback(self.passes.discard)
+            self.woken.clear()
+            if await self._batch():
+                continue  # a batch was due: more may be
+            delay = await self._idle_seconds()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self.woken.wait()
 
-    async def _pass(self, ids: list[str]) -> None:
+    async def _batch(self) -> int:
+        """Claim and check at most a batch of due sources; how many were checked."""
+        checks = self.app.settings.checks
+        self.current = asyncio.create_task(
+            run_pass(
+                self.app,
+                limit=BATCH_PER_SLOT * checks.concurrency,
+                siblings_within=max(checks.jitter * 2, timedelta(minutes=1)),
+            ),
+            name="watcher-pass",
+        )
         try:
-            result = await run_pass(self.app, ids=ids, only_due=True, early=self._sibling_window())
+            result = await self.current
         except StoreError as exc:
-            log.error("a pass over %d sources stopped: %s", len(ids), exc)
+            log.error("a pass stopped: %s; tried again shortly", exc)
+            await asyncio.sleep(TROUBLE_PAUSE)
+            return 0
         except Exception:
-            log.exception("a pass over %d sources failed", len(ids))
-        else:
+            log.exception("a pass failed; tried again shortly")
+            await asyncio.sleep(TROUBLE_PAUSE)
+            return 0
+        finally:
+            self.current = None
+        if result.outcomes:
             counts = result.counts
-            if result.outcomes:
-                log.info(
-                    "pass: %d checked, %d changed, %d failed",
-                    len(result.outcomes),
-                    counts["changed"],
-                    counts["failed"],
-                    extra={
-                        "checked": len(result.outcomes),
-                        "changed": counts["changed"],
-                        "failed": counts["failed"],
-                        "duration": round(result.seconds, 3),
-                    },
-                )
-        await self._reschedule(ids)
-        if not self.stopping:
-            await self.drain()
+            log.info(
+                "pass: %d checked, %d changed, %d failed",
+                len(result.outcomes),
+                counts["changed"],
+                counts["failed"],
+                extra={
+                    "checked": len(result.outcomes),
+                    "changed": counts["changed"],
+                    "failed": counts["failed"],
+                    "duration": round(result.seconds, 3),
+                },
+            )
+            if counts["changed"] or counts["failed"]:
+                self._drain_soon()  # news, or an operator's alert, to deliver
+        return len(result.outcomes)
 
-    async def _reschedule(self, ids: list[str]) -> None:
-        async with read_transaction(self.app.engine) as connection:
-            states = {s.id: s for s in await load_states(connection) if s.id in set(ids)}
-        now = datetime.now(UTC)
-        for source_id, state in states.items():
-            due = state.next_check_at
-            # Still overdue: another worker holds it right now. Look again a little later.
-            self._at(source_id, due if due and due > now else now + BUSY_RETRY)
+    async def _idle_seconds(self) -> float:
+        """Until the next due time (or the next lease to expire on an overdue source)."""
+        try:
+            async with read_transaction(self.app.engine) as connection:
+                due = await next_due(connection, self.app.clock())
+        except StoreError as exc:
+            log.error("cannot read the schedule: %s; tried again shortly", exc)
+            return TROUBLE_PAUSE
+        if due is None:
+            return IDLE_MAX
+        return min(max((due - self.app.clock()).total_seconds(), IDLE_MIN), IDLE_MAX)
 
     # -- mail ----------------------------------------------------------------------------
 
@@ -241,6 +187,9 @@ class Scheduler:
         """APScheduler's job: start a drain as a task of our own and return. APScheduler
         cancels the jobs still running when it shuts down, and a delivery cancelled mid-send
         repeats the message; `stop` lets a drain end cleanly instead."""
+        self._drain_soon()
+
+    def _drain_soon(self) -> None:
         if self.stopping or self.draining.locked():
             return
         task = asyncio.create_task(self.drain(), name="watcher-drain")
@@ -282,11 +231,11 @@ class Scheduler:
     async def _update_gauges(self) -> None:
         async with read_transaction(self.app.engine) as connection:
             counts = await outbox_counts(connection)
-            states = await load_states(connection)
+            total, failing = await source_counts(connection)
         for status in ("queued", "sent", "failed", "cancelled"):
             self.app.metrics.outbox.labels(status).set(counts.get(status, 0))
-        self.app.metrics.failing.set(sum(1 for s in states if s.status == "failing"))
-        self.app.metrics.sources.set(len(states))
+        self.app.metrics.failing.set(failing)
+        self.app.metrics.sources.set(total)
 
     def reschedule_digests(self) -> None:
         self._schedule_digests()

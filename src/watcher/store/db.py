@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -165,3 +165,35 @@ async def exclusive(connection: AsyncConnection, name: str) -> None:
     if connection.dialect.name == "postgresql":
         key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
         await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+# PostgreSQL's LISTEN/NOTIFY channel on which workers hear that due times moved earlier.
+DUE_CHANNEL = "watcher_due"
+
+
+async def notify_due(connection: AsyncConnection) -> None:
+    """Wake the idle workers when this transaction commits: sources were added or made due
+    (PostgreSQL; on SQLite one process does all the work and wakes itself)."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text("SELECT pg_notify(:channel, '')"), {"channel": DUE_CHANNEL})
+
+
+@asynccontextmanager
+async def listening(engine: AsyncEngine, on_notice: Callable[[], None]) -> AsyncIterator[None]:
+    """Call `on_notice` whenever another worker says due times moved (`notify_due`), for as
+    long as the context lasts. One connection of the pool listens; nothing on SQLite."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+
+        def heard(*_: object) -> None:
+            on_notice()
+
+        await driver.add_listener(DUE_CHANNEL, heard)
+        try:
+            yield
+        finally:
+            await driver.remove_listener(DUE_CHANNEL, heard)

@@ -114,6 +114,7 @@ sources = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_sources_country", "country"),
     Index("ix_sources_next_check_at", "next_check_at"),
+    Index("ix_sources_claimed_until", "claimed_until"),  # live claims: the next to expire
 )
 
 snapshots = Table(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.sources import Source
@@ -120,16 +120,17 @@ async def claim_sources(
     lease: timedelta,
     ids: Sequence[str] | None = None,
     due_only: bool = True,
-    due_by: datetime | None = None,
     limit: int | None = None,
+    siblings_within: timedelta | None = None,
 ) -> list[SourceState]:
-    """Lease the sources to check now: the given ids, or those due (by `due_by`, default now).
-    Call in a write transaction."""
+    """Lease the sources to check now: the given ids, or those due, longest overdue first, at
+    most `limit` of them (rows another worker is claiming are skipped, not waited for). With
+    `siblings_within`, also the sources sharing a URL with those that are due within that
+    time anyway: one fetch serves them all. Call in a write transaction."""
     free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
     query = select(sources).where(sources.c.active.is_(True), free)
     if due_only:
-        by = due_by or now
-        query = query.where(or_(sources.c.next_check_at.is_(None), sources.c.next_check_at <= by))
+        query = query.where(_due_by(now))
     query = query.order_by(sources.c.next_check_at.asc().nulls_first(), sources.c.id)
     if limit is not None:
         query = query.limit(limit)
@@ -143,6 +144,16 @@ async def claim_sources(
             ).all()
     else:
         rows = (await connection.execute(lock_rows(connection, query))).all()
+    if siblings_within is not None and rows:
+        taken = {row.id for row in rows}
+        for batch in chunks(sorted({row.url for row in rows})):
+            soon = (
+                select(sources)
+                .where(sources.c.active.is_(True), free, sources.c.url.in_(batch))
+                .where(_due_by(now + siblings_within))
+            )
+            found = (await connection.execute(lock_rows(connection, soon))).all()
+            rows += [row for row in found if row.id not in taken]
     claimed = [SourceState.from_row(row) for row in rows]
     for batch in chunks([state.id for state in claimed]):
         await connection.execute(
@@ -151,6 +162,53 @@ async def claim_sources(
             .values(claimed_by=worker, claimed_until=now + lease)
         )
     return claimed
+
+
+def _due_by(moment: datetime) -> Any:
+    return or_(sources.c.next_check_at.is_(None), sources.c.next_check_at <= moment)
+
+
+async def next_due(connection: AsyncConnection, now: datetime) -> datetime | None:
+    """When the next check falls due for this worker to claim: the earliest due time of the
+    active sources nobody holds (now, for a new one), else the earliest lease to expire on
+    one that is overdue; None with nothing to check. A few rows read off indexes, whatever
+    the number of sources."""
+    new, earliest, held = due_queries(now)
+    if (await connection.execute(new)).first() is not None:
+        return now
+    due = (await connection.execute(earliest)).scalar()
+    expiry = (await connection.execute(held)).scalar()
+    moments = [moment for moment in (due, expiry) if moment is not None]
+    return min(moments) if moments else None
+
+
+def due_queries(now: datetime) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """`next_due`'s statements: a new source nobody holds; the earliest due time nobody
+    holds; the earliest lease to expire on an overdue source."""
+    free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
+    active = sources.c.active.is_(True)
+    new = select(sources.c.id).where(active, free, sources.c.next_check_at.is_(None)).limit(1)
+    earliest = (
+        select(sources.c.next_check_at)
+        .where(active, free, sources.c.next_check_at.is_not(None))
+        .order_by(sources.c.next_check_at)
+        .limit(1)
+    )
+    held = (
+        select(sources.c.claimed_until)
+        .where(active, sources.c.claimed_until >= now, _due_by(now))
+        .order_by(sources.c.claimed_until)
+        .limit(1)
+    )
+    return new, earliest, held
+
+
+async def source_counts(connection: AsyncConnection) -> tuple[int, int]:
+    """How many sources are active, and how many of them failing: one aggregate, no rows."""
+    failing = func.sum(case((sources.c.status == "failing", 1), else_=0))
+    query = select(func.count(), failing).select_from(sources).where(sources.c.active.is_(True))
+    total, failed = (await connection.execute(query)).one()
+    return int(total), int(failed or 0)
 
 
 async def release_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> None:

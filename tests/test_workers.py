@@ -1,0 +1,93 @@
+"""Several `watcher run` processes on one PostgreSQL database act as one service: the schedule
+is the `sources` table, each worker claims batches of due sources, and none is checked twice
+within its interval (less jitter) or left waiting much past it; every worker takes a share."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import Counter, defaultdict
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_config
+from tests.servers import ScriptedServer, reply
+from tests.service import Running, start
+from tests.smtp import MailServer, free_port
+
+pytestmark = pytest.mark.postgres
+
+PAGES = 300
+INTERVAL = 10.0  # seconds; jitter at most a tenth of it
+WORKERS = 3
+WATCH = 35.0  # seconds of steady state observed
+
+
+def test_three_workers_share_the_schedule_without_double_checks(
+    scripted: ScriptedServer,
+    mail_server: MailServer,
+    postgres_url: str,
+    tmp_path: Path,
+    running: list[Running],
+) -> None:
+    hits: defaultdict[int, list[float]] = defaultdict(list)
+    lock = threading.Lock()
+
+    def page(number: int):  # type: ignore[no-untyped-def]
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            with lock:
+                hits[number].append(time.monotonic())
+            reply(handler, 200, f"<html><body><p>Page {number}</p></body></html>".encode())
+
+        return answer
+
+    for number in range(PAGES):
+        scripted.routes[f"/p{number}.html"] = page(number)
+    workers = []
+    for index in range(WORKERS):
+        port = free_port()
+        data = {
+            "service": {
+                "database": postgres_url,
+                "listen": f"127.0.0.1:{port}",
+                "public_url": f"http://127.0.0.1:{port}",
+            },
+            "checks": {"interval": f"{INTERVAL:g}s", "jitter": "1s", "timeout": "5s"},
+            "mail": mail_server.settings(),
+            "countries": [
+                {
+                    "code": "VN",
+                    "name": "Vietnam",
+                    "sources": [
+                        {"id": f"p{n}", "url": scripted.url(f"/p{n}.html")} for n in range(PAGES)
+                    ],
+                }
+            ],
+        }
+        folder = tmp_path / f"worker{index}"
+        folder.mkdir()
+        workers.append(start(write_config(folder, data)))
+        running.append(workers[-1])
+    time.sleep(INTERVAL + 3)  # the first round (all due at once) settles
+    started = time.monotonic()
+    time.sleep(WATCH)
+    ended = time.monotonic()
+    shares = Counter()
+    for worker in workers:
+        shares[str(worker.config.parent.name)] = sum(
+            1 for r in worker.records() if r.get("logger") == "watcher.check"
+        )
+        assert worker.stop()[0] == 0
+    with lock:
+        observed = {n: [t for t in times if started <= t <= ended] for n, times in hits.items()}
+        everything = {n: list(times) for n, times in hits.items()}
+    gaps = [b - a for times in everything.values() for a, b in itertools.pairwise(times)]
+    checks = sum(len(times) for times in observed.values())
+    assert len(everything) == PAGES
+    assert min(gaps) >= INTERVAL * 0.9 - 0.5, sorted(gaps)[:10]  # never twice in an interval
+    assert max(gaps) <= INTERVAL * 1.1 + 4, sorted(gaps)[-10:]  # nobody starved
+    assert checks >= PAGES * WATCH / (INTERVAL * 1.1 + 1)
+    assert all(count > 0.1 * sum(shares.values()) for count in shares.values()), shares
