@@ -19,7 +19,6 @@ from watcher.store.outbox import (
     message_row,
     pending_notifications,
     subscribers_with_pending,
-    unsettled_countries,
 )
 from watcher.store.subscribers import subscribers_by_ids
 
@@ -50,13 +49,13 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
     while True:
         async with write_transaction(app.engine) as connection:
             await drop_orphaned_notifications(connection)
-            busy = await unsettled_countries(connection, now - settle) if settle else set()
+            settled_before = now - settle if settle else None
             ids = await subscribers_with_pending(
-                connection, frequencies=["immediate"], countries_except=sorted(busy), limit=BATCH
+                connection, frequencies=["immediate"], settled_before=settled_before, limit=BATCH
             )
             if not ids:
                 return queued
-            pending = await pending_notifications(connection, ids, countries_except=sorted(busy))
+            pending = await pending_notifications(connection, ids, settled_before=settled_before)
             people = await subscribers_by_ids(connection, ids)
             records = {
                 r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
@@ -88,7 +87,8 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
     """The digest of the period that closed last, for everyone who has something in it.
 
     The (subscriber, period) pair is unique in the outbox, so a restart, or a second worker,
-    never composes the same period twice.
+    never composes the same period twice; each batch of subscribers is locked while it is
+    composed, so two workers never split one subscriber's news.
     """
     mail = app.settings.mail
     end = period_end(
@@ -114,6 +114,8 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
             }
             for subscriber_id in ids:
                 mine = [item for item in pending if item.subscriber_id == subscriber_id]
+                if not mine:  # a digest is only ever queued with the news it carries
+                    continue
                 changes = [records[item.change_id] for item in mine]
                 composed = app.composer.digest_message(people[subscriber_id], changes, now, end)
                 message_id = await add_message(

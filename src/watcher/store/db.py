@@ -147,12 +147,13 @@ def lock_rows(
     connection: AsyncConnection, query: Select[Any], of: Table | None = None
 ) -> Select[Any]:
     """Rows (of `of`, when the query joins) this transaction will update, skipped by other
-    workers that are already on them.
+    workers that are already on them. The lock is FOR NO KEY UPDATE: rows of other tables may
+    still point at these meanwhile (a new notification of a subscriber being composed for).
 
     SQLite has no row locks and needs none: BEGIN IMMEDIATE already serialises writers.
     """
     if connection.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=of)
+        return query.with_for_update(skip_locked=True, of=of, key_share=True)
     return query
 
 

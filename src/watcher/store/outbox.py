@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.store.db import insert_ignoring_duplicates, lock_rows
@@ -85,14 +85,21 @@ async def queue_notifications(
     return len(rows)
 
 
-async def unsettled_countries(connection: AsyncConnection, since: datetime) -> set[str]:
-    """Countries with news newer than `since`: more of it may still be coming."""
-    query = (
-        select(notifications.c.country)
-        .where(notifications.c.status == "pending", notifications.c.created_at > since)
-        .distinct()
-    )
-    return {row.country for row in (await connection.execute(query)).all()}
+def _news(*, before: datetime | None, settled_before: datetime | None) -> Any:
+    """Pending notifications that may go out now: created before `before` (a digest's
+    period end), and of a country with no news after `settled_before` (still settling). The
+    settle window is part of each statement that picks news, not a list looked up first:
+    news committed in between would otherwise go out at once."""
+    condition = [notifications.c.status == "pending"]
+    if before is not None:
+        condition.append(notifications.c.created_at < before)
+    if settled_before is not None:
+        recent = notifications.alias("recent")
+        busy = select(recent.c.country).where(
+            recent.c.status == "pending", recent.c.created_at > settled_before
+        )
+        condition.append(notifications.c.country.not_in(busy))
+    return and_(*condition)
 
 
 async def subscribers_with_pending(
@@ -101,33 +108,40 @@ async def subscribers_with_pending(
     frequencies: Sequence[str],
     before: datetime | None = None,
     without_period: str | None = None,
-    countries_except: Sequence[str] = (),
+    settled_before: datetime | None = None,
     limit: int = 100,
 ) -> list[int]:
-    """Active subscribers (of these frequencies) who have notifications waiting.
+    """Active subscribers (of these frequencies) with news that may go out now, locked for
+    this transaction: another worker composing at the same time takes other subscribers
+    (SKIP LOCKED), so nobody's news is split between two messages of one period.
 
     `without_period` leaves out those who already have that digest period's message.
     """
-    query = (
-        select(notifications.c.subscriber_id)
-        .join(subscribers, subscribers.c.id == notifications.c.subscriber_id)
+    waiting = (
+        select(notifications.c.id)
         .where(
-            notifications.c.status == "pending",
+            notifications.c.subscriber_id == subscribers.c.id,
+            _news(before=before, settled_before=settled_before),
+        )
+        .exists()
+    )
+    query = (
+        select(subscribers.c.id)
+        .where(
             subscribers.c.status == ACTIVE,
             subscribers.c.frequency.in_(list(frequencies)),
+            waiting,
         )
-        .group_by(notifications.c.subscriber_id)
-        .order_by(notifications.c.subscriber_id)
+        .order_by(subscribers.c.id)
         .limit(limit)
     )
-    if before is not None:
-        query = query.where(notifications.c.created_at < before)
     if without_period is not None:
-        done = select(messages.c.subscriber_id).where(messages.c.period == without_period)
-        query = query.where(notifications.c.subscriber_id.not_in(done))
-    if countries_except:
-        query = query.where(notifications.c.country.not_in(list(countries_except)))
-    return [row.subscriber_id for row in (await connection.execute(query)).all()]
+        done = select(messages.c.id).where(
+            messages.c.subscriber_id == subscribers.c.id, messages.c.period == without_period
+        )
+        query = query.where(~done.exists())
+    rows = await connection.execute(lock_rows(connection, query))
+    return [row.id for row in rows.all()]
 
 
 async def pending_notifications(
@@ -135,22 +149,19 @@ async def pending_notifications(
     subscriber_ids: Sequence[int],
     *,
     before: datetime | None = None,
-    countries_except: Sequence[str] = (),
+    settled_before: datetime | None = None,
 ) -> list[Pending]:
-    """The waiting notifications of these subscribers, locked for this transaction."""
+    """The news of these (locked) subscribers that may go out now, locked for this
+    transaction."""
     query = (
         select(notifications)
         .where(
-            notifications.c.status == "pending",
             notifications.c.subscriber_id.in_(list(subscriber_ids)),
+            _news(before=before, settled_before=settled_before),
         )
         .order_by(notifications.c.subscriber_id, notifications.c.country, notifications.c.change_id)
     )
-    if before is not None:
-        query = query.where(notifications.c.created_at < before)
-    if countries_except:
-        query = query.where(notifications.c.country.not_in(list(countries_except)))
-    rows = (await connection.execute(lock_rows(connection, query))).all()
+    rows = (await connection.execute(lock_rows(connection, query, of=notifications))).all()
     return [
         Pending(row.id, row.subscriber_id, row.change_id, row.country, row.created_at)
         for row in rows

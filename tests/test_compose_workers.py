@@ -1,0 +1,146 @@
+"""Several workers composing the outbox at once, on the real PostgreSQL: each subscriber gets
+exactly one digest per period, carrying all of their news and never empty, and an immediate
+email never goes out before its country has settled, even when news arrives in the middle
+of composing."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import Clock
+from tests.servers import ScriptedServer, static
+from watcher.app import App, open_app
+from watcher.check import run_pass
+from watcher.config import build_config
+from watcher.notify import outbox as composing
+from watcher.notify.outbox import compose_pending
+from watcher.store import read_transaction
+from watcher.store.schema import messages, notifications
+
+pytestmark = pytest.mark.postgres
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+READERS = 200
+WORKERS = 3
+
+
+def config(scripted: ScriptedServer, database: str, tmp_path: Path, frequency: str) -> Any:
+    data = {
+        "service": {"database": database},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail"), "settle": "2m"},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "vn", "url": scripted.url("/vn.html")}],
+            }
+        ],
+        "subscribers": [
+            {"email": f"reader{n}@readers.example", "countries": ["VN"], "frequency": frequency}
+            for n in range(READERS)
+        ],
+    }
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+def publish(scripted: ScriptedServer, version: int) -> None:
+    body = f"<html><body><h2>Policy</h2><p>Vietnam, version {version}.</p></body></html>"
+    scripted.routes["/vn.html"] = static(body.encode())
+
+
+async def workers(stack: AsyncExitStack, settings: Any, clock: Clock) -> list[App]:
+    """WORKERS apps on one database, each with its own engine (its own connections)."""
+    opened = [open_app(settings, clock=clock) for _ in range(WORKERS)]
+    return [await stack.enter_async_context(app) for app in opened]
+
+
+async def rows(app: App, query: Any) -> list[Any]:
+    async with read_transaction(app.engine) as connection:
+        return list((await connection.execute(query)).all())
+
+
+async def test_three_workers_compose_one_complete_digest_each(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    clock = Clock(START)
+    publish(scripted, 0)
+    async with AsyncExitStack() as stack:
+        apps = await workers(stack, config(scripted, postgres_url, tmp_path, "daily"), clock)
+        await run_pass(apps[0], every=True)
+        for day in range(1, 4):  # a change a day, three periods: three chances for a race
+            clock.now = START + timedelta(days=day - 1, hours=2)
+            publish(scripted, day)
+            await run_pass(apps[0], every=True)
+            clock.now = START + timedelta(days=day)  # the day's period has closed
+            await asyncio.gather(*(compose_pending(app) for app in apps))
+            await asyncio.gather(*(compose_pending(app) for app in apps))
+            waiting = await rows(
+                apps[0], select(func.count()).where(notifications.c.status == "pending")
+            )
+            assert waiting == [(0,)], f"day {day}: news pushed to the next period"
+        per_reader = await rows(
+            apps[0],
+            select(messages.c.subscriber_id, func.count())
+            .where(messages.c.kind == "digest")
+            .group_by(messages.c.subscriber_id),
+        )
+        carried = await rows(
+            apps[0],
+            select(notifications.c.message_id, func.count())
+            .where(notifications.c.status == "composed")
+            .group_by(notifications.c.message_id),
+        )
+    assert len(per_reader) == READERS
+    assert {count for _, count in per_reader} == {3}  # one digest a day each
+    assert len(carried) == 3 * READERS  # every digest carries news...
+    assert {count for _, count in carried} == {1}  # ...the day's change
+
+
+async def test_news_arriving_while_composing_waits_for_its_settle(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A country's immediate email waits until it has been quiet for `mail.settle`; the
+    decision must be taken in the statement that picks the news, or news committed in
+    between goes out at once."""
+    clock = Clock(START)
+    publish(scripted, 0)
+    async with AsyncExitStack() as stack:
+        [app, checker, _] = await workers(
+            stack, config(scripted, postgres_url, tmp_path, "immediate"), clock
+        )
+        await run_pass(checker, every=True)
+        clock.now = START + timedelta(hours=1)
+        publish(scripted, 1)
+        await run_pass(checker, every=True)  # news, which settles two minutes later
+        clock.now = START + timedelta(hours=1, minutes=10)
+        publish(scripted, 2)
+        original = composing.subscribers_with_pending
+        news = asyncio.Event()
+
+        async def pass_in_between(*args: Any, **kwargs: Any) -> Any:
+            found = await original(*args, **kwargs)
+            if not news.is_set():
+                news.set()
+                await run_pass(checker, every=True)  # more news of Vietnam, committed now
+            return found
+
+        monkeypatch.setattr(composing, "subscribers_with_pending", pass_in_between)
+        queued = await compose_pending(app)
+        assert news.is_set()
+        assert queued == 0  # Vietnam had news a moment ago: it has not settled
+        clock.advance(minutes=3)
+        assert await compose_pending(app) == READERS  # one email each, with both changes
+        carried = await rows(
+            app,
+            select(notifications.c.message_id, func.count())
+            .where(notifications.c.status == "composed")
+            .group_by(notifications.c.message_id),
+        )
+    assert {count for _, count in carried} == {2}
