@@ -1,6 +1,7 @@
 """Several `watcher run` processes on one PostgreSQL database act as one service: the schedule
 is the `sources` table, each worker claims batches of due sources, and none is checked twice
-within its interval (less jitter) or left waiting much past it; every worker takes a share."""
+within its interval (less jitter) or left waiting much past it; every worker takes a share.
+Time is the database's: a worker whose clock runs ahead changes none of this."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ import itertools
 import threading
 import time
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text, update
 
 from tests.conftest import write_config
 from tests.servers import ScriptedServer, reply
 from tests.service import Running, start
 from tests.smtp import MailServer, free_port
+from watcher.app import open_app
+from watcher.check import run_pass
+from watcher.config import build_config
+from watcher.store import write_transaction
+from watcher.store.clock import DatabaseClock
+from watcher.store.schema import sources
 
 pytestmark = pytest.mark.postgres
 
@@ -91,3 +100,31 @@ def test_three_workers_share_the_schedule_without_double_checks(
     assert max(gaps) <= INTERVAL * 1.1 + 4, sorted(gaps)[-10:]  # nobody starved
     assert checks >= PAGES * WATCH / (INTERVAL * 1.1 + 1)
     assert all(count > 0.1 * sum(shares.values()) for count in shares.values()), shares
+
+
+async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    scripted.routes["/p.html"] = lambda handler: reply(handler, 200, b"<p>page</p>")
+    data = {
+        "service": {"database": postgres_url},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
+            }
+        ],
+    }
+    settings = build_config(data, {}, tmp_path / "watcher.toml")
+    ahead = DatabaseClock(local=lambda: datetime.now(UTC) + timedelta(minutes=5))
+    async with open_app(settings, clock=ahead) as app:
+        async with write_transaction(app.engine) as connection:
+            server = (await connection.execute(text("SELECT clock_timestamp()"))).scalar_one()
+            due = server + timedelta(minutes=2)  # due in two minutes, by the database's clock
+            await connection.execute(update(sources).values(next_check_at=due))
+        assert abs(app.clock() - server) < timedelta(seconds=2)  # not five minutes ahead
+        result = await run_pass(app)
+        assert result.outcomes == []  # not checked three minutes early
+        assert scripted.count("/p.html") == 0

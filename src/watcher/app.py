@@ -13,7 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -27,15 +27,12 @@ from watcher.config import Config, Settings
 from watcher.fetch import Fetcher
 from watcher.metrics import Metrics
 from watcher.store import create_engine, migrate, write_transaction
+from watcher.store.clock import DatabaseClock, local_now
 from watcher.store.db import exclusive, notify_due
 from watcher.store.sources import sync_sources
 from watcher.store.subscribers import sync_config_subscribers
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def worker_name() -> str:
@@ -46,7 +43,7 @@ def worker_name() -> str:
 class App:
     config: Config
     engine: AsyncEngine
-    clock: Clock = utcnow
+    clock: Clock = local_now
     transport: httpx.AsyncBaseTransport | None = None
     worker: str = field(default_factory=worker_name)
     rng: random.Random = field(default_factory=random.Random)
@@ -135,14 +132,21 @@ class App:
 async def open_app(
     config: Config,
     *,
-    clock: Clock = utcnow,
+    clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[App]:
-    """Open the database (migrating it), bring sources and declared subscribers in line."""
+    """Open the database (migrating it), bring sources and declared subscribers in line.
+
+    Without a `clock` (tests give theirs), time is the database's (`DatabaseClock`): every
+    worker on one PostgreSQL database agrees on it, whatever its own clock says.
+    """
     engine = create_engine(config.settings.service.database)
+    clock = clock or DatabaseClock()
     app = App(config=config, engine=engine, clock=clock, transport=transport)
     try:
         await migrate(engine)
+        if isinstance(clock, DatabaseClock):
+            await clock.sync(engine)
         async with write_transaction(engine) as connection:
             await exclusive(connection, "watcher:sync-config")
             now = clock()

@@ -30,6 +30,7 @@ from watcher.errors import StoreError
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
+from watcher.store.clock import DatabaseClock
 from watcher.store.db import listening
 from watcher.store.outbox import outbox_counts
 from watcher.store.sources import next_due, source_counts
@@ -72,6 +73,8 @@ class Scheduler:
             id="outbox",
             next_run_time=datetime.now(UTC),
         )
+        if isinstance(self.app.clock, DatabaseClock):
+            self.aps.add_job(self._sync_clock, IntervalTrigger(seconds=60), id="clock")
         self._schedule_digests()
         await self.exits.enter_async_context(listening(self.app.engine, self.wake))
         self.checker = asyncio.create_task(self._checks(), name="watcher-checks")
@@ -109,6 +112,13 @@ class Scheduler:
         if not self.aps.running or self.heartbeat is None:
             return False
         return datetime.now(UTC) - self.heartbeat < 3 * self.drain_every + timedelta(seconds=30)
+
+    async def _sync_clock(self) -> None:
+        assert isinstance(self.app.clock, DatabaseClock)
+        try:
+            await self.app.clock.sync(self.app.engine)
+        except StoreError as exc:
+            log.warning("cannot read the database's clock: %s", exc)
 
     def wake(self) -> None:
         """Look for due sources now: due times moved (a reload, a check asked for)."""
