@@ -9,14 +9,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
 from watcher.check.writer import Result, Writer
 from watcher.errors import StoreError
-from watcher.store import create_engine
+from watcher.store import create_engine, write_transaction
 from watcher.store.batch import GroupCommit
+from watcher.store.schema import sources
 
 
 @pytest.fixture
@@ -99,6 +100,8 @@ async def test_a_check_cancelled_while_its_result_commits_stalls_no_other(
     later result waited for ever."""
     source, other = demo_app.config.sources[:2]
     now = demo_app.clock()
+    async with write_transaction(demo_app.engine) as connection:  # claimed, as a pass does
+        await connection.execute(update(sources).values(claimed_by=demo_app.worker))
     outside = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
     outside.execute("BEGIN IMMEDIATE")  # the writer's commit must wait for this lock
     async with Writer(demo_app) as writer:

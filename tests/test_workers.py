@@ -5,6 +5,7 @@ Time is the database's: a worker whose clock runs ahead changes none of this."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
 import time
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 
 from tests.conftest import write_config
 from tests.servers import ScriptedServer, reply
@@ -27,14 +28,13 @@ from watcher.store import write_transaction
 from watcher.store.clock import DatabaseClock
 from watcher.store.schema import sources
 
-pytestmark = pytest.mark.postgres
-
 PAGES = 300
 INTERVAL = 10.0  # seconds; jitter at most a tenth of it
 WORKERS = 3
 WATCH = 35.0  # seconds of steady state observed
 
 
+@pytest.mark.postgres
 def test_three_workers_share_the_schedule_without_double_checks(
     scripted: ScriptedServer,
     mail_server: MailServer,
@@ -102,6 +102,7 @@ def test_three_workers_share_the_schedule_without_double_checks(
     assert all(count > 0.1 * sum(shares.values()) for count in shares.values()), shares
 
 
+@pytest.mark.postgres
 async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
     scripted: ScriptedServer, postgres_url: str, tmp_path: Path
 ) -> None:
@@ -128,3 +129,57 @@ async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
         result = await run_pass(app)
         assert result.outcomes == []  # not checked three minutes early
         assert scripted.count("/p.html") == 0
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'w.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+async def test_a_check_that_lost_its_claim_writes_nothing(
+    database: str, scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """The lease ran out mid-check and another worker took the source over: the late
+    result is dropped (fenced by the claim), the new holder's claim and the log stay."""
+    version = [1]
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        if version[0] == 2:
+            time.sleep(1.0)  # the check is in flight while its claim is taken over
+        body = f"<html><body><p>Version {version[0]}</p></body></html>".encode()
+        reply(handler, 200, body)
+
+    scripted.routes["/p.html"] = page
+    data = {
+        "service": {"database": database},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
+            }
+        ],
+    }
+    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
+        await run_pass(app, every=True)  # the baseline
+        version[0] = 2
+        checking = asyncio.create_task(run_pass(app, every=True))
+        await asyncio.sleep(0.5)
+        taken = datetime.now(UTC) + timedelta(minutes=10)
+        async with write_transaction(app.engine) as connection:
+            await connection.execute(
+                update(sources).values(claimed_by="elsewhere:1:abc", claimed_until=taken)
+            )
+        result = await checking
+        [outcome] = result.outcomes
+        assert outcome.status == "failed"
+        assert "another worker took this source over" in outcome.detail
+        async with write_transaction(app.engine) as connection:
+            row = (await connection.execute(select(sources))).one()
+            logged = (await connection.execute(text("SELECT count(*) FROM changes"))).scalar()
+    assert row.claimed_by == "elsewhere:1:abc"  # the new holder keeps its claim
+    assert (row.status, row.failures) == ("ok", 0)  # and its state: nothing written
+    assert logged == 0

@@ -5,6 +5,8 @@
     │   ├── FetchError        fetch: network, HTTP status, limits, redirects   (fetch/client.py)
     │   ├── DecodeError       decode: the bytes are not text we can read       (fetch/charset.py)
     │   ├── ExtractError      extract: text -> document (HTML, feed, select)    (extract/errors.py)
+    │   ├── LostClaim         store: the lease ran out and another worker took the source
+    │                         over; this check's result is dropped, nothing is written
     │   └── InternalError     anything else raised inside one check (a bug, a library's
     │                         surprise): the step it happened in, the class and the message
     └── StoreError            the database refused or failed (full disk, gone, locked): no
@@ -45,6 +47,18 @@ class InternalError(CheckError):
         super().__init__(f"internal error while {step}: {described}")
         self.step = step
         self.__cause__ = exc
+
+
+class LostClaim(CheckError):
+    """This worker no longer holds the source: what its check found is not written."""
+
+    step = "storing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "another worker took this source over (this check outlasted its lease);"
+            " nothing was recorded"
+        )
 
 
 class StoreError(WatcherError):

@@ -28,7 +28,7 @@ from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
 from watcher.diff import Change, diff_feeds, diff_pages
-from watcher.errors import CheckError, InternalError, StoreError
+from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument
 from watcher.extract.feed import extract_feed, looks_like_feed
 from watcher.extract.page import document_of, select
@@ -81,6 +81,8 @@ async def check_source(
         verdict = await check.run(fetched)
     except StoreError:
         raise
+    except LostClaim as lost:  # another worker holds the source now: leave it to them
+        verdict = _Verdict("failed", lost.reason)
     except CheckError as failure:
         verdict = await check.failed(failure)
     except Exception as exc:
@@ -316,7 +318,10 @@ class _Check:
                 log.exception("check %s: the operator's alert was not composed", self.source.id)
             else:
                 state["alerted_at"] = self.now
-        await self.writer.save(Result(self.source, state, alert=alert))
+        try:
+            await self.writer.save(Result(self.source, state, alert=alert))
+        except LostClaim as lost:
+            return _Verdict("failed", lost.reason)
         return verdict
 
 

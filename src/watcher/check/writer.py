@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.app import App
 from watcher.config.sources import Source
 from watcher.diff import Change
+from watcher.errors import LostClaim
 from watcher.extract import Document
 from watcher.store.batch import GroupCommit
 from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.outbox import add_message, queue_notifications
 from watcher.store.schema import sources
+from watcher.store.sources import held_sources
 
 if TYPE_CHECKING:
     from watcher.notify.compose import Composed
@@ -42,7 +44,7 @@ class Result:
 class Writer:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.group: GroupCommit[Result, int | None] = GroupCommit(
+        self.group: GroupCommit[Result, int | LostClaim | None] = GroupCommit(
             app.engine, self._commit, name="watcher-writer"
         )
 
@@ -54,13 +56,25 @@ class Writer:
         await self.group.__aexit__(*exc_info)
 
     async def save(self, result: Result) -> int | None:
-        """Commit the result (with others); the id of the change recorded, if any."""
-        return await self.group.submit(result)
+        """Commit the result (with others); the id of the change recorded, if any. Raises
+        `LostClaim` when another worker holds the source now: nothing was written."""
+        saved = await self.group.submit(result)
+        if isinstance(saved, LostClaim):
+            raise saved
+        return saved
 
-    async def _commit(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
-        changes = await self._record(connection, batch)
-        await _save_states(connection, batch)
-        return changes
+    async def _commit(
+        self, connection: AsyncConnection, batch: list[Result]
+    ) -> list[int | LostClaim | None]:
+        """Fenced: only the results of sources this worker still holds are written (a check
+        that outlasted its lease must not overwrite the one that took the source over)."""
+        held = await held_sources(
+            connection, [result.source.id for result in batch], self.app.worker
+        )
+        kept = [result for result in batch if result.source.id in held]
+        changes = iter(await self._record(connection, kept))
+        await _save_states(connection, kept)
+        return [next(changes) if r.source.id in held else LostClaim() for r in batch]
 
     async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
         """The snapshots, changes, notifications and alerts of a batch; each result's change

@@ -211,6 +211,16 @@ async def source_counts(connection: AsyncConnection) -> tuple[int, int]:
     return int(total), int(failed or 0)
 
 
+async def held_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> set[str]:
+    """Of these sources, those `worker` still holds, locked until the transaction ends: the
+    fence every write of a check's result goes through."""
+    held: set[str] = set()
+    for batch in chunks(sorted(set(ids))):
+        query = select(sources.c.id).where(sources.c.id.in_(batch), sources.c.claimed_by == worker)
+        held |= {row.id for row in (await connection.execute(lock_rows(connection, query)))}
+    return held
+
+
 async def release_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> None:
     """Give back claims that were not used (e.g. the pass was interrupted)."""
     for batch in chunks(list(ids)):
