@@ -22,6 +22,7 @@ from tests.servers import ScriptedServer, reply
 from tests.service import Running, start
 from tests.smtp import MailServer, free_port
 from watcher.app import open_app
+from watcher.check import run as run_module
 from watcher.check import run_pass
 from watcher.config import build_config
 from watcher.store import write_transaction
@@ -183,3 +184,38 @@ async def test_a_check_that_lost_its_claim_writes_nothing(
     assert row.claimed_by == "elsewhere:1:abc"  # the new holder keeps its claim
     assert (row.status, row.failures) == ("ok", 0)  # and its state: nothing written
     assert logged == 0
+
+
+async def test_claims_are_renewed_while_the_check_goes_on(
+    database: str, scripted: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Leases are short (a dead worker's sources come back within about a minute), so a
+    check that takes longer than one keeps its claim alive by renewing it."""
+    monkeypatch.setattr(run_module, "claim_lease", lambda app: timedelta(seconds=1.5))
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(3.0)
+        reply(handler, 200, b"<html><body><p>slow</p></body></html>")
+
+    scripted.routes["/p.html"] = page
+    data = {
+        "service": {"database": database},
+        "checks": {"timeout": "10s"},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
+            }
+        ],
+    }
+    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
+        checking = asyncio.create_task(run_pass(app, every=True))
+        await asyncio.sleep(2.5)  # past the first lease: only a renewal keeps the claim
+        async with write_transaction(app.engine) as connection:
+            row = (await connection.execute(select(sources))).one()
+        assert row.claimed_by == app.worker
+        assert row.claimed_until > app.clock()
+        [outcome] = (await checking).outcomes
+    assert outcome.status == "baseline"

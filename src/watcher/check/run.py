@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -19,13 +20,22 @@ from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
+from watcher.errors import StoreError
 from watcher.fetch import Request, Validators
 from watcher.store import read_transaction, write_transaction
 from watcher.store.claims import release_stale_claims
 from watcher.store.schema import sources
-from watcher.store.sources import SourceState, claim_sources, load_states, release_sources
+from watcher.store.sources import (
+    SourceState,
+    claim_sources,
+    load_states,
+    release_sources,
+    renew_claims,
+)
 
 OnOutcome = Callable[[Outcome], None]
+LEASE_MIN = timedelta(seconds=60)
+log = logging.getLogger("watcher.check")
 
 
 @dataclass
@@ -107,9 +117,15 @@ async def run_pass(
                 if on_outcome:
                     on_outcome(outcome)
 
+    def unfinished() -> list[str]:
+        done = {outcome.source.id for outcome in result.outcomes}
+        return [state.id for state in states if state.id not in done]
+
     try:
         async with contextlib.AsyncExitStack() as stack:
             writer = None if dry_run else await stack.enter_async_context(Writer(app))
+            if not dry_run and states:
+                await stack.enter_async_context(_renewing(app, unfinished))
             tasks = [asyncio.create_task(run_group(group, writer)) for group in groups.values()]
             try:
                 await asyncio.gather(*tasks)
@@ -118,12 +134,9 @@ async def run_pass(
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        if not dry_run:
-            done = {outcome.source.id for outcome in result.outcomes}
-            unfinished = [state.id for state in states if state.id not in done]
-            if unfinished:
-                async with write_transaction(app.engine) as connection:
-                    await release_sources(connection, unfinished, app.worker)
+        if not dry_run and (left := unfinished()):
+            async with write_transaction(app.engine) as connection:
+                await release_sources(connection, left, app.worker)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -146,20 +159,48 @@ async def _take(
         return [
             s for s in states if not due_only or s.next_check_at is None or s.next_check_at <= now
         ]
-    checks = app.settings.checks
-    lease = max(timedelta(minutes=10), checks.timeout * 4)
     async with write_transaction(app.engine) as connection:
         await release_stale_claims(connection, sources, now=now, me=app.worker)
         return await claim_sources(
             connection,
             now=now,
             worker=app.worker,
-            lease=lease,
+            lease=claim_lease(app),
             ids=ids,
             due_only=due_only,
             limit=limit,
             siblings_within=siblings_within,
         )
+
+
+def claim_lease(app: App) -> timedelta:
+    """How long a claim on a source lasts unless renewed: short, so that the sources of a
+    worker that died (on any host) are taken over within about a minute."""
+    return max(LEASE_MIN, app.settings.checks.timeout * 2)
+
+
+@contextlib.asynccontextmanager
+async def _renewing(app: App, held: Callable[[], list[str]]) -> AsyncIterator[None]:
+    """Renew the claims on the sources still being checked every third of a lease, for as
+    long as the pass goes on. A renewal that fails is tried at the next turn; a claim that
+    expires meanwhile is fenced (`Writer`): the late result is dropped, not written."""
+
+    async def renew() -> None:
+        lease = claim_lease(app)
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            try:
+                async with write_transaction(app.engine) as connection:
+                    await renew_claims(connection, held(), app.worker, app.clock() + lease)
+            except StoreError as exc:
+                log.warning("cannot renew the claims on the sources being checked: %s", exc)
+
+    task = asyncio.create_task(renew(), name="watcher-renew")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:

@@ -221,6 +221,18 @@ async def held_sources(connection: AsyncConnection, ids: Sequence[str], worker: 
     return held
 
 
+async def renew_claims(
+    connection: AsyncConnection, ids: Sequence[str], worker: str, until: datetime
+) -> None:
+    """Extend `worker`'s claims on these sources (those it still holds) to `until`."""
+    for batch in chunks(list(ids)):
+        await connection.execute(
+            update(sources)
+            .where(sources.c.id.in_(batch), sources.c.claimed_by == worker)
+            .values(claimed_until=until)
+        )
+
+
 async def release_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> None:
     """Give back claims that were not used (e.g. the pass was interrupted)."""
     for batch in chunks(list(ids)):
