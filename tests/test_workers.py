@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
@@ -103,13 +104,11 @@ def test_three_workers_share_the_schedule_without_double_checks(
     assert all(count > 0.1 * sum(shares.values()) for count in shares.values()), shares
 
 
-@pytest.mark.postgres
-async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
-    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
-) -> None:
-    scripted.routes["/p.html"] = lambda handler: reply(handler, 200, b"<p>page</p>")
+def one_page(scripted: ScriptedServer, database: str, tmp_path: Path, **checks: str) -> Any:
+    """A configuration watching the scripted server's /p.html as source "p"."""
     data = {
-        "service": {"database": postgres_url},
+        "service": {"database": database},
+        "checks": checks,
         "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
         "countries": [
             {
@@ -119,7 +118,15 @@ async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
             }
         ],
     }
-    settings = build_config(data, {}, tmp_path / "watcher.toml")
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+@pytest.mark.postgres
+async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    scripted.routes["/p.html"] = lambda handler: reply(handler, 200, b"<p>page</p>")
+    settings = one_page(scripted, postgres_url, tmp_path)
     ahead = DatabaseClock(local=lambda: datetime.now(UTC) + timedelta(minutes=5))
     async with open_app(settings, clock=ahead) as app:
         async with write_transaction(app.engine) as connection:
@@ -153,18 +160,8 @@ async def test_a_check_that_lost_its_claim_writes_nothing(
         reply(handler, 200, body)
 
     scripted.routes["/p.html"] = page
-    data = {
-        "service": {"database": database},
-        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
-            }
-        ],
-    }
-    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
+    settings = one_page(scripted, database, tmp_path)
+    async with open_app(settings) as app:
         await run_pass(app, every=True)  # the baseline
         version[0] = 2
         checking = asyncio.create_task(run_pass(app, every=True))
@@ -198,19 +195,8 @@ async def test_claims_are_renewed_while_the_check_goes_on(
         reply(handler, 200, b"<html><body><p>slow</p></body></html>")
 
     scripted.routes["/p.html"] = page
-    data = {
-        "service": {"database": database},
-        "checks": {"timeout": "10s"},
-        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
-            }
-        ],
-    }
-    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
+    settings = one_page(scripted, database, tmp_path, timeout="10s")
+    async with open_app(settings) as app:
         checking = asyncio.create_task(run_pass(app, every=True))
         await asyncio.sleep(2.5)  # past the first lease: only a renewal keeps the claim
         async with write_transaction(app.engine) as connection:
