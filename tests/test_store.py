@@ -25,6 +25,7 @@ from watcher.demo.site import SiteServer
 from watcher.diff.change import Change
 from watcher.diff.page import diff_pages
 from watcher.extract.document import Line, PageDocument
+from watcher.service.scheduler import LIVE_STATUSES
 from watcher.store import create_engine, migrate, read_transaction, write_transaction
 from watcher.store.changes import (
     NewChange,
@@ -37,7 +38,7 @@ from watcher.store.changes import (
 from watcher.store.claims import claimants
 from watcher.store.db import use_wal
 from watcher.store.migrate import head_revision
-from watcher.store.outbox import queue_notifications
+from watcher.store.outbox import counts_query, queue_notifications
 from watcher.store.schema import changes, messages, metadata, notifications, snapshots, sources
 from watcher.store.sources import due_queries
 from watcher.store.subscribers import subscribe
@@ -105,7 +106,9 @@ async def sqlite_plan(path: Path, statement: ClauseElement) -> list[str]:
     engine = create_engine(f"sqlite:///{path}")
     try:
         await migrate(engine)
-        compiled = statement.compile(dialect=engine.dialect)
+        compiled = statement.compile(
+            dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
+        )
         unbound = tuple(None for _ in compiled.positiontup or ())  # the plan needs no values
         async with engine.connect() as connection:
             plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
@@ -133,6 +136,14 @@ async def test_an_idle_worker_finds_the_next_due_time_off_indexes(tmp_path: Path
         assert not any(step == "SCAN sources" for step in steps), steps
     steps = await sqlite_plan(tmp_path / "d.db", claimants(sources, now))
     assert any("USING INDEX ix_sources_claimed_until" in step for step in steps), steps
+
+
+async def test_the_drains_outbox_gauges_leave_the_sent_mail_unread(tmp_path: Path) -> None:
+    """Every drain counts what waits or failed; the outbox keeps every message sent, so that
+    count must come off the status index, not from reading every message."""
+    steps = await sqlite_plan(tmp_path / "g.db", counts_query(LIVE_STATUSES))
+    assert any("USING COVERING INDEX ix_messages_status_next_attempt_at" in s for s in steps), steps
+    assert not any(step.startswith("SCAN messages") for step in steps), steps
 
 
 async def a_source_that_changed(connection: Any, now: datetime) -> tuple[int, Change]:

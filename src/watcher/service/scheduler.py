@@ -42,6 +42,8 @@ BATCH_PER_SLOT = 4  # a worker claims at most this many due sources per `checks.
 IDLE_MAX = 30.0  # seconds: look at the table at least this often, whatever was said
 IDLE_MIN = 0.2  # seconds: due, yet nothing to claim (another worker is claiming it right now)
 TROUBLE_PAUSE = 2.0  # seconds after a pass the database refused
+LIVE_STATUSES = ("queued", "failed", "cancelled")  # counted at every drain
+SENT_COUNT_EVERY = timedelta(minutes=1)
 
 
 class Scheduler:
@@ -62,6 +64,7 @@ class Scheduler:
         self.drainer: asyncio.Task[object] | None = None
         self.drains: set[asyncio.Task[None]] = set()
         self.exits = contextlib.AsyncExitStack()
+        self.sent_counted: datetime | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -239,11 +242,18 @@ class Scheduler:
         )
 
     async def _update_gauges(self) -> None:
+        """At each drain, what is waiting or went wrong (a few rows, counted off the status
+        index); what was sent, the bulk of a never-pruned outbox, once a minute."""
+        now = datetime.now(UTC)
+        every = self.sent_counted is None or now - self.sent_counted >= SENT_COUNT_EVERY
         async with read_transaction(self.app.engine) as connection:
-            counts = await outbox_counts(connection)
+            counts = await outbox_counts(connection, None if every else LIVE_STATUSES)
             total, failing = await source_counts(connection)
-        for status in ("queued", "sent", "failed", "cancelled"):
+        for status in LIVE_STATUSES:
             self.app.metrics.outbox.labels(status).set(counts.get(status, 0))
+        if every:
+            self.app.metrics.outbox.labels("sent").set(counts.get("sent", 0))
+            self.sent_counted = now
         self.app.metrics.failing.set(failing)
         self.app.metrics.sources.set(total)
 

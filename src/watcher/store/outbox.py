@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.store.db import insert_ignoring_duplicates, lock_rows
@@ -406,11 +406,19 @@ async def list_messages(
     return [_message(row) for row in (await connection.execute(query)).all()]
 
 
-async def outbox_counts(connection: AsyncConnection) -> dict[str, int]:
-    rows = await connection.execute(
-        select(messages.c.status, func.count()).group_by(messages.c.status)
-    )
+async def outbox_counts(
+    connection: AsyncConnection, statuses: Sequence[str] | None = None
+) -> dict[str, int]:
+    """Messages by status; of `statuses` only, if given (counted off the status index)."""
+    rows = await connection.execute(counts_query(statuses))
     return {status: int(count) for status, count in rows.all()}
+
+
+def counts_query(statuses: Sequence[str] | None = None) -> Select[Any]:
+    query = select(messages.c.status, func.count()).group_by(messages.c.status)
+    if statuses is not None:
+        query = query.where(messages.c.status.in_(list(statuses)))
+    return query
 
 
 async def next_attempt(connection: AsyncConnection) -> datetime | None:
