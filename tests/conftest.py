@@ -53,6 +53,14 @@ def running() -> Iterator[list[Running]]:
         process.kill()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def each_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database URL: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'w.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
 def scripted() -> Iterator[ScriptedServer]:
     server = ScriptedServer().start()

@@ -139,15 +139,8 @@ async def test_a_worker_whose_clock_runs_ahead_keeps_the_databases_time(
         assert scripted.count("/p.html") == 0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'w.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 async def test_a_check_that_lost_its_claim_writes_nothing(
-    database: str, scripted: ScriptedServer, tmp_path: Path
+    each_database: str, scripted: ScriptedServer, tmp_path: Path
 ) -> None:
     """The lease ran out mid-check and another worker took the source over: the late
     result is dropped (fenced by the claim), the new holder's claim and the log stay."""
@@ -160,7 +153,7 @@ async def test_a_check_that_lost_its_claim_writes_nothing(
         reply(handler, 200, body)
 
     scripted.routes["/p.html"] = page
-    settings = one_page(scripted, database, tmp_path)
+    settings = one_page(scripted, each_database, tmp_path)
     async with open_app(settings) as app:
         await run_pass(app, every=True)  # the baseline
         version[0] = 2
@@ -184,7 +177,7 @@ async def test_a_check_that_lost_its_claim_writes_nothing(
 
 
 async def test_claims_are_renewed_while_the_check_goes_on(
-    database: str, scripted: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    each_database: str, scripted: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Leases are short (a dead worker's sources come back within about a minute), so a
     check that takes longer than one keeps its claim alive by renewing it."""
@@ -195,7 +188,7 @@ async def test_claims_are_renewed_while_the_check_goes_on(
         reply(handler, 200, b"<html><body><p>slow</p></body></html>")
 
     scripted.routes["/p.html"] = page
-    settings = one_page(scripted, database, tmp_path, timeout="10s")
+    settings = one_page(scripted, each_database, tmp_path, timeout="10s")
     async with open_app(settings) as app:
         checking = asyncio.create_task(run_pass(app, every=True))
         await asyncio.sleep(2.5)  # past the first lease: only a renewal keeps the claim

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,22 +19,13 @@ from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
-from watcher.errors import StoreError
 from watcher.fetch import Request, Validators
 from watcher.store import read_transaction, write_transaction
-from watcher.store.claims import release_stale_claims
+from watcher.store.claims import lease_for, release, release_stale_claims, renewing
 from watcher.store.schema import sources
-from watcher.store.sources import (
-    SourceState,
-    claim_sources,
-    load_states,
-    release_sources,
-    renew_claims,
-)
+from watcher.store.sources import SourceState, claim_sources, load_states
 
 OnOutcome = Callable[[Outcome], None]
-LEASE_MIN = timedelta(seconds=60)
-log = logging.getLogger("watcher.check")
 
 
 @dataclass
@@ -125,7 +115,16 @@ async def run_pass(
         async with contextlib.AsyncExitStack() as stack:
             writer = None if dry_run else await stack.enter_async_context(Writer(app))
             if not dry_run and states:
-                await stack.enter_async_context(_renewing(app, unfinished))
+                await stack.enter_async_context(
+                    renewing(
+                        app.engine,
+                        sources,
+                        unfinished,
+                        worker=app.worker,
+                        clock=app.clock,
+                        lease=claim_lease(app),
+                    )
+                )
             tasks = [asyncio.create_task(run_group(group, writer)) for group in groups.values()]
             try:
                 await asyncio.gather(*tasks)
@@ -136,7 +135,7 @@ async def run_pass(
     finally:
         if not dry_run and (left := unfinished()):
             async with write_transaction(app.engine) as connection:
-                await release_sources(connection, left, app.worker)
+                await release(connection, sources, left, app.worker)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -174,33 +173,8 @@ async def _take(
 
 
 def claim_lease(app: App) -> timedelta:
-    """How long a claim on a source lasts unless renewed: short, so that the sources of a
-    worker that died (on any host) are taken over within about a minute."""
-    return max(LEASE_MIN, app.settings.checks.timeout * 2)
-
-
-@contextlib.asynccontextmanager
-async def _renewing(app: App, held: Callable[[], list[str]]) -> AsyncIterator[None]:
-    """Renew the claims on the sources still being checked every third of a lease, for as
-    long as the pass goes on. A renewal that fails is tried at the next turn; a claim that
-    expires meanwhile is fenced (`Writer`): the late result is dropped, not written."""
-
-    async def renew() -> None:
-        lease = claim_lease(app)
-        while True:
-            await asyncio.sleep(lease.total_seconds() / 3)
-            try:
-                async with write_transaction(app.engine) as connection:
-                    await renew_claims(connection, held(), app.worker, app.clock() + lease)
-            except StoreError as exc:
-                log.warning("cannot renew the claims on the sources being checked: %s", exc)
-
-    task = asyncio.create_task(renew(), name="watcher-renew")
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    """How long a claim on a source lasts unless renewed (`store/claims.py`)."""
+    return lease_for(app.settings.checks.timeout)
 
 
 async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:

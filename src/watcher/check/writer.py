@@ -22,9 +22,9 @@ from watcher.errors import LostClaim
 from watcher.extract import Document
 from watcher.store.batch import GroupCommit
 from watcher.store.changes import NewChange, add_changes, add_snapshots
+from watcher.store.claims import held
 from watcher.store.outbox import add_message, queue_notifications
 from watcher.store.schema import sources
-from watcher.store.sources import held_sources
 
 if TYPE_CHECKING:
     from watcher.notify.compose import Composed
@@ -68,13 +68,13 @@ class Writer:
     ) -> list[int | LostClaim | None]:
         """Fenced: only the results of sources this worker still holds are written (a check
         that outlasted its lease must not overwrite the one that took the source over)."""
-        held = await held_sources(
-            connection, [result.source.id for result in batch], self.app.worker
+        ours = await held(
+            connection, sources, [result.source.id for result in batch], self.app.worker
         )
-        kept = [result for result in batch if result.source.id in held]
+        kept = [result for result in batch if result.source.id in ours]
         changes = iter(await self._record(connection, kept))
         await _save_states(connection, kept)
-        return [next(changes) if r.source.id in held else LostClaim() for r in batch]
+        return [next(changes) if r.source.id in ours else LostClaim() for r in batch]
 
     async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
         """The snapshots, changes, notifications and alerts of a batch; each result's change

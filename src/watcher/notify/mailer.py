@@ -21,7 +21,7 @@ import mailbox
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -33,7 +33,7 @@ from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
-from watcher.store.claims import release_stale_claims
+from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
 from watcher.store.outbox import (
     Message,
     cancel_unwanted,
@@ -41,7 +41,6 @@ from watcher.store.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
-    release_messages,
 )
 from watcher.store.schema import messages
 
@@ -214,20 +213,35 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
     trouble = asyncio.Event()
     stop = stop or asyncio.Event()
 
+    claimed: set[int] = set()  # what the lanes hold: renewed until each result is recorded
+
     async def lane(recorder: Recorder) -> None:
         while not trouble.is_set() and not stop.is_set():
             batch = await _claim(app)
             if not batch:
                 return
-            if not await _send_batch(transport_for(app), batch, recorder, stop):
-                trouble.set()  # the rest waits for the next run
+            ids = {message.id for message in batch}
+            claimed.update(ids)
+            try:
+                if not await _send_batch(transport_for(app), batch, recorder, stop):
+                    trouble.set()  # the rest waits for the next run
+            finally:
+                claimed.difference_update(ids)
 
     async with write_transaction(app.engine) as connection:
         # No lane of ours runs yet: what we hold is left from a run that failed (a full
         # disk): give it back now rather than when its lease expires.
         await release_stale_claims(connection, messages, now=app.clock(), me=app.worker, mine=True)
+    renewed = renewing(
+        app.engine,
+        messages,
+        lambda: claimed,
+        worker=app.worker,
+        clock=app.clock,
+        lease=delivery_lease(app),
+    )
     try:
-        async with Recorder(app, report) as recorder, asyncio.TaskGroup() as group:
+        async with renewed, Recorder(app, report) as recorder, asyncio.TaskGroup() as group:
             for _ in range(lanes):
                 group.create_task(lane(recorder))
     except ExceptionGroup as problems:
@@ -245,9 +259,16 @@ async def _claim(app: App) -> list[Message]:
             connection,
             now=now,
             worker=app.worker,
-            lease=mail.timeout * (mail.batch_size + 2),
+            lease=delivery_lease(app),
             limit=mail.batch_size,
         )
+
+
+def delivery_lease(app: App) -> timedelta:
+    """How long a claim on a message lasts unless renewed (`store/claims.py`): a delivery
+    renews its batches' claims as it goes, so a worker that died on another host lets its
+    messages go within about a minute, not after a whole batch's worth of timeouts."""
+    return lease_for(app.settings.mail.timeout)
 
 
 async def _send_batch(
@@ -294,7 +315,7 @@ class _Result:
 
 @dataclass(frozen=True, slots=True)
 class _Recorded:
-    outcome: str  # "sent", "retry", "failed" or "released"
+    outcome: str  # "sent", "retry", "failed", "released" or "lost"
     suspended: bool = False
 
 
@@ -333,7 +354,7 @@ class Recorder:
             report.sent += 1
         elif recorded.outcome == "failed":
             report.failed += 1
-        else:
+        elif recorded.outcome == "retry":
             report.retrying += 1
         if error is not None:
             report.errors.append(error.reason)
@@ -349,12 +370,18 @@ class Recorder:
         )
 
     async def _commit(self, connection: AsyncConnection, results: list[_Result]) -> list[_Recorded]:
+        """Fenced: a message that went out is recorded as sent whoever holds it now; any
+        other outcome only while this worker still holds the message's claim (its lease
+        lapsed and another worker took it over: that one's outcome stands)."""
         app = self.app
         now = app.clock()
         sent = [r.message for r in results if r.error is None and not r.released]
         await mark_sent(connection, sent, now)
-        await release_messages(
-            connection, [r.message.id for r in results if r.released], app.worker
+        ours = await held(
+            connection, messages, [r.message.id for r in results if r.error], app.worker
+        )
+        await release(
+            connection, messages, [r.message.id for r in results if r.released], app.worker
         )
         recorded = []
         for result in results:
@@ -362,6 +389,8 @@ class Recorder:
                 recorded.append(_Recorded("released"))
             elif result.error is None:
                 recorded.append(_Recorded("sent"))
+            elif result.message.id not in ours:
+                recorded.append(_Recorded("lost"))
             else:
                 recorded.append(await self._failed(connection, result, now))
         return recorded

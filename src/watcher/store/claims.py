@@ -1,19 +1,114 @@
-"""Leases left behind by a process that died: reclaim them now instead of at their expiry.
+"""Claims: the short, renewed, fenced leases by which one worker at a time works on a row.
 
-A claim is signed `host:pid:nonce`. On the same host, a claim whose process is gone (or
-whose pid is now ours, under another nonce: a restarted container's PID 1) is stale.
-Claims of other hosts are left to expire: we cannot see their processes.
+Sources (a check) and messages (a delivery) are claimed the same way. A claim is
+`claimed_by` (the worker, signed `host:pid:nonce`) and `claimed_until`. It is short
+(`lease_for`: a worker that died, on any host, lets go within about a minute), renewed
+every third of a lease while the work goes on (`renewing`), and every write of the work's
+result goes through the fence (`held`): a worker whose claim lapsed and was taken over
+writes nothing over the new holder's work.
+
+Leases left behind by a process that died on this host are reclaimed at once instead of at
+their expiry: a claim whose process is gone (or whose pid is now ours, under another nonce:
+a restarted container's PID 1) is stale. Claims of other hosts are left to expire: we
+cannot see their processes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import AsyncIterator, Callable, Collection, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, Table, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from watcher.errors import StoreError
+from watcher.store.db import chunks, lock_rows, write_transaction
+
+log = logging.getLogger("watcher.claims")
+
+LEASE_MIN = timedelta(seconds=60)
+
+
+def lease_for(timeout: timedelta) -> timedelta:
+    """How long a claim lasts unless renewed: a minute, or two of the work's timeouts when
+    they are longer, so that no single request outlasts a lease between two renewals."""
+    return max(LEASE_MIN, timeout * 2)
+
+
+async def held(
+    connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str
+) -> set[Any]:
+    """Of these rows, those `worker` still holds, locked until the transaction ends: the
+    fence every write of a claimed row's result goes through."""
+    kept: set[Any] = set()
+    for batch in chunks(sorted(set(ids))):
+        query = select(table.c.id).where(table.c.id.in_(batch), table.c.claimed_by == worker)
+        kept |= {row.id for row in await connection.execute(lock_rows(connection, query))}
+    return kept
+
+
+async def renew(
+    connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str, until: datetime
+) -> None:
+    """Extend `worker`'s claims on these rows (those it still holds) to `until`."""
+    for batch in chunks(sorted(set(ids))):
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_(batch), table.c.claimed_by == worker)
+            .values(claimed_until=until)
+        )
+
+
+async def release(
+    connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str
+) -> None:
+    """Give back claims that were not used (a pass interrupted, a delivery stopped)."""
+    for batch in chunks(sorted(set(ids))):
+        await connection.execute(
+            update(table)
+            .where(table.c.id.in_(batch), table.c.claimed_by == worker)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
+
+@asynccontextmanager
+async def renewing(
+    engine: AsyncEngine,
+    table: Table,
+    ids: Callable[[], Collection[Any]],
+    *,
+    worker: str,
+    clock: Callable[[], datetime],
+    lease: timedelta,
+) -> AsyncIterator[None]:
+    """Renew `worker`'s claims on the rows `ids()` names every third of `lease`, for as long
+    as the block runs. A renewal that fails is tried at the next turn; a claim that lapses
+    meanwhile is fenced (`held`): the late result is dropped, not written."""
+
+    async def renewals() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            current = ids()
+            if not current:
+                continue
+            try:
+                async with write_transaction(engine) as connection:
+                    await renew(connection, table, current, worker, clock() + lease)
+            except StoreError as exc:
+                log.warning("cannot renew the claims on %s: %s", table.name, exc)
+
+    task = asyncio.create_task(renewals(), name=f"watcher-renew-{table.name}")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def is_dead_local_worker(name: str, me: str) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -141,6 +141,15 @@ def insert_ignoring_duplicates(
     else:
         from sqlalchemy.dialects import sqlite as dialect
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+
+
+CHUNK = 500  # ids per IN (...) clause, well under every driver's parameter limit
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    """`items` in slices of `size`, one IN (...) clause each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def lock_rows(

@@ -307,22 +307,15 @@ async def claim_messages(
     return [_message(row) for row in rows]
 
 
-async def release_messages(connection: AsyncConnection, ids: Sequence[int], worker: str) -> None:
-    if ids:
-        await connection.execute(
-            update(messages)
-            .where(messages.c.id.in_(list(ids)), messages.c.claimed_by == worker)
-            .values(claimed_by=None, claimed_until=None)
-        )
-
-
 async def mark_sent(connection: AsyncConnection, sent: Sequence[Message], now: datetime) -> None:
-    """Record messages the server accepted, all in one statement."""
+    """Record messages the server accepted, all in one statement. That a message went out is
+    a fact, written whoever holds its claim now (a worker whose lease lapsed mid-send): a
+    record of it never goes missing to have it sent once more."""
     if not sent:
         return
     await connection.execute(
         update(messages)
-        .where(messages.c.id == bindparam("sent_id"))
+        .where(messages.c.id == bindparam("sent_id"), messages.c.status != SENT)
         .values(
             status=SENT,
             sent_at=now,

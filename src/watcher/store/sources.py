@@ -7,20 +7,18 @@ is already being checked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.sources import Source
 from watcher.fetch.client import Validators
-from watcher.store.db import lock_rows
+from watcher.store.db import chunks, lock_rows
 from watcher.store.schema import sources
-
-CHUNK = 500  # ids per IN (...) clause, well under every driver's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +60,6 @@ class SourceState:
 
 
 _STATE_FIELDS = tuple(field.name for field in fields(SourceState))
-
-
-def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def sync_sources(
@@ -209,38 +202,6 @@ async def source_counts(connection: AsyncConnection) -> tuple[int, int]:
     query = select(func.count(), failing).select_from(sources).where(sources.c.active.is_(True))
     total, failed = (await connection.execute(query)).one()
     return int(total), int(failed or 0)
-
-
-async def held_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> set[str]:
-    """Of these sources, those `worker` still holds, locked until the transaction ends: the
-    fence every write of a check's result goes through."""
-    held: set[str] = set()
-    for batch in chunks(sorted(set(ids))):
-        query = select(sources.c.id).where(sources.c.id.in_(batch), sources.c.claimed_by == worker)
-        held |= {row.id for row in (await connection.execute(lock_rows(connection, query)))}
-    return held
-
-
-async def renew_claims(
-    connection: AsyncConnection, ids: Sequence[str], worker: str, until: datetime
-) -> None:
-    """Extend `worker`'s claims on these sources (those it still holds) to `until`."""
-    for batch in chunks(list(ids)):
-        await connection.execute(
-            update(sources)
-            .where(sources.c.id.in_(batch), sources.c.claimed_by == worker)
-            .values(claimed_until=until)
-        )
-
-
-async def release_sources(connection: AsyncConnection, ids: Sequence[str], worker: str) -> None:
-    """Give back claims that were not used (e.g. the pass was interrupted)."""
-    for batch in chunks(list(ids)):
-        await connection.execute(
-            update(sources)
-            .where(and_(sources.c.id.in_(batch), sources.c.claimed_by == worker))
-            .values(claimed_by=None, claimed_until=None)
-        )
 
 
 async def save_state(connection: AsyncConnection, source_id: str, **values: Any) -> None:
