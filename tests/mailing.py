@@ -3,6 +3,7 @@ one pass-compose-deliver cycle as `watcher check` runs it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,8 @@ from watcher.config import Config, build_config
 from watcher.demo.site import SiteServer
 from watcher.notify.mailer import DeliveryReport, deliver
 from watcher.notify.outbox import compose_pending
-from watcher.store import read_transaction
-from watcher.store.outbox import Message, list_messages
+from watcher.store import read_transaction, write_transaction
+from watcher.store.outbox import Message, add_message, list_messages
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -62,3 +63,26 @@ def readers(count: int) -> list[dict[str, Any]]:
 
 def received_ids(server: MailServer) -> list[str]:
     return [str(item.message["Message-ID"]) for item in server.received]
+
+
+@dataclass
+class Note:
+    """A message to queue, as the composer would hand it over."""
+
+    recipient: str
+    subject: str = "A note"
+    message_id: str = "<note@watcher.test>"
+
+    def as_bytes(self) -> bytes:
+        return (
+            f"From: watcher@monitor.example\r\nTo: {self.recipient}\r\n"
+            f"Subject: {self.subject}\r\nMessage-ID: {self.message_id}\r\n\r\nHello.\r\n"
+        ).encode()
+
+
+async def queue_notes(app: App, count: int) -> None:
+    """Queue `count` short messages straight into the outbox, one per reader."""
+    async with write_transaction(app.engine) as connection:
+        for n in range(count):
+            note = Note(f"reader{n}@readers.example", message_id=f"<note{n}@watcher.test>")
+            await add_message(connection, note, kind="alert", subscriber_id=None, now=app.clock())

@@ -35,9 +35,11 @@ def service_data(
 
 @dataclass
 class Running:
-    """A `watcher run` process and what it wrote to stderr."""
+    """A `watcher run` process and what it wrote to stderr; `prefix` runs it under another
+    command (`unshare` for a process that looks like it runs on another host)."""
 
     config: Path
+    prefix: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] = field(init=False)
     base: str = field(init=False)
     started: float = field(init=False)
@@ -56,7 +58,7 @@ class Running:
         self.log_path = self.config.parent / f"service-{time.monotonic_ns()}.log"
         self.log_file = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "watcher", "--config", str(self.config), "run"],
+            [*self.prefix, sys.executable, "-m", "watcher", "--config", str(self.config), "run"],
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
             text=True,
@@ -121,8 +123,15 @@ class Running:
         return [json.loads(line) for line in self.log().splitlines() if line.startswith("{")]
 
 
-def start(config: Path) -> Running:
-    return Running(config)
+def start(config: Path, prefix: list[str] | None = None) -> Running:
+    return Running(config, prefix or [])
+
+
+def on_another_host(name: str) -> list[str]:
+    """A command prefix that runs a process with the host name `name` (a UTS namespace of its
+    own, as a container on another machine has): its claims cannot be checked for a live
+    process from here, only left to expire. Needs root."""
+    return ["unshare", "--uts", "sh", "-c", f'hostname {name} && exec "$@"', "sh"]
 
 
 def config_file(tmp_path: Path, data: dict[str, Any]) -> Path:

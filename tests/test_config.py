@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -273,3 +274,10 @@ def test_config_comes_from_watcher_config_variable(
     status, out, _ = run_cli(["sources", "--json"], capsys)
     assert status == 0
     assert '"country": "VN"' in out
+
+
+def test_building_a_configuration_leaves_the_callers_data_as_it_was() -> None:
+    data = {"countries": [{"code": "VN", "name": "Vietnam", "sources": []}]}
+    before = copy.deepcopy(data)
+    build_config(data, {"WATCHER_MAIL__PASSWORD": "secret"}, None)
+    assert data == before  # the secret from the environment did not land in it

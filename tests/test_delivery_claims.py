@@ -7,7 +7,6 @@ out."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,31 +14,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from tests.mailing import queue_notes
 from tests.smtp import PASSWORD, MailServer
 from watcher.app import App, open_app
 from watcher.config import build_config
 from watcher.notify import mailer
 from watcher.notify.mailer import deliver
 from watcher.store import read_transaction, write_transaction
-from watcher.store.outbox import add_message
 from watcher.store.schema import messages
 
 ELSEWHERE = "elsewhere:1:abc"  # a worker on another host
-
-
-@dataclass
-class Note:
-    """A message to queue, as the composer would hand it over."""
-
-    recipient: str
-    subject: str = "A note"
-    message_id: str = "<note@watcher.test>"
-
-    def as_bytes(self) -> bytes:
-        return (
-            f"From: watcher@monitor.example\r\nTo: {self.recipient}\r\n"
-            f"Subject: {self.subject}\r\nMessage-ID: {self.message_id}\r\n\r\nHello.\r\n"
-        ).encode()
 
 
 def settings(database: str, server: MailServer, tmp_path: Path, **mail: Any) -> Any:
@@ -55,13 +39,6 @@ def settings(database: str, server: MailServer, tmp_path: Path, **mail: Any) -> 
         ],
     }
     return build_config(data, {"WATCHER_MAIL__PASSWORD": PASSWORD}, tmp_path / "watcher.toml")
-
-
-async def queue(app: App, count: int) -> None:
-    async with write_transaction(app.engine) as connection:
-        for n in range(count):
-            note = Note(f"reader{n}@readers.example", message_id=f"<note{n}@watcher.test>")
-            await add_message(connection, note, kind="alert", subscriber_id=None, now=app.clock())
 
 
 async def the_messages(app: App) -> list[Any]:
@@ -83,7 +60,7 @@ async def test_the_claims_on_a_batch_are_renewed_while_it_is_sent(
     monkeypatch.setattr(mailer, "delivery_lease", lambda app: timedelta(seconds=1.5))
     mail_server.sink.delay = 1.0  # three messages in one batch: three seconds
     async with open_app(settings(each_database, mail_server, tmp_path)) as app:
-        await queue(app, 3)
+        await queue_notes(app, 3)
         sending = asyncio.create_task(deliver(app))
         await asyncio.sleep(2.5)  # past the first lease: only a renewal keeps the claim
         rows = await the_messages(app)
@@ -104,7 +81,7 @@ async def test_a_delivery_that_lost_its_claim_leaves_the_new_holders_record(
     mail_server.sink.delay = 1.0
     mail_server.sink.data_replies = ["451 4.3.0 Try again later"]
     async with open_app(settings(each_database, mail_server, tmp_path)) as app:
-        await queue(app, 1)
+        await queue_notes(app, 1)
         sending = asyncio.create_task(deliver(app))
         await asyncio.sleep(0.5)
         await take_over(app)
@@ -126,7 +103,7 @@ async def test_a_message_that_went_out_is_recorded_whoever_holds_it(
     recorded, so the new holder's next delivery does not send it once more."""
     mail_server.sink.delay = 1.0
     async with open_app(settings(each_database, mail_server, tmp_path)) as app:
-        await queue(app, 1)
+        await queue_notes(app, 1)
         sending = asyncio.create_task(deliver(app))
         await asyncio.sleep(0.5)
         await take_over(app)
@@ -144,7 +121,7 @@ async def test_a_message_lease_is_about_a_minute_not_a_batch_of_timeouts(
     config = settings(each_database, mail_server, tmp_path, batch_size=100, timeout="20s")
     mail_server.sink.delay = 0.5
     async with open_app(config) as app:
-        await queue(app, 2)
+        await queue_notes(app, 2)
         sending = asyncio.create_task(deliver(app))
         await asyncio.sleep(0.2)
         rows = await the_messages(app)

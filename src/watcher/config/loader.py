@@ -6,6 +6,7 @@ the command line prints them and exits with status 2, never with a traceback.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import re
@@ -110,7 +111,9 @@ def _toml_message(exc: tomli.TOMLDecodeError) -> str:
 
 
 def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
+    """Validate `data` (a parsed file) with `environ`'s overrides; `data` is left as it was."""
     where = str(path) if path else "configuration"
+    data = copy.deepcopy(data)
     problems = [f"{where}: {line}" for line in _secrets_in_file(data)]
     overridden = _apply_environment(data, environ, problems)
     if problems:
