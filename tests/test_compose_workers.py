@@ -1,11 +1,14 @@
 """Several workers composing the outbox at once, on the real PostgreSQL: each subscriber gets
 exactly one digest per period, carrying all of their news and never empty, and an immediate
 email never goes out before its country has settled, even when news arrives in the middle
-of composing."""
+of composing. In-process workers on a clock the test moves, then three `watcher run`
+processes."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,15 +17,18 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import Clock
+from tests.conftest import Clock, write_config
 from tests.servers import ScriptedServer, static
+from tests.service import Running, start
+from tests.smtp import PASSWORD, MailServer, free_port
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.config import build_config
 from watcher.notify import outbox as composing
+from watcher.notify.digest import period_end, period_key
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
-from watcher.store.schema import messages, notifications
+from watcher.store.schema import changes, messages, notifications, subscribers
 
 pytestmark = pytest.mark.postgres
 
@@ -144,3 +150,117 @@ async def test_news_arriving_while_composing_waits_for_its_settle(
             .group_by(notifications.c.message_id),
         )
     assert {count for _, count in carried} == {2}
+
+
+def test_three_running_workers_send_one_complete_digest_per_period(
+    scripted: ScriptedServer,
+    mail_server: MailServer,
+    postgres_url: str,
+    tmp_path: Path,
+    running: list[Running],
+) -> None:
+    """Three `watcher run` processes drain one outbox: each daily and weekly reader gets
+    exactly one digest for the period that closed last, carrying all of their news from
+    before its close, and nothing from the period still open."""
+    people = [
+        {"email": f"{frequency}{n}@readers.example", "countries": ["VN"], "frequency": frequency}
+        for frequency in ("daily", "weekly")
+        for n in range(READERS // 4)
+    ]
+    data: dict[str, Any] = {
+        "service": {"database": postgres_url},
+        "checks": {"interval": "6h", "jitter": "0s"},
+        "mail": mail_server.settings(),
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "vn", "url": scripted.url("/vn.html")}],
+            }
+        ],
+        "subscribers": people,
+    }
+    settings = build_config(data, {"WATCHER_MAIL__PASSWORD": PASSWORD}, tmp_path / "w.toml")
+    mail = settings.settings.mail
+    now = datetime.now(UTC)
+
+    def closed(frequency: str) -> datetime:
+        return period_end(
+            now, frequency, zone="UTC", hour=mail.digest_hour, weekday=mail.digest_weekday
+        )
+
+    daily, weekly = closed("daily"), closed("weekly")
+    news = [  # (when, version): two changes before the periods closed, one after
+        (weekly - timedelta(days=1), 1),
+        (daily - timedelta(hours=1), 2),
+        (daily + (now - daily) / 2, 3),
+    ]
+
+    async def seed() -> None:
+        clock = Clock(weekly - timedelta(days=2))
+        publish(scripted, 0)
+        async with open_app(settings, clock=clock) as app:
+            await run_pass(app, every=True)  # the baseline
+            for when, version in news:
+                clock.now = when
+                publish(scripted, version)
+                await run_pass(app, every=True)
+
+    asyncio.run(seed())
+    workers = []
+    for n in range(WORKERS):
+        here = {**data, "service": {**data["service"], "listen": f"127.0.0.1:{free_port()}"}}
+        (tmp_path / f"w{n}").mkdir()
+        workers.append(start(write_config(tmp_path / f"w{n}", here)))
+    running.extend(workers)
+
+    async def digests() -> list[Any]:
+        async with open_app(settings) as app:
+            return await rows(
+                app,
+                select(messages.c.recipient, messages.c.period, messages.c.status).where(
+                    messages.c.kind == "digest"
+                ),
+            )
+
+    workers[0].wait_for(
+        lambda: sum(row.status == "sent" for row in asyncio.run(digests())) >= len(people),
+        timeout=60,
+        what="every reader's digest to be sent",
+    )
+    time.sleep(12)  # two more drains by each worker: no second digest appears
+    assert all(worker.stop()[0] == 0 for worker in workers)
+
+    sent = asyncio.run(digests())
+    assert len(sent) == len(people)
+    assert {(row.recipient, row.status) for row in sent} == {
+        (person["email"], "sent") for person in people
+    }
+    assert {row.period for row in sent} == {
+        period_key("daily", daily),
+        period_key("weekly", weekly),
+    }
+    by_reader = Counter(recipient for item in mail_server.received for recipient in item.recipients)
+    assert set(by_reader.values()) == {1}
+
+    async def carried() -> dict[str, list[int]]:
+        """For each reader, the versions their digest carried."""
+        async with open_app(settings) as app:
+            found = await rows(
+                app,
+                select(subscribers.c.email, notifications.c.status, changes.c.detected_at)
+                .join(subscribers, subscribers.c.id == notifications.c.subscriber_id)
+                .join(changes, changes.c.id == notifications.c.change_id),
+            )
+        versions = {when: version for when, version in news}
+        by_email: dict[str, list[int]] = {}
+        for row in found:
+            if row.status == "composed":
+                by_email.setdefault(row.email, []).append(versions[row.detected_at])
+        return by_email
+
+    expected_weekly = sorted(v for when, v in news if when < weekly)
+    composed = asyncio.run(carried())
+    assert len(composed) == len(people)
+    for email, versions in composed.items():
+        assert sorted(versions) == ([1, 2] if email.startswith("daily") else expected_weekly)
