@@ -60,10 +60,11 @@ def run(command: list[str], folder: Path) -> tuple[Figure, str]:
     return Figure(figures["wall"], figures["cpu"], figures["rss_mb"], None), text
 
 
-def watcher_config(site: Site, folder: Path) -> Path:
+def watcher_config(site: Site, folder: Path, database: str | None = None) -> Path:
+    """One source per page (`select = "#content"`), 100 to a country; SQLite by default."""
     lines = [
         "[service]",
-        f'database = "sqlite:///{folder}/watcher.db"',
+        f'database = "{database or f"sqlite:///{folder}/watcher.db"}"',
         "[checks]",
         'interval = "6h"',
         "per_host = 32",

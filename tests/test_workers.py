@@ -26,6 +26,7 @@ from watcher.app import open_app
 from watcher.check import run as run_module
 from watcher.check import run_pass
 from watcher.config import build_config
+from watcher.service.scheduler import Scheduler
 from watcher.store import write_transaction
 from watcher.store.clock import DatabaseClock
 from watcher.store.schema import sources
@@ -198,3 +199,51 @@ async def test_claims_are_renewed_while_the_check_goes_on(
         assert row.claimed_until > app.clock()
         [outcome] = (await checking).outcomes
     assert outcome.status == "baseline"
+
+
+async def test_a_slow_page_does_not_hold_up_the_next_batch(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """A worker claims its next batch as soon as its fetch slots would go idle: the pages
+    due after a batch are checked while that batch's one slow page is still answering."""
+    hits: dict[str, float] = {}
+    all_asked = threading.Event()
+
+    def page(delay: float) -> Any:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            hits[handler.path] = time.monotonic()
+            if len(hits) == 13:
+                all_asked.set()
+            time.sleep(delay)
+            reply(handler, 200, f"<p>{handler.path}</p>".encode())
+
+        return answer
+
+    scripted.routes["/0.html"] = page(4.0)
+    fast = [f"/{n}.html" for n in range(1, 13)]
+    for path in fast:
+        scripted.routes[path] = page(0.05)
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"concurrency": 2, "timeout": "10s"},  # batches of 4 x 2 = 8 sources
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [
+                    {"id": f"p{n:02d}", "url": scripted.url(f"/{n}.html")} for n in range(13)
+                ],
+            }
+        ],
+    }
+    async with open_app(build_config(data, {}, tmp_path / "w.toml")) as app:
+        scheduler = Scheduler(app)
+        await scheduler.start()
+        try:
+            await asyncio.to_thread(all_asked.wait, 15)
+        finally:
+            await scheduler.stop()
+    assert len(hits) == 13
+    slow_answered = hits["/0.html"] + 4.0
+    assert max(hits[path] for path in fast) < slow_answered - 2, "the batch after waited"

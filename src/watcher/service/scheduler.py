@@ -4,7 +4,9 @@ The schedule is the `sources` table: each row's due time (interval plus jitter, 
 failure's backoff) is kept by the pipeline, so a restart neither checks everything at once
 nor forgets what was due, and several workers on one PostgreSQL database share one schedule.
 Each worker runs one loop: claim at most a batch of due sources, longest overdue first
-(rows another worker is claiming are skipped), check them, write back; with nothing due,
+(rows another worker is claiming are skipped), check them, write back; the next batch is
+claimed as soon as the fetch slots would otherwise go idle, not when the slowest page of
+the last one has answered; with nothing due,
 sleep until the next due time (read off an index) or until woken: by a reload, a check asked
 through the API, or, on PostgreSQL, another worker's NOTIFY that due times moved.
 
@@ -25,7 +27,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App
 from watcher.check import run_pass
-from watcher.check.run import PassResult
 from watcher.errors import StoreError
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
@@ -56,7 +57,9 @@ class Scheduler:
         )
         self.woken = asyncio.Event()
         self.checker: asyncio.Task[None] | None = None
-        self.current: asyncio.Task[PassResult] | None = None  # the batch being checked
+        self.batches: set[asyncio.Task[None]] = set()  # the batches being checked
+        self.in_flight = 0  # checks claimed by those batches and not finished yet
+        self.room = asyncio.Event()  # set when a check ends: room for another batch?
         self.draining = asyncio.Lock()
         self.heartbeat: datetime | None = None
         self.stopping = False
@@ -83,22 +86,23 @@ class Scheduler:
         self.checker = asyncio.create_task(self._checks(), name="watcher-checks")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """No new checks; the batch under way gets `grace` seconds, then is abandoned (each
+        """No new checks; the batches under way get `grace` seconds, then is abandoned (each
         check's writes are one transaction, so none is left half-written). A delivery in
         progress finishes and records the message each connection is sending, sends no new
         one, and gives the rest back: queued mail stays queued, none is sent twice."""
         self.stopping = True
         self.quit_delivery.set()
         self.woken.set()
+        self.room.set()
         self.aps.shutdown(wait=False)
-        current = self.current
-        if current is not None and not current.done():
-            _, pending = await asyncio.wait([current], timeout=grace)
-            for task in pending:
-                task.cancel()
         if self.checker is not None:
             self.checker.cancel()
             await asyncio.gather(self.checker, return_exceptions=True)
+        if self.batches:
+            _, pending = await asyncio.wait(list(self.batches), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         drainer = self.drainer
         if drainer is not None and not drainer.done():
             # A message in flight ends within the SMTP timeout, whatever the server does.
@@ -130,40 +134,75 @@ class Scheduler:
     # -- checks --------------------------------------------------------------------------
 
     async def _checks(self) -> None:
-        """The worker's loop: a batch of due sources, then the next; with none due, sleep
-        until the next due time or a wake-up."""
+        """The worker's loop: claim a batch of due sources and check it; claim the next one
+        as soon as fewer than `checks.concurrency` of our checks are left in flight, so a
+        slow page at the end of a batch never leaves the fetch slots idle. With none due,
+        sleep until the next due time or a wake-up."""
+        concurrency = self.app.settings.checks.concurrency
         while not self.stopping:
             self.woken.clear()
-            if await self._batch():
+            if await self._start_batch():
+                while self.in_flight >= concurrency and not self.stopping:
+                    self.room.clear()
+                    await self.room.wait()
                 continue  # a batch was due: more may be
+            if self.batches:  # nothing more due yet: look again when one of ours ends
+                waking = asyncio.ensure_future(self.woken.wait())
+                try:
+                    await asyncio.wait([*self.batches, waking], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waking.cancel()
+                continue
             delay = await self._idle_seconds()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self.woken.wait()
 
-    async def _batch(self) -> int:
-        """Claim and check at most a batch of due sources; how many were checked."""
+    async def _start_batch(self) -> int:
+        """Claim at most a batch of due sources and start checking them; how many."""
+        claimed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(self._batch(claimed), name="watcher-pass")
+        self.batches.add(task)
+        task.add_done_callback(self.batches.discard)
+        await asyncio.wait([claimed, task], return_when=asyncio.FIRST_COMPLETED)
+        return claimed.result() if claimed.done() else 0
+
+    async def _batch(self, claimed: asyncio.Future[int]) -> None:
+        """Check one batch; `claimed` gets its size once its sources are claimed."""
         checks = self.app.settings.checks
-        self.current = asyncio.create_task(
-            run_pass(
+        left = 0
+
+        def started(count: int) -> None:
+            nonlocal left
+            left = count
+            self.in_flight += count
+            claimed.set_result(count)
+
+        def finished(_: object) -> None:
+            nonlocal left
+            left -= 1
+            self.in_flight -= 1
+            self.room.set()
+
+        try:
+            result = await run_pass(
                 self.app,
                 limit=BATCH_PER_SLOT * checks.concurrency,
                 siblings_within=max(checks.jitter * 2, timedelta(minutes=1)),
-            ),
-            name="watcher-pass",
-        )
-        try:
-            result = await self.current
+                on_start=started,
+                on_outcome=finished,
+            )
         except StoreError as exc:
             log.error("a pass stopped: %s; tried again shortly", exc)
             await asyncio.sleep(TROUBLE_PAUSE)
-            return 0
+            return
         except Exception:
             log.exception("a pass failed; tried again shortly")
             await asyncio.sleep(TROUBLE_PAUSE)
-            return 0
+            return
         finally:
-            self.current = None
+            self.in_flight -= left  # what a failed or cancelled batch never finished
+            self.room.set()
         if result.outcomes:
             counts = result.counts
             log.info(
@@ -180,7 +219,6 @@ class Scheduler:
             )
             if counts["changed"] or counts["failed"]:
                 self._drain_soon()  # news, or an operator's alert, to deliver
-        return len(result.outcomes)
 
     async def _idle_seconds(self) -> float:
         """Until the next due time (or the next lease to expire on an overdue source)."""
