@@ -34,7 +34,9 @@ from watcher.store.schema import sources
 PAGES = 300
 INTERVAL = 10.0  # seconds; jitter at most a tenth of it
 WORKERS = 3
-WATCH = 35.0  # seconds of steady state observed
+WATCH = 36.0  # seconds of steady state observed
+READERS = 200
+SETTLE = 3.0  # seconds a country stays quiet before its readers are mailed
 
 
 @pytest.mark.postgres
@@ -47,12 +49,14 @@ def test_three_workers_share_the_schedule_without_double_checks(
 ) -> None:
     hits: defaultdict[int, list[float]] = defaultdict(list)
     lock = threading.Lock()
+    versions = [0] * PAGES  # a page's text changes when its version does
 
     def page(number: int):  # type: ignore[no-untyped-def]
         def answer(handler: BaseHTTPRequestHandler) -> None:
             with lock:
                 hits[number].append(time.monotonic())
-            reply(handler, 200, f"<html><body><p>Page {number}</p></body></html>".encode())
+            text = f"Page {number}, version {versions[number]}"
+            reply(handler, 200, f"<html><body><p>{text}</p></body></html>".encode())
 
         return answer
 
@@ -68,7 +72,7 @@ def test_three_workers_share_the_schedule_without_double_checks(
                 "public_url": f"http://127.0.0.1:{port}",
             },
             "checks": {"interval": f"{INTERVAL:g}s", "jitter": "1s", "timeout": "5s"},
-            "mail": mail_server.settings(),
+            "mail": {**mail_server.settings(), "settle": f"{SETTLE:g}s"},
             "countries": [
                 {
                     "code": "VN",
@@ -78,6 +82,9 @@ def test_three_workers_share_the_schedule_without_double_checks(
                     ],
                 }
             ],
+            "subscribers": [
+                {"email": f"reader{n}@readers.example", "countries": ["VN"]} for n in range(READERS)
+            ],
         }
         folder = tmp_path / f"worker{index}"
         folder.mkdir()
@@ -85,7 +92,13 @@ def test_three_workers_share_the_schedule_without_double_checks(
         running.append(workers[-1])
     time.sleep(INTERVAL + 3)  # the first round (all due at once) settles
     started = time.monotonic()
-    time.sleep(WATCH)
+    versions[7] = 1  # news: one email to each reader, once it has settled...
+    time.sleep(WATCH / 2)
+    versions[150] = 1  # ...and more news, well after: another one each
+    time.sleep(WATCH / 2)
+    deadline = time.monotonic() + 20
+    while len(mail_server.received) < 2 * READERS and time.monotonic() < deadline:
+        time.sleep(0.2)
     ended = time.monotonic()
     shares = Counter()
     for worker in workers:
@@ -103,6 +116,29 @@ def test_three_workers_share_the_schedule_without_double_checks(
     assert max(gaps) <= INTERVAL * 1.1 + 4, sorted(gaps)[-10:]  # nobody starved
     assert checks >= PAGES * WATCH / (INTERVAL * 1.1 + 1)
     assert all(count > 0.1 * sum(shares.values()) for count in shares.values()), shares
+
+    per_reader = Counter(r for item in mail_server.received for r in item.recipients)
+    assert len(per_reader) == READERS
+    assert set(per_reader.values()) == {2}, Counter(per_reader.values())  # once per change
+    waited = asyncio.run(settle_waits(postgres_url))
+    assert len(waited) == 2 * READERS
+    assert min(waited) >= SETTLE, min(waited)  # none went out before its country settled
+
+
+async def settle_waits(database: str) -> list[float]:
+    """For each email: seconds from the last change it reports to its composition."""
+    import asyncpg
+
+    connection = await asyncpg.connect(database)
+    try:
+        rows = await connection.fetch(
+            "SELECT extract(epoch FROM m.created_at - max(c.detected_at)) AS waited"
+            " FROM messages m JOIN notifications n ON n.message_id = m.id"
+            " JOIN changes c ON c.id = n.change_id WHERE m.kind = 'change' GROUP BY m.id"
+        )
+    finally:
+        await connection.close()
+    return [float(row["waited"]) for row in rows]
 
 
 def one_page(scripted: ScriptedServer, database: str, tmp_path: Path, **checks: str) -> Any:
@@ -247,3 +283,33 @@ async def test_a_slow_page_does_not_hold_up_the_next_batch(
     assert len(hits) == 13
     slow_answered = hits["/0.html"] + 4.0
     assert max(hits[path] for path in fast) < slow_answered - 2, "the batch after waited"
+
+
+@pytest.mark.postgres
+async def test_a_source_locked_for_a_moment_is_waited_for_not_taken_for_lost(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """The fence locks the rows this worker holds before writing their results. A row
+    another transaction has locked for a moment (this worker's own renewal of its claims,
+    a long one over 20,000 sources) is still ours: waited for, not dropped as lost."""
+    import asyncpg
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(1.0)
+        reply(handler, 200, b"<html><body><p>a page</p></body></html>")
+
+    scripted.routes["/p.html"] = page
+    async with open_app(one_page(scripted, postgres_url, tmp_path)) as app:
+        checking = asyncio.create_task(run_pass(app, every=True))
+        await asyncio.sleep(0.5)  # claimed, and being fetched
+        other = await asyncpg.connect(postgres_url)
+        try:
+            async with other.transaction():  # as a renewal does: lock, touch, commit
+                await other.execute(
+                    "UPDATE sources SET claimed_until = claimed_until + interval '1 minute'"
+                )
+                await asyncio.sleep(2.0)  # the check's result arrives meanwhile
+        finally:
+            await other.close()
+        [outcome] = (await checking).outcomes
+    assert outcome.status == "baseline", outcome.detail

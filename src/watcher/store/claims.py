@@ -45,22 +45,27 @@ async def held(
     connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str
 ) -> set[Any]:
     """Of these rows, those `worker` still holds, locked until the transaction ends: the
-    fence every write of a claimed row's result goes through."""
+    fence every write of a claimed row's result goes through. A row another transaction is
+    holding (our own renewal of it) is waited for, never taken for lost."""
     kept: set[Any] = set()
     for batch in chunks(sorted(set(ids))):
         query = select(table.c.id).where(table.c.id.in_(batch), table.c.claimed_by == worker)
-        kept |= {row.id for row in await connection.execute(lock_rows(connection, query))}
+        locked = lock_rows(connection, query, wait=True)
+        kept |= {row.id for row in await connection.execute(locked)}
     return kept
 
 
 async def renew(
     connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str, until: datetime
 ) -> None:
-    """Extend `worker`'s claims on these rows (those it still holds) to `until`."""
+    """Extend `worker`'s claims on these rows (those it still holds) to `until`. Rows being
+    written right now are skipped, not waited for: their result is being saved, which ends
+    the claim anyway, and the fence (`held`) waits for this renewal instead."""
     for batch in chunks(sorted(set(ids))):
+        ours = select(table.c.id).where(table.c.id.in_(batch), table.c.claimed_by == worker)
         await connection.execute(
             update(table)
-            .where(table.c.id.in_(batch), table.c.claimed_by == worker)
+            .where(table.c.id.in_(lock_rows(connection, ours)))
             .values(claimed_until=until)
         )
 
@@ -94,12 +99,11 @@ async def renewing(
     async def renewals() -> None:
         while True:
             await asyncio.sleep(lease.total_seconds() / 3)
-            current = ids()
-            if not current:
-                continue
-            try:
-                async with write_transaction(engine) as connection:
-                    await renew(connection, table, current, worker, clock() + lease)
+            until = clock() + lease
+            try:  # a short transaction per slice: a fence waits for one slice at most
+                for batch in chunks(sorted(set(ids()))):
+                    async with write_transaction(engine) as connection:
+                        await renew(connection, table, batch, worker, until)
             except StoreError as exc:
                 log.warning("cannot renew the claims on %s: %s", table.name, exc)
 

@@ -153,16 +153,24 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 
 def lock_rows(
-    connection: AsyncConnection, query: Select[Any], of: Table | None = None
+    connection: AsyncConnection,
+    query: Select[Any],
+    of: Table | None = None,
+    *,
+    wait: bool = False,
 ) -> Select[Any]:
-    """Rows (of `of`, when the query joins) this transaction will update, skipped by other
-    workers that are already on them. The lock is FOR NO KEY UPDATE: rows of other tables may
-    still point at these meanwhile (a new notification of a subscriber being composed for).
+    """Rows (of `of`, when the query joins) this transaction will update. The lock is FOR NO
+    KEY UPDATE: rows of other tables may still point at these meanwhile (a new notification
+    of a subscriber being composed for).
+
+    By default rows another transaction holds are skipped, not waited for: claims, where
+    another worker is already on them. With `wait`, they are waited for: the fence, which
+    must see every row this worker holds, even one its own renewal is touching right now.
 
     SQLite has no row locks and needs none: BEGIN IMMEDIATE already serialises writers.
     """
     if connection.dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=of, key_share=True)
+        return query.with_for_update(skip_locked=not wait, of=of, key_share=True)
     return query
 
 
