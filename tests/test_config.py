@@ -281,3 +281,27 @@ def test_building_a_configuration_leaves_the_callers_data_as_it_was() -> None:
     before = copy.deepcopy(data)
     build_config(data, {"WATCHER_MAIL__PASSWORD": "secret"}, None)
     assert data == before  # the secret from the environment did not land in it
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://Example.ORG/a/b.html?x#y",
+        "https://user:pw@host:8080/p",
+        "http://[::1]:80/x/y",
+        "https://h",
+        "https://h?q",
+        "http://127.0.0.1:43/page.html?n=1",
+        "https://ex.org:/a%20b/",
+    ],
+)
+def test_a_source_without_a_name_is_named_by_its_host_and_path(url: str) -> None:
+    """The quick split gives what urlsplit gives, for every shape of http(s) URL."""
+    from urllib.parse import urlsplit
+
+    from watcher.config.model import CountryConfig, SourceConfig
+    from watcher.config.sources import display_name
+
+    parts = urlsplit(url)
+    country = CountryConfig(code="VN", name="Vietnam")
+    assert display_name(SourceConfig(url=url), country) == f"Vietnam: {parts.hostname}{parts.path}"

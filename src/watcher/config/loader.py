@@ -6,7 +6,6 @@ the command line prints them and exits with status 2, never with a traceback.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import os
 import re
@@ -113,7 +112,7 @@ def _toml_message(exc: tomli.TOMLDecodeError) -> str:
 def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
     """Validate `data` (a parsed file) with `environ`'s overrides; `data` is left as it was."""
     where = str(path) if path else "configuration"
-    data = copy.deepcopy(data)
+    data = dict(data)  # the environment's overrides replace whole sections of this copy
     problems = [f"{where}: {line}" for line in _secrets_in_file(data)]
     overridden = _apply_environment(data, environ, problems)
     if problems:
@@ -156,11 +155,11 @@ def _apply_environment(
                 " from the environment"
             )
             continue
-        target = data.setdefault(section, {})
+        target = data.get(section, {})
         if not isinstance(target, dict):
             problems.append(f"{section}: must be a table, e.g. [{section}]")
             continue
-        target[key] = _parse_env_value(environ[variable])
+        data[section] = {**target, key: _parse_env_value(environ[variable])}
         overridden[(section, key)] = variable
     return overridden
 

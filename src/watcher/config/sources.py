@@ -74,11 +74,20 @@ def derive_source_id(country: str, url: str) -> str:
     return f"{country.lower()}-{slug}-{digest}"
 
 
+# An http(s) URL's host (without user or port) and path: urlsplit's answer for the URLs the
+# configuration accepts, at a tenth of its cost (it counted at 100,000 sources).
+_HOST_AND_PATH = re.compile(r"[^:]+://(?:[^@/?#]*@)?(\[[^\]/]*\]|[^:/?#]*)(?::[^/?#]*)?([^?#]*)")
+
+
 def display_name(source: SourceConfig, country: CountryConfig) -> str:
     if source.name:
         return source.name
-    parts = urlsplit(source.url)
-    return f"{country.name}: {parts.hostname}{parts.path}"
+    found = _HOST_AND_PATH.match(source.url)
+    if found is None:
+        parts = urlsplit(source.url)
+        return f"{country.name}: {parts.hostname}{parts.path}"
+    host = found[1].strip("[]").lower()
+    return f"{country.name}: {host}{found[2]}"
 
 
 def resolve_source(settings: Settings, country: CountryConfig, config: SourceConfig) -> Source:

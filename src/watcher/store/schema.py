@@ -115,6 +115,7 @@ sources = Table(
     Index("ix_sources_country", "country"),
     Index("ix_sources_next_check_at", "next_check_at"),
     Index("ix_sources_claimed_until", "claimed_until"),  # live claims: the next to expire
+    Index("ix_sources_url", "url", postgresql_using="hash"),  # siblings: one fetch for all
 )
 
 snapshots = Table(

@@ -1,0 +1,323 @@
+"""One process with 100,000 sources, and one change to 10,000 subscribers. See bench/README.md.
+
+    .venv/bin/python bench/scale.py                      # every part, N = 100,000
+    .venv/bin/python bench/scale.py --parts dbwork       # one part
+
+Parts:
+- `service`: `watcher run` over N sources on SQLite (a tiny page served by nginx, one URL per
+  source by its query string). Start-up: from exec to /healthz answering 200, on a database
+  that already holds the N sources with none due (the first start, which adds them, is
+  timed on its own). Idle: the CPU the worker uses over 60 s with nothing due. Passes: every
+  source made due at once (the baseline, then the unchanged pass: 304s), at N and at N/10,
+  timed by the worker's logged batches; peak RSS (VmHWM) over all of it.
+- `dbwork`: on PostgreSQL, 1,000 due sources checked the way a worker does (batches of
+  `run_pass`) while the table holds 1,000, 10,000 or 100,000: SQL statements sent per check
+  (SQLAlchemy's cursor events) and table rows read per check (`pg_stat_user_tables`:
+  sequential and index reads), which must not grow with the table.
+- `fanout`: one change of the example site to 10,000 subscribers, composed and delivered to a
+  local SMTP server (aiosmtpd in a process of its own), against 1,000: seconds and the
+  process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import OUT  # noqa: E402
+from webserver import CONFIG  # noqa: E402
+from workers import POSTGRES, admin, batches, cpu_of, free_port, make_due, wait_until  # noqa: E402
+
+PAGE = "<html><body><div id='content'><h2>Profile</h2><p>Nothing new.</p></div></body></html>"
+SCALE_DB = "watcher_bench_scale"
+
+
+class TinySite:
+    """nginx serving one small page, with ETag and Last-Modified (conditional requests: 304)."""
+
+    def __init__(self, root: Path) -> None:
+        (root / "www").mkdir(parents=True)
+        (root / "tmp").mkdir()
+        for folder in (root, root / "www"):
+            folder.chmod(0o755)
+        (root / "www" / "page.html").write_text(PAGE)
+        self.port = free_port()
+        (root / "nginx.conf").write_text(CONFIG.format(root=root, port=self.port))
+        self.root = root
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, n: int) -> str:
+        return f"http://127.0.0.1:{self.port}/page.html?n={n}"
+
+    def __enter__(self) -> TinySite:
+        self.process = subprocess.Popen(
+            ["nginx", "-c", str(self.root / "nginx.conf"), "-p", str(self.root)]
+        )
+        wait_until(lambda: _answers(self.url(0)), 10, "nginx")
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self.process is not None
+        self.process.terminate()
+        self.process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def config(folder: Path, site: TinySite, count: int, database: str) -> Path:
+    lines = [
+        "[service]",
+        f'database = "{database}"',
+        "[checks]",
+        'interval = "6h"',
+        "concurrency = 32",
+        "per_host = 32",
+        "[mail]",
+        'transport = "maildir"',
+        f'maildir = "{folder}/mail"',
+    ]
+    for start in range(0, count, 100):
+        lines += ["[[countries]]", f'code = "C{start // 100:04d}"', f'name = "Country {start}"']
+        for n in range(start, min(start + 100, count)):
+            lines += ["[[countries.sources]]", f'id = "s{n:06d}"', f'url = "{site.url(n)}"']
+            lines.append("allow_private = true")  # nginx is on loopback
+    path = folder / f"watcher-{count}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def vm(pid: int, key: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {key}")
+
+
+async def add_sources(path: Path, due_in: timedelta | None) -> float:
+    """Open the app once (which adds the configured sources); with `due_in`, move every due
+    time that far ahead. How long the opening took."""
+    from sqlalchemy import update
+
+    from watcher.app import open_app
+    from watcher.config import load_config
+    from watcher.store import write_transaction
+    from watcher.store.schema import sources
+
+    started = time.perf_counter()
+    async with open_app(load_config(path)) as app:
+        opened = time.perf_counter() - started
+        if due_in is not None:
+            async with write_transaction(app.engine) as connection:
+                await connection.execute(update(sources).values(next_check_at=app.clock() + due_in))
+    return opened
+
+
+def service(count: int) -> dict[str, Any]:
+    root = OUT / "scale"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    figures: dict[str, Any] = {"sources": count}
+    try:
+        with TinySite(root / "site") as site:
+            for n in (count // 10, count):
+                folder = root / f"n{n}"
+                folder.mkdir()
+                path = config(folder, site, n, f"sqlite:///{folder}/watcher.db")
+                figures[f"first open, adding {n:,} sources (s)"] = round(
+                    asyncio.run(add_sources(path, timedelta(days=1))), 2
+                )
+                figures.update(one_service(path, folder, n))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+def one_service(path: Path, folder: Path, count: int) -> dict[str, Any]:
+    log = folder / "worker.log"
+    port = free_port()
+    env = {
+        **os.environ,
+        "WATCHER_LOG_FORMAT": "json",
+        "WATCHER_SERVICE__LISTEN": f"127.0.0.1:{port}",
+    }
+    started = time.perf_counter()
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(path), "run"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    figures: dict[str, Any] = {}
+    try:
+        wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 60, "/healthz")
+        figures[f"N={count:,}: start-up (s)"] = round(time.perf_counter() - started, 2)
+        time.sleep(5)  # settle: the first drain, the first gauges
+        cpu, at = cpu_of([worker.pid]), time.monotonic()
+        time.sleep(60)
+        idle = (cpu_of([worker.pid]) - cpu) / (time.monotonic() - at)
+        figures[f"N={count:,}: idle CPU (%)"] = round(100 * idle, 2)
+        figures[f"N={count:,}: RSS idle (MB)"] = round(vm(worker.pid, "VmRSS"), 1)
+        for name in ("baseline", "unchanged"):
+            done = sum(r["checked"] for r in batches(log))
+            t0 = asyncio.run(make_due(path, 3.0))
+            wait_until(
+                lambda d=done: sum(r["checked"] for r in batches(log)) >= d + count,
+                60 + count / 50,
+                f"the {name} pass",
+            )
+            records = batches(log)
+            ended = max(datetime.fromisoformat(r["time"]) for r in records if r["checked"])
+            seconds = (ended - t0).total_seconds()
+            failed = sum(r["failed"] for r in records)
+            if failed:
+                raise SystemExit(f"{failed} checks failed: see {log}")
+            figures[f"N={count:,}: {name} pass (s)"] = round(seconds, 2)
+            figures[f"N={count:,}: {name} pass, ms a check"] = round(1000 * seconds / count, 3)
+        figures[f"N={count:,}: peak RSS (MB)"] = round(vm(worker.pid, "VmHWM"), 1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    return figures
+
+
+async def db_work(site: TinySite, folder: Path, total: int, due: int) -> dict[str, float]:
+    """Statements and rows read per check for `due` checks, the table holding `total`."""
+    from sqlalchemy import event, text, update
+
+    from watcher.app import open_app
+    from watcher.check import run_pass
+    from watcher.config import load_config
+    from watcher.store import write_transaction
+    from watcher.store.schema import sources
+
+    await admin(f'DROP DATABASE IF EXISTS "{SCALE_DB}" WITH (FORCE)')
+    await admin(f'CREATE DATABASE "{SCALE_DB}"')
+    path = config(folder, site, total, f"{POSTGRES}/{SCALE_DB}")
+    async with open_app(load_config(path)) as app:
+        async with write_transaction(app.engine) as connection:
+            later = app.clock() + timedelta(days=1)
+            await connection.execute(update(sources).values(next_check_at=later))
+            ids = [f"s{n:06d}" for n in range(0, total, total // due)][:due]
+            await connection.execute(
+                update(sources).where(sources.c.id.in_(ids)).values(next_check_at=app.clock())
+            )
+        async with app.engine.connect() as connection:  # as autovacuum would, by then
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text("ANALYZE"))
+        statements = 0
+
+        def count(*_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        reads = text(
+            "SELECT coalesce(sum(seq_tup_read), 0) + coalesce(sum(idx_tup_fetch), 0)"
+            " FROM pg_stat_user_tables"
+        )
+
+        async def rows_read() -> int:
+            async with write_transaction(app.engine) as connection:
+                await connection.execute(text("SELECT pg_stat_force_next_flush()"))
+            await asyncio.sleep(0.1)
+            async with write_transaction(app.engine) as connection:
+                await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+                return int((await connection.execute(reads)).scalar_one())
+
+        before = await rows_read()
+        event.listen(app.engine.sync_engine, "before_cursor_execute", count)
+        checked = 0
+        while True:  # as the worker's loop does it
+            result = await run_pass(app, limit=128, siblings_within=timedelta(minutes=1))
+            if not result.outcomes:
+                break
+            checked += len(result.outcomes)
+        event.remove(app.engine.sync_engine, "before_cursor_execute", count)
+        after = await rows_read()
+    await admin(f'DROP DATABASE IF EXISTS "{SCALE_DB}" WITH (FORCE)')
+    return {
+        "checked": checked,
+        "statements a check": round(statements / checked, 3),
+        "rows read a check": round((after - before) / checked, 2),
+    }
+
+
+def dbwork(count: int) -> dict[str, Any]:
+    root = OUT / "dbwork"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    figures: dict[str, Any] = {}
+    try:
+        with TinySite(root / "site") as site:
+            for total in (1_000, count // 10, count):
+                figures[f"table of {total:,}"] = asyncio.run(db_work(site, root, total, 1_000))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+def fanout() -> dict[str, Any]:
+    """micro.py's compose-and-deliver, at 1,000 and 10,000 subscribers, each in a process of
+    its own (for its peak RSS)."""
+    figures: dict[str, Any] = {}
+    for readers in (1_000, 10_000):
+        program = (
+            "import json, sys; sys.path.insert(0, sys.argv[1]); import micro, scale;"
+            "composed, delivered, sent = micro.thousand_emails(int(sys.argv[2]));"
+            "print(json.dumps([composed, delivered, sent, scale.vm(__import__('os').getpid(),"
+            " 'VmHWM')]))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", program, str(HERE), str(readers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        composed, delivered, sent, peak = json.loads(done.stdout.strip().splitlines()[-1])
+        if sent != readers:
+            raise SystemExit(f"{sent} of {readers} sent")
+        figures[f"{readers:,} readers"] = {
+            "composed (s)": round(composed, 2),
+            "delivered (s)": round(delivered, 2),
+            "total (s)": round(composed + delivered, 2),
+            "peak RSS (MB)": round(peak, 1),
+        }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=100_000)
+    parser.add_argument("--parts", default="service,dbwork,fanout")
+    args = parser.parse_args()
+    parts = {"service": service, "dbwork": dbwork, "fanout": lambda _: fanout()}
+    for name in args.parts.split(","):
+        started = datetime.now(UTC)
+        figures = parts[name](args.sources)
+        print(
+            json.dumps({"part": name, "at": started.isoformat(), **figures}, indent=1), flush=True
+        )
+
+
+if __name__ == "__main__":
+    main()
