@@ -33,14 +33,20 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from run import OUT, urlwatch  # noqa: E402
-from workers import batches, free_port, make_due, wait_until  # noqa: E402
+from workers import batches, cpu_of, free_port, make_due, wait_until  # noqa: E402
 
 CONCURRENCY = 128
 PER_HOST = 2
 LEAD = 15.0
 
 
-def config(folder: Path, ports: list[int], count: int) -> Path:
+def host_of(n: int, count: int, hosts: int, grouped: bool) -> int:
+    """Source n's host: n mod H, or with `grouped` each host's sources one after another
+    (a site's pages together, as a configuration lists them)."""
+    return n * hosts // count if grouped else n % hosts
+
+
+def config(folder: Path, ports: list[int], count: int, grouped: bool = False) -> Path:
     lines = [
         "[service]",
         f'database = "sqlite:///{folder}/watcher.db"',
@@ -56,10 +62,11 @@ def config(folder: Path, ports: list[int], count: int) -> Path:
     for start in range(0, count, 100):
         lines += ["[[countries]]", f'code = "C{start // 100:03d}"', f'name = "Country {start}"']
         for n in range(start, min(start + 100, count)):
+            port = ports[host_of(n, count, len(ports), grouped)]
             lines += [
                 "[[countries.sources]]",
                 f'id = "s{n:05d}"',
-                f'url = "http://127.0.0.1:{ports[n % len(ports)]}/p{n}.html"',
+                f'url = "http://127.0.0.1:{port}/p{n}.html"',
                 "allow_private = true",  # the hosts are on loopback
             ]
     path = folder / "watcher.toml"
@@ -81,15 +88,18 @@ def start_web(folder: Path, hosts: int) -> tuple[subprocess.Popen[bytes], dict[s
     return server, json.loads(ports_file.read_text())
 
 
-def watcher_pass(folder: Path, web: dict[str, Any], count: int) -> dict[str, Any]:
-    path = config(folder, web["ports"], count)
-    t0 = asyncio.run(make_due(path, LEAD))
+def watcher_pass(
+    folder: Path, web: dict[str, Any], count: int, grouped: bool = False
+) -> list[dict[str, Any]]:
+    """Two passes of one worker: the baseline, then the same pages again (unchanged)."""
+    path = config(folder, web["ports"], count, grouped)
     log = folder / "worker.log"
     env = {
         **os.environ,
         "WATCHER_LOG_FORMAT": "json",
         "WATCHER_SERVICE__LISTEN": f"127.0.0.1:{free_port()}",
     }
+    t0 = asyncio.run(make_due(path, LEAD))
     with log.open("w") as out:
         worker = subprocess.Popen(
             [sys.executable, "-m", "watcher", "--config", str(path), "run"],
@@ -97,34 +107,46 @@ def watcher_pass(folder: Path, web: dict[str, Any], count: int) -> dict[str, Any
             stderr=subprocess.STDOUT,
             env=env,
         )
-    before = stats(web["control"])
+    results = []
     try:
-
-        def checked() -> int:
-            return sum(r["checked"] for r in batches(log))
-
-        wait_until(lambda: checked() >= count, 600, "the pass to finish")
-        records = batches(log)
+        for name in ("baseline", "unchanged"):
+            if name == "unchanged":
+                t0 = asyncio.run(make_due(path, 3.0))
+            done = sum(r["checked"] for r in batches(log))
+            time.sleep(max(0.0, (t0 - datetime.now(t0.tzinfo)).total_seconds() - 1))
+            before, cpu = stats(web["control"]), cpu_of([worker.pid])
+            wait_until(
+                lambda d=done: sum(r["checked"] for r in batches(log)) >= d + count,
+                600,
+                f"the {name} pass",
+            )
+            cpu = cpu_of([worker.pid]) - cpu
+            after = stats(web["control"])
+            records = [r for r in batches(log) if datetime.fromisoformat(r["time"]) >= t0]
+            ended = max(datetime.fromisoformat(r["time"]) for r in records if r["checked"])
+            seconds = (ended - t0).total_seconds()
+            floor = (after["waited"] - before["waited"]) / CONCURRENCY
+            results.append(
+                {
+                    "tool": "watcher",
+                    "pass": name,
+                    "layout": "grouped" if grouped else "interleaved",
+                    "sources": count,
+                    "hosts": len(web["ports"]),
+                    "seconds": round(seconds, 2),
+                    "floor": round(floor, 2),
+                    "ratio": round(seconds / floor, 3),
+                    "worker CPU": round(cpu, 2),
+                    "requests": after["requests"] - before["requests"],
+                    "failed": sum(r["failed"] for r in records),
+                    "max_per_host": after["max_per_host"],
+                    "max_in_flight": after["max_total"],
+                }
+            )
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
-    after = stats(web["control"])
-    ended = max(datetime.fromisoformat(r["time"]) for r in records if r["checked"])
-    seconds = (ended - t0).total_seconds()
-    waited = after["waited"] - before["waited"]
-    floor = waited / CONCURRENCY
-    return {
-        "tool": "watcher",
-        "sources": count,
-        "hosts": len(web["ports"]),
-        "seconds": round(seconds, 2),
-        "floor": round(floor, 2),
-        "ratio": round(seconds / floor, 3),
-        "requests": after["requests"] - before["requests"],
-        "failed": sum(r["failed"] for r in records),
-        "max_per_host": after["max_per_host"],
-        "max_in_flight": after["max_total"],
-    }
+    return results
 
 
 def urlwatch_pass(folder: Path, web: dict[str, Any], count: int) -> dict[str, Any]:
@@ -171,6 +193,7 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=20_000)
     parser.add_argument("--hosts", type=int, default=1_000)
     parser.add_argument("--urlwatch", action="store_true", help="run urlwatch on them too")
+    parser.add_argument("--grouped", action="store_true", help="each host's sources together")
     args = parser.parse_args()
     root = OUT / "latency"
     shutil.rmtree(root, ignore_errors=True)
@@ -178,7 +201,8 @@ def main() -> None:
     server, web = start_web(root, args.hosts)
     try:
         (root / "watcher").mkdir()
-        print(json.dumps(watcher_pass(root / "watcher", web, args.sources)), flush=True)
+        for result in watcher_pass(root / "watcher", web, args.sources, args.grouped):
+            print(json.dumps(result), flush=True)
         if args.urlwatch:
             (root / "urlwatch").mkdir()
             print(json.dumps(urlwatch_pass(root / "urlwatch", web, args.sources)), flush=True)

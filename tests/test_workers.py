@@ -313,3 +313,38 @@ async def test_a_source_locked_for_a_moment_is_waited_for_not_taken_for_lost(
             await other.close()
         [outcome] = (await checking).outcomes
     assert outcome.status == "baseline", outcome.detail
+
+
+async def test_a_request_waiting_for_its_host_holds_no_fetch_slot(tmp_path: Path) -> None:
+    """With `per_host = 1`, the second page of a slow host waits for that host, not for a
+    fetch slot: the page of another host goes out meanwhile."""
+    slow, fast = ScriptedServer().start(), ScriptedServer().start()
+    asked: dict[str, float] = {}
+
+    def page(delay: float) -> Any:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            asked[handler.path] = time.monotonic()
+            time.sleep(delay)
+            reply(handler, 200, f"<p>{handler.path}</p>".encode())
+
+        return answer
+
+    for n in range(3):
+        slow.routes[f"/a{n}.html"] = page(1.0)
+    fast.routes["/b.html"] = page(0.0)
+    sources = [{"id": f"a{n}", "url": slow.url(f"/a{n}.html")} for n in range(3)]
+    sources.append({"id": "b", "url": fast.url("/b.html")})
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"concurrency": 2, "per_host": 1},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [{"code": "VN", "name": "Vietnam", "sources": sources}],
+    }
+    try:
+        async with open_app(build_config(data, {}, tmp_path / "w.toml")) as app:
+            started = time.monotonic()
+            await run_pass(app, every=True)
+    finally:
+        slow.stop()
+        fast.stop()
+    assert asked["/b.html"] - started < 0.8, "the other host waited for a slot"

@@ -14,6 +14,7 @@ chain are sent on within that chain and forgotten after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
@@ -114,12 +115,15 @@ class Fetcher:
     async def aclose(self) -> None:
         await self._transport.aclose()
 
-    async def fetch(self, request: Request) -> Response:
+    async def fetch(self, request: Request, slots: asyncio.Semaphore | None = None) -> Response:
+        """Fetch once the host has a free slot and then, with `slots` (the caller's bound on
+        requests in flight), one of those: a request waiting for its host holds none of the
+        caller's slots, which requests to other hosts use meanwhile."""
         try:
             url, host = _target(request.url)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise FetchError(f"cannot fetch this URL: {_describe(exc)}") from None
-        async with self._slots[host]:
+        async with self._slots[host], slots or contextlib.nullcontext():
             try:
                 async with asyncio.timeout(request.timeout):
                     return await self._fetch(url, request)
