@@ -4,12 +4,12 @@
     .venv/bin/python bench/scale.py --parts dbwork       # one part
 
 Parts:
-- `service`: `watcher run` over N sources on SQLite (a tiny page served by nginx, one URL per
-  source by its query string). Start-up: from exec to /healthz answering 200, on a database
-  that already holds the N sources with none due (the first start, which adds them, is
-  timed on its own). Idle: the CPU the worker uses over 60 s with nothing due. Passes: every
-  source made due at once (the baseline, then the unchanged pass: 304s), at N and at N/10,
-  timed by the worker's logged batches; peak RSS (VmHWM) over all of it.
+- `service`: `watcher run` on SQLite (a tiny page served by nginx, one URL per source by
+  its query string). With N sources: start-up, from exec to /healthz answering 200, on a
+  database that already holds them with none due (the first opening, which adds them, is
+  timed on its own); the CPU the idle worker uses over 60 s; its RSS. At each of
+  `--pass-sizes`: two passes, every source made due at once (the baselines, then the
+  unchanged pass: 304s), timed by the worker's logged batches, and the peak RSS (VmHWM).
 - `dbwork`: on PostgreSQL, 1,000 due sources checked the way a worker does (batches of
   `run_pass`) while the table holds 1,000, 10,000 or 100,000: SQL statements sent per check
   (SQLAlchemy's cursor events) and table rows read per check (`pg_stat_user_tables`:
@@ -132,27 +132,29 @@ async def add_sources(path: Path, due_in: timedelta | None) -> float:
     return opened
 
 
-def service(count: int) -> dict[str, Any]:
+def service(count: int, pass_sizes: list[int]) -> dict[str, Any]:
+    """Start-up, idle CPU and RSS with `count` sources; the passes at each of `pass_sizes`."""
     root = OUT / "scale"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     figures: dict[str, Any] = {"sources": count}
     try:
         with TinySite(root / "site") as site:
-            for n in (count // 10, count):
+            for n in sorted({count, *pass_sizes}):
                 folder = root / f"n{n}"
                 folder.mkdir()
                 path = config(folder, site, n, f"sqlite:///{folder}/watcher.db")
-                figures[f"first open, adding {n:,} sources (s)"] = round(
-                    asyncio.run(add_sources(path, timedelta(days=1))), 2
-                )
-                figures.update(one_service(path, folder, n))
+                opened = asyncio.run(add_sources(path, timedelta(days=1)))
+                found = {f"N={n:,}: first open, adding the sources (s)": round(opened, 2)}
+                found |= one_service(path, folder, n, passes=n in pass_sizes)
+                print(json.dumps(found), flush=True)
+                figures |= found
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return figures
 
 
-def one_service(path: Path, folder: Path, count: int) -> dict[str, Any]:
+def one_service(path: Path, folder: Path, count: int, *, passes: bool) -> dict[str, Any]:
     log = folder / "worker.log"
     port = free_port()
     env = {
@@ -178,7 +180,7 @@ def one_service(path: Path, folder: Path, count: int) -> dict[str, Any]:
         idle = (cpu_of([worker.pid]) - cpu) / (time.monotonic() - at)
         figures[f"N={count:,}: idle CPU (%)"] = round(100 * idle, 2)
         figures[f"N={count:,}: RSS idle (MB)"] = round(vm(worker.pid, "VmRSS"), 1)
-        for name in ("baseline", "unchanged"):
+        for name in ("baseline", "unchanged") if passes else ():
             done = sum(r["checked"] for r in batches(log))
             t0 = asyncio.run(make_due(path, 3.0))
             wait_until(
@@ -308,9 +310,17 @@ def fanout() -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=100_000)
+    parser.add_argument(
+        "--pass-sizes", default="10000,20000", help="timed passes at these sizes (linearity)"
+    )
     parser.add_argument("--parts", default="service,dbwork,fanout")
     args = parser.parse_args()
-    parts = {"service": service, "dbwork": dbwork, "fanout": lambda _: fanout()}
+    sizes = [int(n) for n in args.pass_sizes.split(",")]
+    parts = {
+        "service": lambda count: service(count, sizes),
+        "dbwork": dbwork,
+        "fanout": lambda _: fanout(),
+    }
     for name in args.parts.split(","):
         started = datetime.now(UTC)
         figures = parts[name](args.sources)

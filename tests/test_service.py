@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import time
@@ -82,6 +83,29 @@ def test_a_restart_checks_only_what_is_due(
     checks = [r for r in again.records() if r.get("logger") == "watcher.check"]
     assert sorted(r["source"] for r in checks) == ["la-profile", "la-updates"]  # each once
     assert again.stop()[0] == 0
+
+
+def test_an_idle_worker_sleeps(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    """With nothing due the worker sleeps until the next due time: a few queries every
+    drain, not a loop. (It once claimed nothing again and again at 95% of a core.)"""
+    config = write_config(tmp_path, service_data(site, mail_server, tmp_path, interval="6h"))
+    service = start(config)
+    running.append(service)
+    service.wait_for(lambda: all_checked(service), timeout=20, what="baselines")
+    time.sleep(2)  # the first drain and its gauges
+    stat = Path(f"/proc/{service.process.pid}/stat")
+
+    def cpu() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before, started = cpu(), time.monotonic()
+    time.sleep(10)
+    used = (cpu() - before) / (time.monotonic() - started)
+    assert used < 0.03, f"{used:.1%} of a core while idle"
+    assert service.stop()[0] == 0
 
 
 def test_sighup_reloads_the_configuration(

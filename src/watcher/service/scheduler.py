@@ -86,7 +86,7 @@ class Scheduler:
         self.checker = asyncio.create_task(self._checks(), name="watcher-checks")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """No new checks; the batches under way get `grace` seconds, then is abandoned (each
+        """No new checks; the batches under way get `grace` seconds, then are abandoned (each
         check's writes are one transaction, so none is left half-written). A delivery in
         progress finishes and records the message each connection is sending, sends no new
         one, and gives the rest back: queued mail stays queued, none is sent twice."""
@@ -146,13 +146,8 @@ class Scheduler:
                     self.room.clear()
                     await self.room.wait()
                 continue  # a batch was due: more may be
-            if self.batches:  # nothing more due yet: look again when one of ours ends
-                waking = asyncio.ensure_future(self.woken.wait())
-                try:
-                    await asyncio.wait([*self.batches, waking], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    waking.cancel()
-                continue
+            # Nothing due now (the batches under way need no looking after): sleep until
+            # the next due time, which `next_due` reads past the claims we hold.
             delay = await self._idle_seconds()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
