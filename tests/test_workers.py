@@ -348,3 +348,34 @@ async def test_a_request_waiting_for_its_host_holds_no_fetch_slot(tmp_path: Path
         slow.stop()
         fast.stop()
     assert asked["/b.html"] - started < 0.8, "the other host waited for a slot"
+
+
+@pytest.mark.postgres
+async def test_the_fence_does_not_wait_forever(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction left open elsewhere on a claimed source: the writer gives up after the
+    fence's lock timeout with the database's error, instead of hanging the pass."""
+    import asyncpg
+
+    from watcher.errors import StoreError
+    from watcher.store import claims
+
+    monkeypatch.setattr(claims, "FENCE_WAIT", "1s")
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.5)
+        reply(handler, 200, b"<html><body><p>a page</p></body></html>")
+
+    scripted.routes["/p.html"] = page
+    async with open_app(one_page(scripted, postgres_url, tmp_path)) as app:
+        checking = asyncio.create_task(run_pass(app, every=True))
+        await asyncio.sleep(0.2)
+        other = await asyncpg.connect(postgres_url)
+        try:
+            async with other.transaction():
+                await other.execute("SELECT id FROM sources FOR UPDATE")
+                with pytest.raises(StoreError):
+                    await asyncio.wait_for(checking, timeout=8)
+        finally:
+            await other.close()

@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, Table, select, update
+from sqlalchemy import Select, Table, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from watcher.errors import StoreError
@@ -33,6 +33,7 @@ from watcher.store.db import chunks, lock_rows, write_transaction
 log = logging.getLogger("watcher.claims")
 
 LEASE_MIN = timedelta(seconds=60)
+FENCE_WAIT = "10s"  # PostgreSQL's lock_timeout while the fence waits: never forever
 
 
 def lease_for(timeout: timedelta) -> timedelta:
@@ -46,7 +47,11 @@ async def held(
 ) -> set[Any]:
     """Of these rows, those `worker` still holds, locked until the transaction ends: the
     fence every write of a claimed row's result goes through. A row another transaction is
-    holding (our own renewal of it) is waited for, never taken for lost."""
+    holding (our own renewal of it) is waited for, never taken for lost; for `FENCE_WAIT`
+    at most (a transaction left open elsewhere must not hang the writer): then the
+    database's refusal is a `StoreError`, and the pass is tried again shortly."""
+    if connection.dialect.name == "postgresql":
+        await connection.execute(text(f"SET LOCAL lock_timeout = '{FENCE_WAIT}'"))
     kept: set[Any] = set()
     for batch in chunks(sorted(set(ids))):
         query = select(table.c.id).where(table.c.id.in_(batch), table.c.claimed_by == worker)
@@ -73,11 +78,13 @@ async def renew(
 async def release(
     connection: AsyncConnection, table: Table, ids: Collection[Any], worker: str
 ) -> None:
-    """Give back claims that were not used (a pass interrupted, a delivery stopped)."""
+    """Give back claims that were not used (a pass interrupted, a delivery stopped). A row
+    another transaction holds is skipped, not waited for: its claim lapses by itself."""
     for batch in chunks(sorted(set(ids))):
+        ours = select(table.c.id).where(table.c.id.in_(batch), table.c.claimed_by == worker)
         await connection.execute(
             update(table)
-            .where(table.c.id.in_(batch), table.c.claimed_by == worker)
+            .where(table.c.id.in_(lock_rows(connection, ours)))
             .values(claimed_by=None, claimed_until=None)
         )
 
