@@ -379,3 +379,41 @@ async def test_the_fence_does_not_wait_forever(
                     await asyncio.wait_for(checking, timeout=8)
         finally:
             await other.close()
+
+
+async def test_a_source_is_checked_again_when_its_interval_ends_not_after_the_idle_maximum(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """While a batch is still being fetched the loop finds nothing else due and sleeps; the
+    batch's own sources get new due times only when their checks end, and that wakes the
+    loop: a source with a 2 s interval is checked every ~2 s, not every IDLE_MAX (30 s)."""
+    asked: list[float] = []
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        asked.append(time.monotonic())
+        time.sleep(1.0)  # the loop looks for more work while this check is in flight
+        reply(handler, 200, b"<html><body><p>a page</p></body></html>")
+
+    scripted.routes["/p.html"] = page
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"interval": "2s", "jitter": "0s", "timeout": "5s"},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "p", "url": scripted.url("/p.html")}],
+            }
+        ],
+    }
+    async with open_app(build_config(data, {}, tmp_path / "w.toml")) as app:
+        scheduler = Scheduler(app)
+        await scheduler.start()
+        try:
+            await asyncio.sleep(9.0)
+        finally:
+            await scheduler.stop()
+    gaps = [later - earlier for earlier, later in itertools.pairwise(asked)]
+    assert len(asked) >= 3, f"checked {len(asked)} times in 9 s with a 2 s interval"
+    assert max(gaps) < 4.5, gaps

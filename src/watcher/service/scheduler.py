@@ -7,8 +7,9 @@ Each worker runs one loop: claim at most a batch of due sources, longest overdue
 (rows another worker is claiming are skipped), check them, write back; the next batch is
 claimed as soon as the fetch slots would otherwise go idle, not when the slowest page of
 the last one has answered; with nothing due,
-sleep until the next due time (read off an index) or until woken: by a reload, a check asked
-through the API, or, on PostgreSQL, another worker's NOTIFY that due times moved.
+sleep until the next due time (read off an index) or until woken: by one of our own checks
+ending (its source's new due time may come before the sleep would end), a reload, a check
+asked through the API, or, on PostgreSQL, another worker's NOTIFY that due times moved.
 
 APScheduler drives the outbox drain and the digest hours; it holds no job per source.
 """
@@ -146,8 +147,8 @@ class Scheduler:
                     self.room.clear()
                     await self.room.wait()
                 continue  # a batch was due: more may be
-            # Nothing due now (the batches under way need no looking after): sleep until
-            # the next due time, which `next_due` reads past the claims we hold.
+            # Nothing due now: sleep until the next due time or a wake-up. The sources of
+            # our batches under way have no due time yet; each check that ends wakes us.
             delay = await self._idle_seconds()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
@@ -178,6 +179,7 @@ class Scheduler:
             left -= 1
             self.in_flight -= 1
             self.room.set()
+            self.woken.set()  # its source has a new due time, perhaps before our sleep ends
 
         try:
             result = await run_pass(
