@@ -107,6 +107,7 @@ def test_sources_table_and_json(harness: Harness) -> None:
         "status",
         "failures",
         "last_error",
+        "last_warning",
         "failing_since",
         "last_checked_at",
         "last_success_at",

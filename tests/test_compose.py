@@ -201,6 +201,7 @@ def test_alert_tells_the_operator_what_fails(config: Config) -> None:
         status="failing",
         failures=5,
         last_error="HTTP 503 Service Unavailable",
+        last_warning=None,
         failing_since=NOW,
         alerted_at=None,
         last_checked_at=NOW,

@@ -6,6 +6,9 @@ import itertools
 import random
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.test_extract import page, source
 from watcher.diff import FeedChange, PageChange, change_from_json, diff_feeds, diff_pages
 from watcher.diff.page import align
@@ -16,6 +19,10 @@ from watcher.extract.page import extract_page
 
 def vietnam(root: Path, revision: str, select: str | None = "#content") -> PageDocument:
     return extract_page(page(root, revision, "vietnam.html"), source(select=select))
+
+
+# Latin, CJK, kana, Thai (with its marks), combining accents, punctuation and spaces.
+TEXT = "ab é" + "e\u0301" + "中文人口" + "かカナ" + "ที่นี" + "\u0e48\u0e34" + " ,。.\uff0c"
 
 
 def test_r1_to_r2_names_sections_dates_and_marks_words(example_site_root: Path) -> None:
@@ -214,3 +221,79 @@ def test_feed_diff_new_updated_dropped_and_returning() -> None:
     assert change is None  # an entry coming back is no news either
     assert kept.seen == ()
     assert FeedChange.from_json(FeedChange((None), ()).to_json()).entries == ()
+
+
+# Scripts written without spaces between words (Chinese, Japanese, Thai, ...).
+
+
+def test_a_two_character_edit_in_a_chinese_sentence_is_one_rewritten_line() -> None:
+    old = "2025年共记录伤亡36人\uff0c其中儿童占三分之一。"
+    new = "2025年共记录伤亡41人\uff0c其中儿童占三分之一。"
+    change = diff_pages(page_of(old), page_of(new))
+    assert change is not None
+    [line] = [line for hunk in change.hunks for line in hunk if line.op != "context"]
+    assert line.op == "changed"
+    assert line.marks is not None
+    assert [text for op, text in line.marks if op != "="] == ["36", "41"]
+
+
+def test_japanese_and_thai_lines_pair_and_mark_by_character() -> None:
+    japanese = ("政府は条約への加盟を検討している。", "政府は条約への加盟を決定した。")
+    thai = ("รัฐบาลยังไม่ได้เข้าร่วมอนุสัญญา", "รัฐบาลได้เข้าร่วมอนุสัญญาแล้ว")
+    for old, new in (japanese, thai):
+        change = diff_pages(page_of(old), page_of(new))
+        assert change is not None
+        assert (change.added, change.removed, change.changed) == (0, 0, 1), old
+        [line] = [line for hunk in change.hunks for line in hunk if line.op == "changed"]
+        assert line.marks is not None
+        assert "".join(text for op, text in line.marks if op != "+") == old
+        assert "".join(text for op, text in line.marks if op != "-") == new
+        assert all(len(text) < len(old) for op, text in line.marks if op != "=")
+
+
+def test_a_thai_mark_stays_with_its_letter() -> None:
+    # กิน (eat) and กัน (each other) differ in the vowel mark above ก: the letter and its
+    # mark are one grapheme, marked as a whole, never a mark on its own
+    assert word_marks("กิน", "กัน") == (("-", "กิ"), ("+", "กั"), ("=", "น"))
+    assert word_marks("e\u0301tat", "e\u0300tat") == (("-", "e\u0301tat"), ("+", "e\u0300tat"))
+
+
+def test_latin_lines_keep_their_words_as_tokens() -> None:
+    assert word_marks("Clearance resumed in 2025", "Clearance halted in 2025") == (
+        ("=", "Clearance "),
+        ("-", "resumed"),
+        ("+", "halted"),
+        ("=", " in 2025"),
+    )
+
+
+@given(st.text(alphabet=TEXT, max_size=40), st.text(alphabet=TEXT, max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_word_marks_rebuild_both_lines_in_any_script(old: str, new: str) -> None:
+    marks = word_marks(old, new)
+    assert marks is not None
+    assert "".join(text for op, text in marks if op != "+") == old
+    assert "".join(text for op, text in marks if op != "-") == new
+
+
+def page_of(text: str) -> PageDocument:
+    before = Line(("Casualties",), "text", "Clearance continues in Quang Tri.")
+    return PageDocument((before, Line(("Casualties",), "text", text)))
+
+
+def test_a_row_whose_label_was_edited_is_still_one_row_rewritten() -> None:
+    """A row's label pairs it with the row of the same label; a row whose label itself was
+    reworded is paired as any line is, by the words the two share."""
+
+    def rows(*texts: str) -> PageDocument:
+        return PageDocument(tuple(Line(("Casualties",), "row", text) for text in texts))
+
+    change = diff_pages(
+        rows("Total casualties in 2024: 36 (12 children)", "Source: Landmine Monitor"),
+        rows("Total casualties recorded in 2024: 36 (12 children)", "Source: Landmine Monitor"),
+    )
+    assert change is not None
+    assert (change.added, change.removed, change.changed) == (0, 0, 1)
+    relabelled = diff_pages(rows("Killed: 12", "Injured: 24"), rows("Killed: 13", "Injured: 24"))
+    assert relabelled is not None
+    assert relabelled.changed == 1

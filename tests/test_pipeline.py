@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -15,7 +17,10 @@ import pytest
 from tests.conftest import demo_data
 from tests.harness import Harness
 from tests.servers import ScriptedServer, hang_up, redirect_loop, reply, slow, static
+from tests.test_corpus import CORPUS
+from watcher.config import load_config
 from watcher.demo.site import SiteServer, site_root
+from watcher.extract import Line, PageDocument
 
 
 @pytest.fixture
@@ -95,8 +100,45 @@ def test_changing_the_selector_records_a_new_baseline_not_a_change(
     harness.save()
     status, out = harness.check()
     assert status == 0
-    assert "new baseline (extraction settings changed)" in out
+    assert "new baseline (the extraction settings, or watcher's way of reading, changed)" in out
     assert harness.changes() == []
+
+
+def test_a_page_read_by_an_older_extraction_takes_a_new_baseline_not_a_change(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A release that reads pages differently (layout tables walked as containers) must not
+    mail every subscriber the difference: a page whose stored snapshot an older watcher
+    made takes a new baseline; one whose document came out the same stays unchanged."""
+    layout = (CORPUS / "page-layout-table" / "r1.html").read_bytes()
+    scripted.routes["/cp/vietnam.html"] = static(layout, "text/html; charset=iso-8859-1")
+    scripted.routes["/cp/lao-pdr.atom"] = static(ATOM, "application/atom+xml")
+    harness = scripted_harness(scripted, tmp_path, capsys)
+    harness.data["countries"][0]["sources"][0].pop("select")
+    harness.save()
+    harness.check()
+    source = load_config(harness.path).source("vn-profile")
+    assert source is not None
+    flattened = PageDocument(
+        (Line((), "row", "Home | Reports | Members | Contact"), Line((), "row", "Laos ...")),
+    )
+    with sqlite3.connect(tmp_path / "w.db") as db:  # as the release before stored it
+        db.execute(
+            "UPDATE sources SET extract_key = ?, content_hash = ?, body_hash = NULL"
+            " WHERE id = 'vn-profile'",
+            (source.extract_key, flattened.content_hash()),
+        )
+        db.execute(
+            "UPDATE snapshots SET document = ? WHERE source_id = 'vn-profile'",
+            (zlib.compress(json.dumps(flattened.to_json()).encode()),),
+        )
+    status, out = harness.check()
+    assert status == 0
+    assert "baseline  vn-profile  new baseline" in out
+    assert "unchanged la-updates" in out  # a feed reads as before: nothing to redo
+    assert harness.changes() == []
+    status, out = harness.check()
+    assert "unchanged vn-profile" in out
 
 
 def test_dry_run_records_nothing(harness: Harness, site: SiteServer) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import feedparser
 import httpx
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import demo_data, make_config
 from tests.test_mail import hostile_site  # noqa: F401 (a fixture)
@@ -19,8 +20,9 @@ from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.notify.outbox import compose_pending
-from watcher.store import read_transaction
+from watcher.store import read_transaction, write_transaction
 from watcher.store.outbox import list_messages
+from watcher.store.schema import sources
 from watcher.store.subscribers import find_subscriber
 from watcher.web.app import create_web
 
@@ -363,3 +365,23 @@ async def test_one_confirmation_email_per_address_at_a_time(
     async with read_transaction(watched.engine) as connection:
         sent = [m for m in await list_messages(connection) if m.recipient == "once@readers.example"]
     assert len(sent) == 1
+
+
+async def test_a_warning_on_a_source_shows_escaped_and_in_the_api(
+    client: httpx.AsyncClient, watched: App
+) -> None:
+    """A check that succeeded with something off (a lying charset, a recovered feed) says so
+    beside the source: on the country's page, escaped, and in the API."""
+    warning = 'the meta tag declares gb18030 <script>alert("x")</script>; read as UTF-8'
+    async with write_transaction(watched.engine) as connection:
+        await connection.execute(
+            update(sources).where(sources.c.id == "vn-profile").values(last_warning=warning)
+        )
+    page = await client.get("/countries/vn")
+    assert "ok, with a warning" in page.text
+    assert "<script>alert" not in page.text
+    assert "&lt;script&gt;" in page.text
+    listed = await client.get("/api/v1/sources", headers=bearer())
+    states = {item["id"]: item for item in listed.json()}
+    assert states["vn-profile"]["last_warning"] == warning
+    assert states["vn-news"]["last_warning"] is None

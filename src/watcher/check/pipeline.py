@@ -29,7 +29,7 @@ from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
 from watcher.diff import Change, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
-from watcher.extract import Document, FeedDocument, PageDocument
+from watcher.extract import Document, FeedDocument, PageDocument, document_key
 from watcher.extract.feed import extract_feed, looks_like_feed
 from watcher.extract.page import document_of, select
 from watcher.fetch import Response, decode_body
@@ -121,8 +121,9 @@ class _Check:
         self.state = state
         self.writer = writer
         self.now: datetime = app.clock()
-        self.fresh = not state.has_baseline or state.extract_key != source.extract_key
+        self.fresh = is_fresh(source, state)
         self.step = "fetching"  # where the check is, for a failure's reason
+        self.warnings: list[str] | None = None  # once the response was read: what was off
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
@@ -143,7 +144,7 @@ class _Check:
         if document is None:
             await self._save(response, body_hash=body_hash, fingerprint=fingerprint)
             return _Verdict("unchanged", "the page changed, nothing that matters did")
-        if self.fresh:
+        if self.fresh and document.content_hash() != self.state.content_hash:
             await self._save(
                 response,
                 body_hash=body_hash,
@@ -152,7 +153,7 @@ class _Check:
                 snapshot=True,
             )
             what = (
-                "new baseline (extraction settings changed)"
+                "new baseline (the extraction settings, or watcher's way of reading, changed)"
                 if self.state.has_baseline
                 else "baseline"
             )
@@ -205,15 +206,22 @@ class _Check:
         return _Verdict("changed", change.summary(), change_id, change)
 
     async def _document(self, response: Response) -> tuple[Document | None, str | None]:
-        """The response as a document, or None for a page whose selected markup is unchanged."""
+        """The response as a document, or None for a page whose selected markup is unchanged.
+        What was off but could be read past (a recovered feed, a charset that lied) goes
+        into `warnings`, recorded with the check's success."""
         self.step = "extracting"
+        self.warnings = warnings = []
         if self._kind(response) == "feed":
+            size, body, media = len(response.body), response.body, response.content_type
             return await _maybe_in_thread(
-                len(response.body), extract_feed, response.body, response.content_type, self.source
+                size, extract_feed, body, media, self.source, warnings
             ), None
         _require_html(response)
         self.step = "decoding"
-        text = decode_body(response.body, response.content_type).text
+        decoded = decode_body(response.body, response.content_type)
+        text = decoded.text
+        if decoded.warning:
+            warnings.append(decoded.warning)
         self.step = "extracting"
         known = None if self.fresh else self.state.fingerprint
         return await _maybe_in_thread(len(response.body), _page, text, self.source, known)
@@ -254,6 +262,8 @@ class _Check:
             "etag": response.validators.etag or self.state.etag,
             "last_modified": response.validators.last_modified or self.state.last_modified,
         }
+        if self.warnings is not None:  # read anew: its warnings replace the last ones
+            healthy["last_warning"] = "; ".join(self.warnings)[:2000] or None
         state.update({k: v for k, v in healthy.items() if getattr(self.state, k) != v})
         return state
 
@@ -276,7 +286,7 @@ class _Check:
         if document is not None:
             state["content_hash"] = document.content_hash()
             state["kind"] = document.kind
-            state["extract_key"] = self.source.extract_key
+            state["extract_key"] = document_key(self.source, document.kind)
         if change is not None:
             state["last_change_at"] = self.now
         result = Result(self.source, state, document if snapshot else None, change)
@@ -323,6 +333,12 @@ class _Check:
         except LostClaim as lost:
             return _Verdict("failed", lost.reason)
         return verdict
+
+
+def is_fresh(source: Source, state: SourceState) -> bool:
+    """Is there no stored document to compare with: no baseline yet, or one made with other
+    settings, or by an older release's extraction (`document_key`)?"""
+    return not state.has_baseline or state.extract_key != document_key(source, state.kind)
 
 
 def _page(text: str, source: Source, known: str | None) -> tuple[PageDocument | None, str]:

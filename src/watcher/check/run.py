@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from watcher.app import App
-from watcher.check.pipeline import Fetched, Outcome, check_source
+from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
 from watcher.fetch import Request, Validators
@@ -186,7 +186,7 @@ async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
         == (states[0].etag, states[0].last_modified, states[0].body_hash)
         for s in states
     )
-    fresh = any(not s.has_baseline or s.extract_key != src.extract_key for src, s in group)
+    fresh = any(is_fresh(src, s) for src, s in group)
     validators = states[0].validators if same and not fresh else Validators()
     kinds = {src.kind for src, _ in group}
     request = Request(

@@ -88,7 +88,7 @@ async def show_sources(args: argparse.Namespace) -> int:
                 local_time(state.last_checked_at, zone),
                 local_time(state.last_change_at, zone),
                 local_time(state.next_check_at, zone),
-                state.last_error if state.status == "failing" else state.url,
+                _problem(state),
             ]
             for state in states
         ]
@@ -100,15 +100,25 @@ async def show_sources(args: argparse.Namespace) -> int:
             "LAST CHECK",
             "LAST CHANGE",
             "NEXT CHECK",
-            "URL / LAST ERROR",
+            "URL / LAST ERROR OR WARNING",
         ]
         table(headers, rows)
     return 0
 
 
+def _problem(state: SourceState) -> str | None:
+    if state.status == "failing":
+        return state.last_error
+    if state.last_warning:
+        return f"warning: {state.last_warning}"
+    return state.url
+
+
 def _status(state: SourceState) -> str:
     if state.status == "failing":
         return style(f"failing ({state.failures})", "31")
+    if state.status == "ok" and state.last_warning:
+        return style("ok, warning", "33")
     return {"new": "not checked"}.get(state.status, state.status)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from watcher.diff.change import DiffLine, PageChange, SectionChange, SectionStatus
-from watcher.diff.words import word_marks
+from watcher.diff.words import word_marks, words
 from watcher.extract.document import (
     HEADING_KINDS,
     Line,
@@ -201,15 +201,16 @@ class _Pairer:
 
     def pair(self, old: Sequence[Line], new: Sequence[Line]) -> Iterator[DiffLine]:
         window = 8 if len(old) * len(new) <= 10_000 else 2
-        new_words = [frozenset(line.text.split()) for line in new]
+        new_words = [words(line.text) for line in new]
         j = 0
         for line in old:
-            words = frozenset(line.text.split())
+            old_words = words(line.text)
             match = next(
                 (
                     k
                     for k in range(j, min(len(new), j + window))
-                    if new[k].kind == line.kind and _same_line(line, new[k], words, new_words[k])
+                    if new[k].kind == line.kind
+                    and _same_line(line, new[k], old_words, new_words[k])
                 ),
                 None,
             )
@@ -232,11 +233,13 @@ class _Pairer:
 
 
 def _same_line(old: Line, new: Line, old_words: frozenset[str], new_words: frozenset[str]) -> bool:
-    """Is `new` the same line as `old`, rewritten? Same label, or enough words in common."""
+    """Is `new` the same line as `old`, rewritten? Rows of a data table with the same label
+    are; otherwise lines that have enough words in common."""
     if old.kind == "updated":
         return True
-    if old.kind == "row" and ":" in old.text:
-        return old.text.partition(":")[0] == new.text.partition(":")[0]
+    same_label = old.text.partition(":")[0] == new.text.partition(":")[0]
+    if old.kind == "row" and ":" in old.text and same_label:
+        return True
     if not old_words or not new_words:
         return False
     return len(old_words & new_words) / len(old_words | new_words) >= PAIR_THRESHOLD

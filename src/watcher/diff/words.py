@@ -4,23 +4,90 @@ The shared prefix and suffix of the two lines are trimmed before difflib runs, s
 edit in a long paragraph costs little. A token is a word (or a punctuation mark) together
 with the whitespace before it: as tokens of their own, spaces were half of every line, and
 difflib slows down sharply on an element that common.
+
+Chinese, Japanese, Thai, Lao, Khmer, Myanmar and Tibetan are written without spaces between
+words: there a token is one character with the marks that sit on it (a grapheme, near
+enough), so a two-character edit in a sentence is marked as those characters, not as the
+whole sentence. The same tokens decide which removed and added lines are one line rewritten
+(`words`).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from difflib import SequenceMatcher
+from functools import cache
 
 from watcher.diff.change import Mark
 
-_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])|\s+")
+# Blocks of the scripts written without spaces between words.
+_UNSPACED_BLOCKS = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x0F00, 0x0FFF),  # Tibetan
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF),  # CJK unified ideographs, extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9F),  # half-width Katakana
+    (0x20000, 0x3134F),  # CJK unified ideographs, extensions B-G
+)
+
 # Beyond this many tokens a line is marked as a whole: word diffs of huge lines help nobody.
 MAX_TOKENS = 4000
 
 
+def _class(ranges: list[tuple[int, int]]) -> str:
+    return "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in ranges)
+
+
+def _marks_in(blocks: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+    """The combining marks (Mn, Mc, Me) of these blocks, as ranges."""
+    ranges: list[tuple[int, int]] = []
+    for lo, hi in blocks:
+        for code in range(lo, hi + 1):
+            if unicodedata.category(chr(code)).startswith("M"):
+                if ranges and ranges[-1][1] == code - 1:
+                    ranges[-1] = (ranges[-1][0], code)
+                else:
+                    ranges.append((code, code))
+    return ranges
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The token pattern and the test for unspaced scripts: compiled at first use (~10 ms,
+    which a `watcher check` that finds no change need not pay)."""
+    unspaced = _class(list(_UNSPACED_BLOCKS))
+    marks = _class(  # combining marks, and those of the unspaced scripts (none among Han)
+        _marks_in(((0x0300, 0x036F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF)))
+        + _marks_in(((0x0E00, 0x109F), (0x1780, 0x17FF), (0x3099, 0x309A)))
+    )
+    # A character of an unspaced script with its marks; a run of other word characters
+    # (and the marks on them); a punctuation mark; whitespace before any of them.
+    token = re.compile(rf"\s*(?:[{unspaced}][{marks}]*|(?:[^\W{unspaced}]|[{marks}])+|[^\w\s])|\s+")
+    return token, re.compile(f"[{unspaced}]")
+
+
+def tokens(text: str) -> list[str]:
+    """The line as tokens, each with the whitespace before it; they join back into it."""
+    return _patterns()[0].findall(text)
+
+
+def words(text: str) -> frozenset[str]:
+    """The words of a line, for telling whether two lines are one line rewritten: split on
+    whitespace, and each character apart in the scripts written without spaces."""
+    if text.isascii() or not _patterns()[1].search(text):
+        return frozenset(text.split())
+    return frozenset(token.strip() for token in tokens(text) if not token.isspace())
+
+
 def word_marks(old: str, new: str) -> tuple[Mark, ...] | None:
     """Segments that rebuild both lines: "=" shared, "-" only in old, "+" only in new."""
-    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    a, b = tokens(old), tokens(new)
     if len(a) > MAX_TOKENS or len(b) > MAX_TOKENS:
         return None
     lead = _common_prefix(a, b)

@@ -1,7 +1,10 @@
 """RSS/Atom -> FeedDocument: entries keyed by id (else link), filtered by the source's `match`.
 
 Malformed feeds are common; feedparser recovers what it can ("bozo" feeds) and we use every
-entry it parsed. Only a response with nothing usable in it fails the check.
+entry it parsed, keeping its complaint as a warning. A feed it recognised (a version and a
+title) with no entries yet is a valid, empty baseline: its first entry is news when it
+comes. Only a response with nothing usable in it fails the check, with a reason naming what
+was found instead.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ SUMMARY_MAX = 2000
 _LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)", re.I | re.S)
 
 
-def extract_feed(body: bytes, content_type: str | None, source: Source) -> FeedDocument:
+def extract_feed(
+    body: bytes, content_type: str | None, source: Source, warnings: list[str] | None = None
+) -> FeedDocument:
+    """The feed's entries; what feedparser had to recover from is added to `warnings`."""
     headers = {"content-type": content_type} if content_type else {}
     import feedparser  # a tenth of start-up, and most runs check pages only
 
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
-    if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
+    if not parsed.entries and not _recognised(parsed):
         raise ExtractError(_why_unusable(body, parsed))
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if problem is not None and warnings is not None:
+        warnings.append(f"the feed is malformed, read as far as it goes ({_describe(problem)})")
     pattern = re.compile(source.match, re.IGNORECASE) if source.match else None
     entries: dict[str, Entry] = {}
     for raw in parsed.entries:
@@ -57,14 +66,58 @@ def looks_like_feed(body: bytes, content_type: str | None) -> bool:
     return head.startswith(b"<?xml") or head.startswith((b"<rss", b"<feed", b"<rdf:rdf"))
 
 
+def _recognised(parsed: Any) -> bool:
+    """A feed without entries is still a feed when feedparser knew its format and, if it had
+    to recover from an error, read its title: then the format is not a guess."""
+    if not parsed.get("version"):
+        return False
+    return not parsed.get("bozo") or bool(parsed.feed.get("title"))
+
+
 def _why_unusable(body: bytes, parsed: Any) -> str:
     if not body.strip():
         return "not a feed: the body is empty"
     if _LOOKS_LIKE_HTML.match(body[:2048]):
         return "not a feed: the response is an HTML page"
+    if not parsed.get("version") and (root := _root_element(body)):
+        known = _OTHER_FORMATS.get(root.lower())
+        what = f", {known}" if known else ""
+        return (
+            f"not a feed: an XML document whose root element is <{root}>{what}; watcher reads"
+            " RSS (0.9x, 1.0, 2.0) and Atom"
+        )
     problem = parsed.get("bozo_exception")
-    detail = f" ({normalize_space(str(problem))[:200]})" if problem else ""
+    detail = f" ({_describe(problem)})" if problem else ""
     return f"not a usable feed: no entries could be read{detail}"
+
+
+# Root elements of XML formats mistaken for feeds, named for the operator.
+_OTHER_FORMATS = {
+    "opml": "an OPML outline (a list of feeds, not a feed)",
+    "channel": "the Channel Definition Format (CDF), obsolete since 2008",
+    "urlset": "a sitemap",
+    "sitemapindex": "a sitemap index",
+    "html": "an XHTML page",
+    "svg": "an SVG image",
+}
+_ROOT = re.compile(rb"<([A-Za-z_][\w.:-]{0,63})")
+_PROLOG = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)", re.S | re.I)
+
+
+def _root_element(body: bytes) -> str | None:
+    """The name of the first element, past the XML declaration, comments and doctype."""
+    head, at = body[:4096].lstrip(b"\xef\xbb\xbf"), 0
+    while found := _PROLOG.match(head, at):
+        at = found.end()
+    root = _ROOT.match(head[at:].lstrip())
+    if root is None:
+        return None
+    name = root.group(1).decode("ascii")
+    return one_line(name.split(":")[-1])  # a namespace prefix says nothing about the format
+
+
+def _describe(problem: BaseException) -> str:
+    return normalize_space(str(problem))[:200]
 
 
 def _entry(raw: Any) -> Entry | None:

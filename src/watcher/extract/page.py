@@ -3,6 +3,10 @@
 Headings become section paths ("Mine Ban Policy > Policy"); paragraphs, list items and table
 rows become lines; footnotes are attributed to the section that cites them, so a new footnote
 counts as a change of that section rather than of whatever happens to precede the notes.
+
+Only data tables become rows (`header: value`). A table that lays out the page (a banner, a
+side menu beside the content, a footer: the old web's way, still common) is walked like any
+container, its cells like blocks: see `is_layout_table`.
 """
 
 from __future__ import annotations
@@ -265,6 +269,8 @@ class _Builder:
             self.buffer.append(" " + element.text_content() + " ")
         elif tag in HEADING_LEVELS:
             self._heading(element)
+        elif tag == "table" and is_layout_table(element):
+            self._block(element, depth)  # its cells are blocks, their content walked
         elif tag == "table":
             self._table(element)
         elif tag == "br":
@@ -337,11 +343,37 @@ class _Builder:
         self.kind = saved
 
 
+# Content that makes a table cell a container of the page rather than a value in a table.
+_CONTAINER_CONTENT = etree.XPath(
+    "descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
+    " or self::ul or self::ol or self::dl or self::table or self::blockquote or self::pre"
+    " or self::form][1]"
+)
+_PARAGRAPHS = etree.XPath("count(descendant::p | descendant::div[p or not(*)])")
+_ROWS = etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
+
+
+def is_layout_table(table: lxml.html.HtmlElement) -> bool:
+    """Does this table lay out the page rather than hold data? Yes when it says so
+    (`role="presentation"`), when one of its cells holds block content (a heading, a list,
+    a nested table, two paragraphs or more: one `<p>` around a value is how some editors
+    write every cell), or when it has a single column (a stack of boxes)."""
+    if (table.get("role") or "").lower() in ("presentation", "none"):
+        return True
+    widest = 0
+    for row in _ROWS(table):
+        cells = [cell for cell in row if cell.tag in ("td", "th")]
+        widest = max(widest, len(cells))
+        for cell in cells:
+            if _CONTAINER_CONTENT(cell) or _PARAGRAPHS(cell) >= 2:
+                return True
+    return widest <= 1
+
+
 def table_rows(table: lxml.html.HtmlElement) -> Iterator[str]:
     """Rows as `header: value` lines; a header row names the columns of the rows below it."""
     header: list[str] | None = None
-    rows = table.xpath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
-    for position, row in enumerate(rows):
+    for position, row in enumerate(_ROWS(table)):
         cells = [cell for cell in row if cell.tag in ("td", "th")]
         texts = [normalize_space(cell.text_content()) for cell in cells]
         if not any(texts):

@@ -1,6 +1,11 @@
 """Bytes -> text, as browsers do it (the WHATWG Encoding Standard): the byte order mark,
 then the charset of the Content-Type header, then a meta tag, then detection.
 
+Pages lie about their charset: a template that says `gb2312` or `iso-8859-1` around text
+saved as UTF-8. When the declared encoding cannot decode the bytes and they are valid UTF-8,
+they are read as UTF-8 and the disagreement is kept as a warning (shown with the source),
+not a failed check.
+
 A label is an encoding only if the Encoding Standard lists it (`webencodings` carries the
 list): `rot13`, `hex` or `undefined` are Python codecs but no charset, and are ignored like
 any unknown label, so a hostile header cannot make decoding do something else than decode.
@@ -41,6 +46,7 @@ class Decoded:
     text: str
     charset: str
     origin: str  # "header", "bom", "meta", "detected"
+    warning: str | None = None  # the declaration could not be followed
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:
@@ -90,6 +96,12 @@ def _decode(body: bytes, codec: str, origin: str, why: str) -> Decoded:
         return Decoded(body.decode(codec), codec, origin)
     except UnicodeError as exc:
         start = getattr(exc, "start", 0)
+        if codec != "utf-8" and _is_utf8(body):
+            warning = (
+                f"{why} declares {codec}, which cannot decode the body (byte {start}),"
+                " but it is valid UTF-8: read as UTF-8"
+            )
+            return Decoded(body.decode("utf-8"), "utf-8", "detected", warning)
         raise DecodeError(
             f"undecodable bytes: not valid {codec} as declared by {why}"
             f" (byte {start}: {body[start : start + 4]!r})"

@@ -24,6 +24,7 @@ def source_json(state: SourceState, config: Config) -> dict[str, Any]:
         "status": state.status,
         "failures": state.failures,
         "last_error": state.last_error,
+        "last_warning": state.last_warning,
         "failing_since": iso(state.failing_since),
         "last_checked_at": iso(state.last_checked_at),
         "last_success_at": iso(state.last_success_at),

@@ -103,6 +103,7 @@ sources = Table(
     Column("status", String(16), nullable=False, default="new"),  # new, ok, failing
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    Column("last_warning", Text),  # what was off in the last extraction that succeeded
     Column("failing_since", UTCDateTime),
     Column("alerted_at", UTCDateTime),
     Column("last_checked_at", UTCDateTime),

@@ -40,6 +40,7 @@ class SourceState:
     status: str
     failures: int
     last_error: str | None
+    last_warning: str | None
     failing_since: datetime | None
     alerted_at: datetime | None
     last_checked_at: datetime | None

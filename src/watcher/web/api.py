@@ -68,6 +68,7 @@ class SourceOut(BaseModel):
     status: Literal["new", "ok", "failing"]
     failures: int
     last_error: str | None
+    last_warning: str | None
     failing_since: str | None
     last_checked_at: str | None
     last_success_at: str | None
