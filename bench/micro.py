@@ -9,6 +9,7 @@ asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import subprocess
@@ -17,13 +18,17 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+from workers import cpu_of
+
 from watcher.app import open_app
 from watcher.check import run_pass
-from watcher.config import build_config
+from watcher.config import Config, build_config
 from watcher.demo.site import SiteServer, site_root
 from watcher.diff import diff_pages
 from watcher.extract import Line, PageDocument
@@ -83,59 +88,165 @@ def big_documents(lines: int = 15_000) -> tuple[PageDocument, PageDocument]:
     return PageDocument(tuple(old)), PageDocument(tuple(new))
 
 
-def thousand_emails(count: int = 1000) -> tuple[float, float, int]:
-    """Compose and deliver `count` emails (the example site's Vietnam update) to an aiosmtpd
-    server running in a process of its own, as a local relay would."""
-    from watcher.notify.mailer import deliver
-    from watcher.notify.outbox import compose_pending
+SMTP_SERVERS = {
+    # Python's aiosmtpd, as the tests use it: its CPU shares the machine with watcher's
+    "aiosmtpd": lambda port: [
+        sys.executable,
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-c",
+        "aiosmtpd.handlers.Sink",
+        "-l",
+        f"127.0.0.1:{port}",
+    ],
+    # Postfix's smtp-sink (Debian's postfix package), a receiver in C as a real relay is
+    "smtp-sink": lambda port: ["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "256"],
+}
 
+
+@dataclass
+class Mailing:
+    """A fan-out's figures: wall seconds until every message was composed, then until every
+    one was delivered; messages sent (each worker's share); the CPU seconds the watcher
+    processes (all their threads) and the SMTP server used while delivering."""
+
+    composed: float
+    delivered: float
+    sent: int
+    watcher_cpu: float
+    server_cpu: float
+    shares: list[int]
+
+
+def thousand_emails(
+    count: int = 1000,
+    *,
+    server_name: str = "aiosmtpd",
+    connections: int = 4,
+    database: str | None = None,
+    workers: int = 1,
+) -> Mailing:
+    """Compose and deliver `count` emails (the example site's Vietnam update) to an SMTP
+    server running in a process of its own (`SMTP_SERVERS`), as a local relay would: by this
+    process, or by `workers` processes sharing `database` (PostgreSQL), as `watcher run`
+    workers do."""
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-            "-l",
-            f"127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        SMTP_SERVERS[server_name](port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         wait_for_port(port)
         with SiteServer() as site, tempfile.TemporaryDirectory() as folder:
             data = tomllib.loads(DEMO.read_text().replace("http://127.0.0.1:8931", site.base_url))
-            data["service"]["database"] = f"sqlite:///{folder}/w.db"
+            data["service"]["database"] = database or f"sqlite:///{folder}/w.db"
             data["mail"] = {
                 "transport": "smtp",
                 "host": "127.0.0.1",
                 "port": port,
                 "security": "none",
                 "batch_size": 100,
+                "connections": connections,
             }
             data["subscribers"] = [
                 {"email": f"reader{n}@example.org", "countries": ["VN"]} for n in range(count)
             ]
             config = build_config(data, {}, None)
 
-            async def run() -> tuple[float, float, int]:
+            async def change() -> None:
                 async with open_app(config) as app:
                     await run_pass(app, every=True)
                     site.revision = "r2"
                     await run_pass(app, every=True)
-                    started = time.perf_counter()
-                    await compose_pending(app, settle=timedelta(0))
-                    composed = time.perf_counter()
-                    report = await deliver(app)
-                    return composed - started, time.perf_counter() - composed, report.sent
 
-            return asyncio.run(run())
+            asyncio.run(change())
+            if workers == 1:
+                return _mailing([asyncio.run(_drain(config, server.pid))])
+            path = Path(folder) / "watcher.toml"
+            path.write_text(tomli_w.dumps(data))
+            return _drain_in_processes(path, workers, server.pid)
     finally:
         server.terminate()
         server.wait()
+
+
+async def _drain(config: Config, server: int, go: Callable[[], object] = lambda: None) -> Drain:
+    """Compose what is pending and deliver it, as one worker's drain does; `go` is waited
+    for once the app is open (so that several workers start together)."""
+    from watcher.notify.mailer import deliver
+    from watcher.notify.outbox import compose_pending
+
+    async with open_app(config) as app:
+        await asyncio.to_thread(go)
+        started = time.monotonic()  # system-wide: comparable between processes
+        await compose_pending(app, settle=timedelta(0))
+        composed = time.monotonic()
+        cpu, server_cpu = time.process_time(), cpu_of([server])
+        report = await deliver(app)
+        return Drain(
+            started,
+            composed,
+            time.monotonic(),
+            report.sent,
+            time.process_time() - cpu,
+            cpu_of([server]) - server_cpu,
+        )
+
+
+@dataclass
+class Drain:
+    """One worker's drain: when it started, finished composing and finished delivering
+    (`time.monotonic`), what it sent, its CPU and the server's while it delivered."""
+
+    started: float
+    composed: float
+    ended: float
+    sent: int
+    cpu: float
+    server_cpu: float
+
+
+def _mailing(drains: list[Drain]) -> Mailing:
+    start = min(d.started for d in drains)
+    composed = max(d.composed for d in drains)
+    return Mailing(
+        composed - start,
+        max(d.ended for d in drains) - composed,
+        sum(d.sent for d in drains),
+        sum(d.cpu for d in drains),
+        max(d.server_cpu for d in drains),  # each saw the server's whole CPU meanwhile
+        [d.sent for d in drains],
+    )
+
+
+def _drain_in_processes(config: Path, workers: int, server: int) -> Mailing:
+    """`workers` processes drain one outbox at once, started together once all are open."""
+    program = (
+        "import asyncio, dataclasses, json, sys; sys.path.insert(0, sys.argv[1]); import micro;"
+        "from watcher.config import load_config;"
+        "drain = asyncio.run(micro._drain(load_config(sys.argv[2]), int(sys.argv[3]),"
+        " go=sys.stdin.readline));"
+        "print(json.dumps(dataclasses.asdict(drain)))"
+    )
+    command = [sys.executable, "-c", program, str(Path(__file__).parent), str(config)]
+    processes = [
+        subprocess.Popen(
+            [*command, str(server)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(workers)
+    ]
+    time.sleep(5)  # every worker has opened the app and waits
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    drains = []
+    for process in processes:
+        out, _ = process.communicate(timeout=600)
+        if process.returncode != 0:
+            raise SystemExit(f"a worker failed ({process.returncode})")
+        drains.append(Drain(**json.loads(out.strip().splitlines()[-1])))
+    return _mailing(drains)
 
 
 def pruning_with_a_long_log(
@@ -242,13 +353,14 @@ def main() -> None:
     print(
         f"  {pruned} snapshots in, {pruned} pruned, 100,000 changes logged {pruning * 1000:8.1f} ms"
     )
-    composing, delivering, sent = thousand_emails()
+    mailing = thousand_emails()
+    composing, delivering = mailing.composed, mailing.delivered
     print(f"  compose 1,000 emails                          {composing:8.2f} s")
-    print(f"  deliver them to a local SMTP server ({sent:,} sent) {delivering:8.2f} s")
+    print(f"  deliver them to a local SMTP server ({mailing.sent:,} sent) {delivering:8.2f} s")
     print()
     print(f"{'met   ' if diffing < 0.5 else 'MISSED'} the 2 MB diff < 0.5 s")
-    mailing = composing + delivering
-    print(f"{'met   ' if mailing < 5 else 'MISSED'} 1,000 emails composed and delivered < 5 s")
+    total = composing + delivering
+    print(f"{'met   ' if total < 5 else 'MISSED'} 1,000 emails composed and delivered < 5 s")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ Parts:
   (SQLAlchemy's cursor events) and table rows read per check (`pg_stat_user_tables`:
   sequential and index reads), which must not grow with the table.
 - `fanout`: one change of the example site to 10,000 subscribers, composed and delivered to a
-  local SMTP server (aiosmtpd in a process of its own), against 1,000: seconds and the
-  process's peak RSS.
+  local SMTP server in a process of its own (`--smtp-server`: Python's aiosmtpd, or
+  Postfix's smtp-sink written in C, from Debian's postfix package), against 1,000: seconds,
+  the CPU watcher and the server used while delivering, and watcher's peak RSS; with
+  `--fanout-workers N`, N processes drain one outbox on PostgreSQL as `watcher run` workers.
 """
 
 from __future__ import annotations
@@ -285,32 +287,47 @@ def dbwork(count: int) -> dict[str, Any]:
     return figures
 
 
-def fanout() -> dict[str, Any]:
-    """micro.py's compose-and-deliver, at 1,000 and 10,000 subscribers, each in a process of
-    its own (for its peak RSS)."""
-    figures: dict[str, Any] = {}
+def fanout(server_name: str, connections: int, workers: int) -> dict[str, Any]:
+    """micro.py's compose-and-deliver, at 1,000 and 10,000 subscribers, each size in a process
+    of its own (for its peak RSS), to `server_name` (micro.SMTP_SERVERS) over `connections`
+    per worker: one process on SQLite, or `workers` processes on PostgreSQL."""
+    figures: dict[str, Any] = {"server": server_name, "connections": connections}
+    figures["database"] = "sqlite" if workers == 1 else f"postgresql x {workers}"
     for readers in (1_000, 10_000):
+        database = ""
+        if workers > 1:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{SCALE_DB}" WITH (FORCE)'))
+            asyncio.run(admin(f'CREATE DATABASE "{SCALE_DB}"'))
+            database = f"{POSTGRES}/{SCALE_DB}"
         program = (
-            "import json, sys; sys.path.insert(0, sys.argv[1]); import micro, scale;"
-            "composed, delivered, sent = micro.thousand_emails(int(sys.argv[2]));"
-            "print(json.dumps([composed, delivered, sent, scale.vm(__import__('os').getpid(),"
-            " 'VmHWM')]))"
+            "import dataclasses, json, os, sys; sys.path.insert(0, sys.argv[1]);"
+            "import micro, scale;"
+            "mailing = micro.thousand_emails(int(sys.argv[2]), server_name=sys.argv[3],"
+            " connections=int(sys.argv[4]), database=sys.argv[5] or None,"
+            " workers=int(sys.argv[6]));"
+            "print(json.dumps([dataclasses.asdict(mailing), scale.vm(os.getpid(), 'VmHWM')]))"
         )
+        arguments = [str(HERE), str(readers), server_name, str(connections), database]
         done = subprocess.run(
-            [sys.executable, "-c", program, str(HERE), str(readers)],
+            [sys.executable, "-c", program, *arguments, str(workers)],
             capture_output=True,
             text=True,
             check=True,
         )
-        composed, delivered, sent, peak = json.loads(done.stdout.strip().splitlines()[-1])
-        if sent != readers:
-            raise SystemExit(f"{sent} of {readers} sent")
+        mailing, peak = json.loads(done.stdout.strip().splitlines()[-1])
+        if mailing["sent"] != readers:
+            raise SystemExit(f"{mailing['sent']} of {readers} sent")
         figures[f"{readers:,} readers"] = {
-            "composed (s)": round(composed, 2),
-            "delivered (s)": round(delivered, 2),
-            "total (s)": round(composed + delivered, 2),
-            "peak RSS (MB)": round(peak, 1),
+            "composed (s)": round(mailing["composed"], 2),
+            "delivered (s)": round(mailing["delivered"], 2),
+            "total (s)": round(mailing["composed"] + mailing["delivered"], 2),
+            "watcher CPU delivering (s)": round(mailing["watcher_cpu"], 2),
+            "server CPU (s)": round(mailing["server_cpu"], 2),
+            "shares": mailing["shares"],
+            "peak RSS (MB), the first process": round(peak, 1),
         }
+    if workers > 1:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{SCALE_DB}" WITH (FORCE)'))
     return figures
 
 
@@ -321,12 +338,19 @@ def main() -> None:
         "--pass-sizes", default="10000,20000", help="timed passes at these sizes (linearity)"
     )
     parser.add_argument("--parts", default="service,dbwork,fanout")
+    parser.add_argument(
+        "--smtp-server", default="aiosmtpd", help="fanout's receiver: aiosmtpd or smtp-sink"
+    )
+    parser.add_argument("--connections", type=int, default=4, help="fanout's mail.connections")
+    parser.add_argument(
+        "--fanout-workers", type=int, default=1, help="fanout on PostgreSQL with this many workers"
+    )
     args = parser.parse_args()
     sizes = [int(n) for n in args.pass_sizes.split(",")]
     parts = {
         "service": lambda count: service(count, sizes),
         "dbwork": dbwork,
-        "fanout": lambda _: fanout(),
+        "fanout": lambda _: fanout(args.smtp_server, args.connections, args.fanout_workers),
     }
     for name in args.parts.split(","):
         started = datetime.now(UTC)

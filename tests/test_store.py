@@ -532,7 +532,8 @@ async def test_thousands_of_new_sources_are_analyzed_at_once(postgres_url: str) 
     2,606 table rows read per check with 100,000 sources, 34 once the table was analyzed
     (bench/scale.py). Adding many sources takes the statistics there and then."""
     from watcher.config.sources import Source
-    from watcher.store.sources import ANALYZE_AFTER, sync_sources
+    from watcher.store.db import ANALYZE_AFTER
+    from watcher.store.sources import sync_sources
 
     count = ANALYZE_AFTER + 500
     configured = [

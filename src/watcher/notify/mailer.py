@@ -36,7 +36,6 @@ from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
 from watcher.store.outbox import (
     Message,
-    cancel_unwanted,
     claim_messages,
     mark_failed,
     mark_retry,
@@ -254,7 +253,6 @@ async def _claim(app: App) -> list[Message]:
     now = app.clock()
     async with write_transaction(app.engine) as connection:
         await release_stale_claims(connection, messages, now=now, me=app.worker)
-        await cancel_unwanted(connection)
         return await claim_messages(
             connection,
             now=now,

@@ -10,6 +10,7 @@ from watcher.app import App
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
 from watcher.store.changes import get_changes
+from watcher.store.db import analyze_if_grown
 from watcher.store.outbox import (
     Pending,
     add_message,
@@ -20,6 +21,7 @@ from watcher.store.outbox import (
     pending_notifications,
     subscribers_with_pending,
 )
+from watcher.store.schema import messages
 from watcher.store.subscribers import subscribers_by_ids
 
 BATCH = 50  # subscribers composed per transaction
@@ -40,21 +42,29 @@ async def compose_pending(
     queued = await _immediate(app, now, settle)
     for frequency in ("daily", "weekly"):
         queued += await _digests(app, frequency, now)
+    async with write_transaction(app.engine) as connection:  # a fan-out to thousands
+        await analyze_if_grown(connection, messages, queued)
     return queued
 
 
 async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
     """One message per subscriber and country, grouping all of that country's changes."""
-    queued = 0
+    async with write_transaction(app.engine) as connection:
+        await drop_orphaned_notifications(connection)  # once a drain, not once a batch
+    queued = after = 0
     while True:
         async with write_transaction(app.engine) as connection:
-            await drop_orphaned_notifications(connection)
             settled_before = now - settle if settle else None
             ids = await subscribers_with_pending(
-                connection, frequencies=["immediate"], settled_before=settled_before, limit=BATCH
+                connection,
+                frequencies=["immediate"],
+                settled_before=settled_before,
+                after=after,
+                limit=BATCH,
             )
             if not ids:
                 return queued
+            after = ids[-1]
             pending = await pending_notifications(connection, ids, settled_before=settled_before)
             people = await subscribers_by_ids(connection, ids)
             records = {
@@ -99,14 +109,20 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
         weekday=mail.digest_weekday,
     )
     key = period_key(frequency, end)
-    queued = 0
+    queued = after = 0
     while True:
         async with write_transaction(app.engine) as connection:
             ids = await subscribers_with_pending(
-                connection, frequencies=[frequency], before=end, without_period=key, limit=BATCH
+                connection,
+                frequencies=[frequency],
+                before=end,
+                without_period=key,
+                after=after,
+                limit=BATCH,
             )
             if not ids:
                 return queued
+            after = ids[-1]
             pending = await pending_notifications(connection, ids, before=end)
             people = await subscribers_by_ids(connection, ids)
             records = {

@@ -146,6 +146,20 @@ def insert_ignoring_duplicates(
 CHUNK = 500  # ids per IN (...) clause, well under every driver's parameter limit
 
 
+ANALYZE_AFTER = 1_000  # rows added at once: the table's statistics are taken anew
+
+
+async def analyze_if_grown(connection: AsyncConnection, table: Table, added: int) -> None:
+    """PostgreSQL plans each query by its statistics of the tables, which autovacuum takes a
+    minute or so after rows arrive. Until then a table that grew by thousands of rows is
+    planned as nearly empty: every batch's claim, or every batch of subscribers a drain
+    composes for, became a scan of the whole table (quadratic work in all). After
+    `ANALYZE_AFTER` rows or more at once, take the statistics now; it samples, so it stays
+    cheap on a big table."""
+    if added >= ANALYZE_AFTER and connection.dialect.name == "postgresql":
+        await connection.execute(text(f"ANALYZE {table.name}"))
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     """`items` in slices of `size`, one IN (...) clause each."""
     for start in range(0, len(items), size):

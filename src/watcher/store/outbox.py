@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from watcher.store.db import insert_ignoring_duplicates, lock_rows
+from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates, lock_rows
 from watcher.store.schema import messages, notifications, subscribers, subscriptions
 from watcher.store.subscribers import ACTIVE, SUSPENDED
 
@@ -82,6 +82,7 @@ async def queue_notifications(
         return 0
     unique = ["subscriber_id", "change_id"]
     await connection.execute(insert_ignoring_duplicates(connection, notifications, unique), rows)
+    await analyze_if_grown(connection, notifications, len(rows))  # a fan-out to thousands
     return len(rows)
 
 
@@ -109,6 +110,7 @@ async def subscribers_with_pending(
     before: datetime | None = None,
     without_period: str | None = None,
     settled_before: datetime | None = None,
+    after: int = 0,
     limit: int = 100,
 ) -> list[int]:
     """Active subscribers (of these frequencies) with news that may go out now, locked for
@@ -116,6 +118,9 @@ async def subscribers_with_pending(
     (SKIP LOCKED), so nobody's news is split between two messages of one period.
 
     `without_period` leaves out those who already have that digest period's message.
+    `after` is the last subscriber id of the batch before: a drain walks the subscribers
+    once, in order, instead of reading past all those it already served at every batch
+    (quadratic: composing for 10,000 readers took 12 s where 1,000 took 0.5 s).
     """
     waiting = (
         select(notifications.c.id)
@@ -128,6 +133,7 @@ async def subscribers_with_pending(
     query = (
         select(subscribers.c.id)
         .where(
+            subscribers.c.id > after,
             subscribers.c.status == ACTIVE,
             subscribers.c.frequency.in_(list(frequencies)),
             waiting,
@@ -169,11 +175,17 @@ async def pending_notifications(
 
 
 async def drop_orphaned_notifications(connection: AsyncConnection) -> None:
-    """Notifications of subscribers who left before hearing of them will never be sent."""
-    gone = select(subscribers.c.id).where(subscribers.c.status != ACTIVE)
+    """Notifications of subscribers who left before hearing of them will never be sent.
+    Driven by the pending notifications (an index), each one's subscriber looked up by id:
+    a quiet outbox costs nothing, however many subscribers there are."""
+    left = (
+        select(subscribers.c.id)
+        .where(subscribers.c.id == notifications.c.subscriber_id, subscribers.c.status != ACTIVE)
+        .exists()
+    )
     await connection.execute(
         update(notifications)
-        .where(notifications.c.status == "pending", notifications.c.subscriber_id.in_(gone))
+        .where(notifications.c.status == "pending", left)
         .values(status="dropped")
     )
 
@@ -266,27 +278,22 @@ async def mark_composed(
         await connection.execute(statement, [{"notification": n, "message": m} for n, m in pairs])
 
 
-async def cancel_unwanted(connection: AsyncConnection) -> None:
-    """Queued news for someone who has since unsubscribed (or was suspended) is not sent."""
-    inactive = select(subscribers.c.id).where(subscribers.c.status != ACTIVE)
-    await connection.execute(
-        update(messages)
-        .where(
-            messages.c.status == QUEUED,
-            messages.c.kind.in_(["change", "digest"]),
-            messages.c.subscriber_id.in_(inactive),
-        )
-        .values(status=CANCELLED, last_error="the subscriber is no longer active")
-    )
-
-
 async def claim_messages(
     connection: AsyncConnection, *, now: datetime, worker: str, lease: timedelta, limit: int
 ) -> list[Message]:
-    """Lease up to `limit` queued messages that are due. Call in a write transaction."""
+    """Lease up to `limit` queued messages that are due. Call in a write transaction.
+
+    News (a change or a digest) for someone who has since unsubscribed, was suspended or
+    erased is cancelled as it is claimed, not sent: checked for the claimed batch only, so a
+    delivery's work stays in proportion to what it sends (checking every queued message at
+    every batch made a fan-out to 1,500 read 188,000 rows)."""
     query = lock_rows(
         connection,
-        select(messages, subscribers.c.hard_bounces.label("bounces"))
+        select(
+            messages,
+            subscribers.c.hard_bounces.label("bounces"),
+            subscribers.c.status.label("subscriber_status"),
+        )
         .outerjoin(subscribers, subscribers.c.id == messages.c.subscriber_id)
         .where(
             messages.c.status == QUEUED,
@@ -298,13 +305,40 @@ async def claim_messages(
         of=messages,
     )
     rows = (await connection.execute(query)).all()
-    if rows:
+    unwanted = [
+        row.id
+        for row in rows
+        if row.kind in ("change", "digest") and row.subscriber_status != ACTIVE
+    ]
+    if unwanted:
         await connection.execute(
             update(messages)
-            .where(messages.c.id.in_([row.id for row in rows]))
+            .where(messages.c.id.in_(unwanted))
+            .values(status=CANCELLED, last_error="the subscriber is no longer active")
+        )
+    cancelled = set(unwanted)
+    wanted = [row for row in rows if row.id not in cancelled]
+    if wanted:
+        await connection.execute(
+            update(messages)
+            .where(messages.c.id.in_([row.id for row in wanted]))
             .values(claimed_by=worker, claimed_until=now + lease)
         )
-    return [_message(row) for row in rows]
+    return [_message(row) for row in wanted]
+
+
+_MARK_SENT = (  # built once: a delivery runs it for every few messages it sends
+    update(messages)
+    .where(messages.c.id == bindparam("sent_id"), messages.c.status != SENT)
+    .values(
+        status=SENT,
+        sent_at=bindparam("sent_now"),
+        attempts=bindparam("sent_attempts"),
+        last_error=None,
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
 
 
 async def mark_sent(connection: AsyncConnection, sent: Sequence[Message], now: datetime) -> None:
@@ -314,17 +348,8 @@ async def mark_sent(connection: AsyncConnection, sent: Sequence[Message], now: d
     if not sent:
         return
     await connection.execute(
-        update(messages)
-        .where(messages.c.id == bindparam("sent_id"), messages.c.status != SENT)
-        .values(
-            status=SENT,
-            sent_at=now,
-            attempts=bindparam("sent_attempts"),
-            last_error=None,
-            claimed_by=None,
-            claimed_until=None,
-        ),
-        [{"sent_id": m.id, "sent_attempts": m.attempts + 1} for m in sent],
+        _MARK_SENT,
+        [{"sent_id": m.id, "sent_attempts": m.attempts + 1, "sent_now": now} for m in sent],
     )
     bounced = [m.subscriber_id for m in sent if m.subscriber_id is not None and m.bounces]
     if bounced:  # a delivery ends a run of hard bounces

@@ -202,7 +202,7 @@ messages = Table(
     Column("claimed_by", String(64)),
     Column("claimed_until", UTCDateTime),
     UniqueConstraint("subscriber_id", "period"),
-    Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    Index("ix_messages_status_next_attempt_at_id", "status", "next_attempt_at", "id"),  # claims
     Index("ix_messages_claimed_until", "claimed_until"),  # live claims, among every mail sent
 )
 

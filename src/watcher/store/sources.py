@@ -12,15 +12,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, text, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.sources import Source
 from watcher.fetch.client import Validators
-from watcher.store.db import chunks, lock_rows
+from watcher.store.db import analyze_if_grown, chunks, lock_rows
 from watcher.store.schema import sources
-
-ANALYZE_AFTER = 1_000  # new sources at once: the table's statistics are taken anew
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +89,7 @@ async def sync_sources(
     ]
     if fresh:
         await connection.execute(sources.insert(), fresh)
-        if len(fresh) >= ANALYZE_AFTER and connection.dialect.name == "postgresql":
-            # Until PostgreSQL has statistics on the new rows (autovacuum's, a minute or
-            # so later), it plans the claim of each batch as a scan of every source.
-            await connection.execute(text("ANALYZE sources"))
+        await analyze_if_grown(connection, sources, len(fresh))
     for source in configured:
         row = stored.get(source.id)
         wanted = (source.country, source.url, source.name, True)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.model import SubscriberConfig
-from watcher.store.db import insert_ignoring_duplicates
+from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
 from watcher.store.schema import subscribers, subscriptions
 
 ACTIVE = "active"
@@ -178,6 +178,7 @@ async def sync_config_subscribers(
                 .where(subscribers.c.id == row.id)
                 .values(status=UNSUBSCRIBED, updated_at=now)
             )
+    written = 0
     for key, item in wanted.items():
         existing = await find_subscriber(connection, key)
         if existing is not None and existing.status in (UNSUBSCRIBED, SUSPENDED):
@@ -197,6 +198,9 @@ async def sync_config_subscribers(
             now=now,
             replace=True,
         )
+        written += 1
+    await analyze_if_grown(connection, subscribers, written)
+    await analyze_if_grown(connection, subscriptions, written)
 
 
 async def subscribers_by_ids(
