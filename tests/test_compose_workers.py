@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from tests.conftest import Clock, write_config
 from tests.servers import ScriptedServer, static
@@ -28,7 +28,7 @@ from watcher.notify import outbox as composing
 from watcher.notify.digest import period_end, period_key
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
-from watcher.store import read_transaction
+from watcher.store import read_transaction, write_transaction
 from watcher.store.schema import changes, messages, notifications, subscribers
 
 pytestmark = pytest.mark.postgres
@@ -323,3 +323,34 @@ def test_three_running_workers_send_one_complete_digest_per_period(
     assert len(composed) == len(people)
     for email, versions in composed.items():
         assert sorted(versions) == ([1, 2] if email.startswith("daily") else expected_weekly)
+
+
+async def test_news_for_a_reader_who_left_after_it_was_composed_is_cancelled(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """Composed, queued, then its reader unsubscribed: the message is cancelled as its
+    batch is claimed, never sent; the others go out."""
+    publish(scripted, 0)
+    settings = config(scripted, postgres_url, tmp_path, "immediate", readers=3)
+    async with open_app(settings) as app:
+        await run_pass(app, every=True)
+        publish(scripted, 1)
+        await run_pass(app, every=True)
+        assert await compose_pending(app, settle=timedelta(0)) == 3
+        async with write_transaction(app.engine) as connection:
+            await connection.execute(
+                update(subscribers)
+                .where(subscribers.c.email == "reader1@readers.example")
+                .values(status="unsubscribed")
+            )
+        report = await deliver(app)
+        outcome = await rows(
+            app, select(messages.c.recipient, messages.c.status, messages.c.last_error)
+        )
+    assert report.sent == 2
+    by_recipient = {row.recipient: (row.status, row.last_error) for row in outcome}
+    assert by_recipient["reader1@readers.example"] == (
+        "cancelled",
+        "the subscriber is no longer active",
+    )
+    assert {status for status, _ in by_recipient.values()} == {"sent", "cancelled"}
