@@ -93,9 +93,9 @@ async def test_composing_reads_each_subscriber_once_not_once_per_batch(
     frequency: str, scripted: ScriptedServer, postgres_url: str, tmp_path: Path
 ) -> None:
     """A drain composes batch after batch of subscribers; each batch starts after the last
-    one, instead of reading past everyone served already (which made composing for 10,000
-    readers 24 times as slow as for 1,000)."""
-    readers = 1_500
+    one, instead of reading past everyone served already, and asks which countries are
+    still settling off an index, instead of reading every pending notification."""
+    readers = 4_000  # enough for PostgreSQL to plan with its indexes
     clock = Clock(START)
     publish(scripted, 0)
     settings = config(scripted, postgres_url, tmp_path, frequency, readers=readers)
@@ -104,11 +104,14 @@ async def test_composing_reads_each_subscriber_once_not_once_per_batch(
         publish(scripted, 1)
         await run_pass(app, every=True)
         clock.advance(days=1, hours=1)  # the day's digest period has closed
-        before = await rows_read(app, "subscribers")
-        queued = await compose_pending(app, settle=timedelta(0))
-        read = await rows_read(app, "subscribers") - before
+        before = await rows_read(app, "subscribers", "notifications")
+        queued = await compose_pending(app)  # with its settle window, as the service does
+        read = await rows_read(app, "subscribers", "notifications") - before
     assert queued == readers
-    assert read < 10 * readers, f"{read} subscriber rows read to compose for {readers}"
+    # Once per batch was ~80 x 4,000 rows, and as many again for the notifications still
+    # settling (588,000 measured). PostgreSQL may still scan a small table rather than use
+    # an index (its cost model's choice): under 20 rows a reader in all.
+    assert read < 20 * readers, f"{read} rows read to compose for {readers}"
 
 
 async def test_delivering_reads_each_message_a_few_times_not_once_per_batch(

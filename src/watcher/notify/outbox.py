@@ -51,20 +51,21 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
     """One message per subscriber and country, grouping all of that country's changes."""
     async with write_transaction(app.engine) as connection:
         await drop_orphaned_notifications(connection)  # once a drain, not once a batch
-    queued = after = 0
-    while True:
+    queued = 0
+    after: int | None = 0  # where the next batch starts; None: no news beyond
+    while after is not None:
         async with write_transaction(app.engine) as connection:
             settled_before = now - settle if settle else None
-            ids = await subscribers_with_pending(
+            batch = await subscribers_with_pending(
                 connection,
                 frequencies=["immediate"],
                 settled_before=settled_before,
                 after=after,
                 limit=BATCH,
             )
+            ids, after = batch.ids, batch.after
             if not ids:
-                return queued
-            after = ids[-1]
+                continue
             pending = await pending_notifications(connection, ids, settled_before=settled_before)
             people = await subscribers_by_ids(connection, ids)
             records = {
@@ -91,6 +92,7 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
                 connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
             )
             queued += len(ids)
+    return queued
 
 
 async def _digests(app: App, frequency: str, now: datetime) -> int:
@@ -109,10 +111,11 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
         weekday=mail.digest_weekday,
     )
     key = period_key(frequency, end)
-    queued = after = 0
-    while True:
+    queued = 0
+    after: int | None = 0  # where the next batch starts; None: no news beyond
+    while after is not None:
         async with write_transaction(app.engine) as connection:
-            ids = await subscribers_with_pending(
+            batch = await subscribers_with_pending(
                 connection,
                 frequencies=[frequency],
                 before=end,
@@ -120,9 +123,9 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 after=after,
                 limit=BATCH,
             )
+            ids, after = batch.ids, batch.after
             if not ids:
-                return queued
-            after = ids[-1]
+                continue
             pending = await pending_notifications(connection, ids, before=end)
             people = await subscribers_by_ids(connection, ids)
             records = {
@@ -145,3 +148,4 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 if message_id is not None:
                     await mark_composed(connection, [(item.id, message_id) for item in mine])
                     queued += 1
+    return queued

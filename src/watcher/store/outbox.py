@@ -103,6 +103,15 @@ def _news(*, before: datetime | None, settled_before: datetime | None) -> Any:
     return and_(*condition)
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Subscribers to compose for now (locked), and where the next batch starts: the last
+    subscriber id looked at, or None when no pending news lies beyond."""
+
+    ids: list[int]
+    after: int | None
+
+
 async def subscribers_with_pending(
     connection: AsyncConnection,
     *,
@@ -112,31 +121,40 @@ async def subscribers_with_pending(
     settled_before: datetime | None = None,
     after: int = 0,
     limit: int = 100,
-) -> list[int]:
+) -> Batch:
     """Active subscribers (of these frequencies) with news that may go out now, locked for
     this transaction: another worker composing at the same time takes other subscribers
     (SKIP LOCKED), so nobody's news is split between two messages of one period.
 
     `without_period` leaves out those who already have that digest period's message.
-    `after` is the last subscriber id of the batch before: a drain walks the subscribers
-    once, in order, instead of reading past all those it already served at every batch
-    (quadratic: composing for 10,000 readers took 12 s where 1,000 took 0.5 s).
+    `after` is where the batch before ended: a drain walks the pending news once, in
+    subscriber order, off the (status, subscriber_id) index. Looking for subscribers with
+    news from the subscribers' side read past everyone already served at every batch, or
+    every pending notification: quadratic, 135,854 notification rows read to compose for
+    4,000 readers on PostgreSQL.
     """
-    waiting = (
-        select(notifications.c.id)
-        .where(
-            notifications.c.subscriber_id == subscribers.c.id,
-            _news(before=before, settled_before=settled_before),
+    window = limit * 4  # candidates looked at: some may have left, or another frequency
+    candidates = [
+        row.subscriber_id
+        for row in await connection.execute(
+            select(notifications.c.subscriber_id)
+            .where(
+                notifications.c.subscriber_id > after,
+                _news(before=before, settled_before=settled_before),
+            )
+            .group_by(notifications.c.subscriber_id)
+            .order_by(notifications.c.subscriber_id)
+            .limit(window)
         )
-        .exists()
-    )
+    ]
+    if not candidates:
+        return Batch([], None)
     query = (
         select(subscribers.c.id)
         .where(
-            subscribers.c.id > after,
+            subscribers.c.id.in_(candidates),
             subscribers.c.status == ACTIVE,
             subscribers.c.frequency.in_(list(frequencies)),
-            waiting,
         )
         .order_by(subscribers.c.id)
         .limit(limit)
@@ -146,8 +164,10 @@ async def subscribers_with_pending(
             messages.c.subscriber_id == subscribers.c.id, messages.c.period == without_period
         )
         query = query.where(~done.exists())
-    rows = await connection.execute(lock_rows(connection, query))
-    return [row.id for row in rows.all()]
+    ids = [row.id for row in (await connection.execute(lock_rows(connection, query))).all()]
+    if len(ids) == limit:
+        return Batch(ids, ids[-1])  # eligible candidates may remain past the last one
+    return Batch(ids, candidates[-1] if len(candidates) == window else None)
 
 
 async def pending_notifications(

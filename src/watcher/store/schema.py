@@ -220,6 +220,7 @@ notifications = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
     UniqueConstraint("subscriber_id", "change_id"),
     Index("ix_notifications_status_subscriber_id", "status", "subscriber_id"),
+    Index("ix_notifications_status_created_at", "status", "created_at"),  # still settling
     Index("ix_notifications_change_id", "change_id"),
     Index("ix_notifications_message_id", "message_id"),
 )
