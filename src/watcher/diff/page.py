@@ -237,12 +237,15 @@ def _same_line(old: Line, new: Line, old_words: frozenset[str], new_words: froze
     are; otherwise lines that have enough words in common."""
     if old.kind == "updated":
         return True
-    same_label = old.text.partition(":")[0] == new.text.partition(":")[0]
-    if old.kind == "row" and ":" in old.text and same_label:
+    if old.kind == "row" and ":" in old.text and _label(old.text) == _label(new.text):
         return True
     if not old_words or not new_words:
         return False
     return len(old_words & new_words) / len(old_words | new_words) >= PAIR_THRESHOLD
+
+
+def _label(text: str) -> str:
+    return text.partition(":")[0]
 
 
 def _sections(lines: list[DiffLine]) -> tuple[SectionChange, ...]:

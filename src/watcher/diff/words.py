@@ -72,8 +72,13 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return token, re.compile(f"[{unspaced}]")
 
 
+_ASCII_TOKEN = re.compile(r"\s*(?:\w+|[^\w\s])|\s+")  # the same, where no script or mark can be
+
+
 def tokens(text: str) -> list[str]:
     """The line as tokens, each with the whitespace before it; they join back into it."""
+    if text.isascii():
+        return _ASCII_TOKEN.findall(text)
     return _patterns()[0].findall(text)
 
 
