@@ -11,7 +11,7 @@ import pytest
 from watcher.config import Source, build_config
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed, looks_like_feed
-from watcher.extract.page import extract_page
+from watcher.extract.page import extract_page, select
 from watcher.fetch import DecodeError, decode_body
 
 
@@ -298,3 +298,37 @@ def test_the_fingerprint_covers_exactly_what_the_document_reads() -> None:
     assert both(base)[1] == ["Policy text."]
     assert both(inside)[0] != both(base)[0]
     assert both(script) == both(base)  # scripts are dropped before fingerprinting
+
+
+# Main content (`content = "main"`).
+
+
+def test_main_content_keeps_the_article_with_its_sections_and_drops_the_furniture() -> None:
+    html = (Path(__file__).parent / "corpus/article-heavy-navigation/wiki.html").read_text()
+    main = extract_page(html, source(content="main"))
+    texts = [line.text for line in main.lines]
+    assert main.title == "Mine action in Laos"
+    assert {line.section[0] for line in main.lines if line.section} == {
+        "History",
+        "Organisations",
+        "Treaty status",
+    }
+    assert "UXO Lao, the national clearance operator" in texts
+    assert not any("Log in" in text or "Privacy policy" in text for text in texts)
+    whole = extract_page(html, source())
+    assert any("Privacy policy" in line.text for line in whole.lines)
+
+
+def test_main_content_that_cannot_be_found_keeps_the_whole_body_and_says_so() -> None:
+    html = "<html><body><img src='map.png' alt=''><p></p></body></html>"
+    warnings: list[str] = []
+    selection = select(html, source(content="main"), warnings)
+    assert warnings == ["no main content found on the page: its whole body is kept"]
+    assert selection.parts[0].tag == "body"
+
+
+def test_select_wins_over_main_content_and_switching_takes_a_fresh_baseline() -> None:
+    chosen = source(select="#content", content="main")
+    assert chosen.extract_key == source(select="#content").extract_key
+    assert source(content="main").extract_key != source().extract_key
+    assert source(content="all").extract_key == source().extract_key

@@ -224,7 +224,7 @@ class _Check:
             warnings.append(decoded.warning)
         self.step = "extracting"
         known = None if self.fresh else self.state.fingerprint
-        return await _maybe_in_thread(len(response.body), _page, text, self.source, known)
+        return await _maybe_in_thread(len(response.body), _page, text, self.source, known, warnings)
 
     def _kind(self, response: Response) -> str:
         if self.source.kind != "auto":
@@ -341,9 +341,11 @@ def is_fresh(source: Source, state: SourceState) -> bool:
     return not state.has_baseline or state.extract_key != document_key(source, state.kind)
 
 
-def _page(text: str, source: Source, known: str | None) -> tuple[PageDocument | None, str]:
+def _page(
+    text: str, source: Source, known: str | None, warnings: list[str]
+) -> tuple[PageDocument | None, str]:
     """Select, fingerprint, and extract only when the fingerprint is new."""
-    selection = select(text, source)
+    selection = select(text, source, warnings)
     fingerprint = selection.fingerprint()
     if fingerprint == known:
         return None, fingerprint

@@ -160,6 +160,9 @@ class ChecksConfig(ScheduleFields):
     jitter: Spread = Field(timedelta(seconds=30), description="spread of scheduled checks")
     updated_pattern: UpdatedPattern = DEFAULT_UPDATED_PATTERN
     user_agent: str | None = None
+    content: Literal["all", "main"] = Field(
+        "all", description="a page without 'select': its whole body, or its main content"
+    )
 
 
 class MailConfig(Model):
@@ -218,6 +221,7 @@ class SourceConfig(ScheduleFields):
     ignore: list[Regex] = Field(default_factory=list)
     match: Regex | None = None
     updated_pattern: UpdatedPattern | None = None
+    content: Literal["all", "main"] | None = None
     timeout: Duration | None = None
     max_bytes: Size | None = None
     headers: dict[str, str] = Field(default_factory=dict)

@@ -39,6 +39,7 @@ class Source:
     max_bytes: int
     headers: tuple[tuple[str, str], ...] = field(default=())
     allow_private: bool = False  # may a redirect to another host lead into private space
+    content: str = "all"  # a page without `select`: "all" of its body, or its "main" content
 
     @property
     def extract_key(self) -> str:
@@ -47,7 +48,8 @@ class Source:
         When an operator edits `select`, `ignore` or the URL, the next check records a fresh
         baseline instead of reporting the edit as a change of the page.
         """
-        return _extract_key(
+        main = ("main",) if self.content == "main" and self.select is None else ()
+        return _extract_key(  # "all", the default, leaves the key as it always was
             self.url,
             self.kind,
             self.select,
@@ -55,6 +57,7 @@ class Source:
             self.ignore,
             self.match,
             self.updated_pattern,
+            *main,
         )
 
 
@@ -116,4 +119,5 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
         max_bytes=config.max_bytes or checks.max_bytes,
         headers=tuple(sorted(config.headers.items())),
         allow_private=config.allow_private,
+        content=config.content or checks.content,
     )

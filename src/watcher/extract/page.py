@@ -22,6 +22,7 @@ from lxml import etree
 from watcher.config.sources import Source
 from watcher.extract.document import Line, PageDocument, SectionPath
 from watcher.extract.errors import ExtractError
+from watcher.extract.main import main_content
 from watcher.extract.select import compile_selector
 
 # Elements whose text is never content.
@@ -139,7 +140,7 @@ class Selection:
         return text or None
 
 
-def select(text: str, source: Source) -> Selection:
+def select(text: str, source: Source, warnings: list[str] | None = None) -> Selection:
     """Parse, drop the excluded elements, select the part that matters, and drop scripts
     and the like from it (a nonce in an inline script is no reason to extract again).
 
@@ -151,6 +152,12 @@ def select(text: str, source: Source) -> Selection:
     for selector in source.exclude:
         _drop_all(compile_selector(selector)(root))
     parts = _select(root, source.select)
+    if source.select is None and source.content == "main":
+        found = main_content(root)
+        if found is not None:
+            parts = [found]
+        elif warnings is not None:
+            warnings.append("no main content found on the page: its whole body is kept")
     for part in parts:
         etree.strip_elements(part, *DROPPED_TAGS, with_tail=False)
     return Selection(root, parts)
