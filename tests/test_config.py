@@ -305,3 +305,17 @@ def test_a_source_without_a_name_is_named_by_its_host_and_path(url: str) -> None
     parts = urlsplit(url)
     country = CountryConfig(code="VN", name="Vietnam")
     assert display_name(SourceConfig(url=url), country) == f"Vietnam: {parts.hostname}{parts.path}"
+
+
+def test_compared_versions_cannot_exceed_the_snapshots_kept() -> None:
+    data = base()
+    data["service"]["keep_snapshots"] = 5
+    data["countries"][0]["sources"][0]["compared_versions"] = 8
+    assert only_error(data) == (
+        "watcher.toml: countries[0].sources[0].compared_versions: 8 versions cannot be compared"
+        " when only 5"
+        " are kept (service.keep_snapshots)"
+    )
+    data["checks"] = {"compared_versions": 5}
+    del data["countries"][0]["sources"][0]["compared_versions"]
+    assert build_config(data, {}, None).sources[0].compared_versions == 5

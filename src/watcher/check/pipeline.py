@@ -34,7 +34,7 @@ from watcher.extract.feed import extract_feed, looks_like_feed
 from watcher.extract.page import document_of, select
 from watcher.fetch import Response, decode_body
 from watcher.store import read_transaction
-from watcher.store.changes import latest_snapshot
+from watcher.store.changes import latest_snapshot, recent_content_hashes
 from watcher.store.sources import SourceState
 
 log = logging.getLogger("watcher.check")
@@ -172,6 +172,18 @@ class _Check:
         async with read_transaction(self.app.engine) as connection:
             previous = await latest_snapshot(connection, self.source.id)
         change: Change | None = None
+        if isinstance(document, PageDocument) and await self._seen_before(document):
+            await self._save(
+                response,
+                body_hash=body_hash,
+                document=document,
+                fingerprint=fingerprint,
+                snapshot=True,
+            )
+            versions = self.source.compared_versions
+            return _Verdict(
+                "unchanged", f"back to one of its last {versions} versions (compared_versions)"
+            )
         if isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
             change, document = diff_feeds(previous, document)
         elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
@@ -204,6 +216,16 @@ class _Check:
             change=change,
         )
         return _Verdict("changed", change.summary(), change_id, change)
+
+    async def _seen_before(self, document: PageDocument) -> bool:
+        """Is the page back to one of its last `compared_versions` stored versions (a page
+        flapping between two states, a banner rotating through three)? Then it is not news."""
+        versions = self.source.compared_versions
+        if versions <= 1:
+            return False
+        async with read_transaction(self.app.engine) as connection:
+            seen = await recent_content_hashes(connection, self.source.id, versions)
+        return document.content_hash() in seen
 
     async def _document(self, response: Response) -> tuple[Document | None, str | None]:
         """The response as a document, or None for a page whose selected markup is unchanged.

@@ -271,4 +271,11 @@ def _resolve_sources(settings: Settings) -> tuple[tuple[Source, ...], list[str]]
                 continue
             where[source.id] = key
             sources.append(source)
+            keep = settings.service.keep_snapshots
+            if source.compared_versions > keep:
+                problems.append(
+                    f"countries[{c_index}].sources[{s_index}].compared_versions:"
+                    f" {source.compared_versions} versions cannot be compared when only"
+                    f" {keep} are kept (service.keep_snapshots)"
+                )
     return tuple(sources), problems

@@ -163,6 +163,9 @@ class ChecksConfig(ScheduleFields):
     content: Literal["all", "main"] = Field(
         "all", description="a page without 'select': its whole body, or its main content"
     )
+    compared_versions: int = Field(
+        1, ge=1, le=100, description="a page back to one of its last N versions is not news"
+    )
 
 
 class MailConfig(Model):
@@ -222,6 +225,7 @@ class SourceConfig(ScheduleFields):
     match: Regex | None = None
     updated_pattern: UpdatedPattern | None = None
     content: Literal["all", "main"] | None = None
+    compared_versions: int | None = Field(None, ge=1, le=100)
     timeout: Duration | None = None
     max_bytes: Size | None = None
     headers: dict[str, str] = Field(default_factory=dict)

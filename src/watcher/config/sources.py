@@ -40,6 +40,7 @@ class Source:
     headers: tuple[tuple[str, str], ...] = field(default=())
     allow_private: bool = False  # may a redirect to another host lead into private space
     content: str = "all"  # a page without `select`: "all" of its body, or its "main" content
+    compared_versions: int = 1  # a page back to one of its last N versions is not news
 
     @property
     def extract_key(self) -> str:
@@ -120,4 +121,5 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
         headers=tuple(sorted(config.headers.items())),
         allow_private=config.allow_private,
         content=config.content or checks.content,
+        compared_versions=config.compared_versions or checks.compared_versions,
     )

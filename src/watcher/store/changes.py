@@ -40,6 +40,19 @@ async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Docume
     return document_from_json(row.document) if row else None
 
 
+async def recent_content_hashes(
+    connection: AsyncConnection, source_id: str, count: int
+) -> set[str]:
+    """The content hashes of the source's newest `count` snapshots (off its index)."""
+    rows = await connection.execute(
+        select(snapshots.c.content_hash)
+        .where(snapshots.c.source_id == source_id)
+        .order_by(snapshots.c.id.desc())
+        .limit(count)
+    )
+    return {row.content_hash for row in rows}
+
+
 async def add_snapshots(
     connection: AsyncConnection,
     taken: Sequence[tuple[str, Document]],
