@@ -168,53 +168,38 @@ class _Check:
     async def _compare(
         self, response: Response, body_hash: str, document: Document, fingerprint: str | None
     ) -> _Verdict:
+        """Against the stored snapshot: a change, or why there is none. Either way the
+        document becomes the newest snapshot, in the one commit with the source's state."""
         self.step = "comparing"
         async with read_transaction(self.app.engine) as connection:
             previous = await latest_snapshot(connection, self.source.id)
         change: Change | None = None
+        quiet: _Verdict | None = None
         if isinstance(document, PageDocument) and await self._seen_before(document):
-            await self._save(
-                response,
-                body_hash=body_hash,
-                document=document,
-                fingerprint=fingerprint,
-                snapshot=True,
-            )
             versions = self.source.compared_versions
-            return _Verdict(
+            quiet = _Verdict(
                 "unchanged", f"back to one of its last {versions} versions (compared_versions)"
             )
-        if isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
+        elif isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
             change, document = diff_feeds(previous, document)
         elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
             change = await _maybe_in_thread(len(response.body), diff_pages, previous, document)
         else:  # nothing stored, or a page that became a feed: start afresh
-            await self._save(
-                response,
-                body_hash=body_hash,
-                document=document,
-                fingerprint=fingerprint,
-                snapshot=True,
-            )
-            return _Verdict("baseline", f"baseline: {_describe(document)}")
-        if change is None:
-            await self._save(
-                response,
-                body_hash=body_hash,
-                document=document,
-                fingerprint=fingerprint,
-                snapshot=True,
-            )
-            quiet = "nothing new in the feed" if document.kind == "feed" else "no difference"
-            return _Verdict("unchanged", quiet)
+            quiet = _Verdict("baseline", f"baseline: {_describe(document)}")
+        if quiet is None and change is None:
+            nothing = "nothing new in the feed" if document.kind == "feed" else "no difference"
+            quiet = _Verdict("unchanged", nothing)
         change_id = await self._save(
             response,
             body_hash=body_hash,
             document=document,
             fingerprint=fingerprint,
             snapshot=True,
-            change=change,
+            change=change if quiet is None else None,
         )
+        if quiet is not None:
+            return quiet
+        assert change is not None
         return _Verdict("changed", change.summary(), change_id, change)
 
     async def _seen_before(self, document: PageDocument) -> bool:
