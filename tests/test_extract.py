@@ -6,12 +6,13 @@ import codecs
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
 from watcher.config import Source, build_config
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed, looks_like_feed
-from watcher.extract.page import extract_page, select
+from watcher.extract.page import extract_page, is_layout_table, select
 from watcher.fetch import DecodeError, decode_body
 
 
@@ -332,3 +333,23 @@ def test_select_wins_over_main_content_and_switching_takes_a_fresh_baseline() ->
     assert chosen.extract_key == source(select="#content").extract_key
     assert source(content="main").extract_key != source().extract_key
     assert source(content="all").extract_key == source().extract_key
+
+
+@pytest.mark.parametrize(
+    ("markup", "layout"),
+    [
+        ("<tr><th>Operator</th><th>km2</th></tr><tr><td>MAG</td><td>11.7</td></tr>", False),
+        ("<tr><td><p>MAG</p></td><td><p>11.7</p></td></tr>", False),  # an editor's <p>s
+        ("<tr><td><div>11.7</div><div>km2</div></td><td>MAG</td></tr>", False),
+        ("<tr><td><h2>Policy</h2><p>Text.</p></td><td>Menu</td></tr>", True),
+        ("<tr><td><p>One.</p><p>Two.</p></td><td>Menu</td></tr>", True),
+        ("<tr><td><div>a</div><div>b</div><div>c</div></td><td>Menu</td></tr>", True),
+        ("<tbody><tr><td><ul><li>x</li></ul></td><td>1</td></tr></tbody>", True),
+        ("<tr><td>Banner</td></tr><tr><td>Content</td></tr>", True),  # one column
+    ],
+)
+def test_layout_tables_are_told_from_data_tables(markup: str, layout: bool) -> None:
+    table = lxml.html.fragment_fromstring(f"<table>{markup}</table>")
+    assert is_layout_table(table) is layout
+    presentation = lxml.html.fragment_fromstring(f"<table role='presentation'>{markup}</table>")
+    assert is_layout_table(presentation)

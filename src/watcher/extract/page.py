@@ -350,31 +350,28 @@ class _Builder:
         self.kind = saved
 
 
-# Content that makes a table cell a container of the page rather than a value in a table.
-_CONTAINER_CONTENT = etree.XPath(
-    "descendant::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
+# The table's own cells (not those of a table nested in one), in any row group.
+_CELLS = "(./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr)/*[self::td or self::th]"
+# A cell that holds the page rather than a value: a heading, a list, a nested table, a
+# quotation, preformatted text or a form; two paragraphs or more; three text-only <div>s or
+# more (div soup). One <p> or two <div>s around a value are how some editors write cells.
+_CONTAINER_CELL = etree.XPath(
+    f"{_CELLS}[.//*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6"
     " or self::ul or self::ol or self::dl or self::table or self::blockquote or self::pre"
-    " or self::form][1]"
+    " or self::form] or count(.//p) >= 2 or count(.//div[not(*)]) >= 3][1]"
 )
-_PARAGRAPHS = etree.XPath("count(descendant::p | descendant::div[p or not(*)])")
+_WIDE_ROW = etree.XPath("(./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr)[count(td | th) > 1][1]")
 _ROWS = etree.XPath("./tr | ./thead/tr | ./tbody/tr | ./tfoot/tr")
 
 
 def is_layout_table(table: lxml.html.HtmlElement) -> bool:
     """Does this table lay out the page rather than hold data? Yes when it says so
-    (`role="presentation"`), when one of its cells holds block content (a heading, a list,
-    a nested table, two paragraphs or more: one `<p>` around a value is how some editors
-    write every cell), or when it has a single column (a stack of boxes)."""
+    (`role="presentation"`), when one of its cells holds the page's content (see
+    `_CONTAINER_CELL`), or when no row has two cells (a stack of boxes). Two XPath
+    queries for the whole table, whatever its size."""
     if (table.get("role") or "").lower() in ("presentation", "none"):
         return True
-    widest = 0
-    for row in _ROWS(table):
-        cells = [cell for cell in row if cell.tag in ("td", "th")]
-        widest = max(widest, len(cells))
-        for cell in cells:
-            if _CONTAINER_CONTENT(cell) or _PARAGRAPHS(cell) >= 2:
-                return True
-    return widest <= 1
+    return bool(_CONTAINER_CELL(table)) or not _WIDE_ROW(table)
 
 
 def table_rows(table: lxml.html.HtmlElement) -> Iterator[str]:
