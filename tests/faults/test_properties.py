@@ -1,6 +1,7 @@
 """Properties that must hold for any input (hypothesis): random HTML and feeds go through
-extraction and diffing without raising anything but a reasoned `ExtractError`; a document
-compared with itself is no change; word marks rebuild both texts exactly."""
+extraction (whole, and for the main content) and diffing without raising anything but a
+reasoned `ExtractError`; a document compared with itself is no change; word marks rebuild
+both texts exactly."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def source(**settings_: Any) -> Source:
 
 
 PAGE = source()
+MAIN = source(content="main")  # trafilatura's reading of the same random markup
 FEED = source(url="https://monitor.example/news.rss")
 
 
@@ -73,9 +75,9 @@ HTML = st.recursive(TEXT.map(lambda t: t.replace("<", "&lt;")), _element, max_le
 ) | st.text(max_size=300)
 
 
-def _page(html: str) -> Any:
+def _page(html: str, page: Source = PAGE) -> Any:
     try:
-        return extract_page(html, PAGE)
+        return extract_page(html, page)
     except ExtractError as exc:
         assert exc.reason  # a refusal says why  # noqa: PT017
         return None
@@ -89,6 +91,19 @@ def test_any_html_extracts_or_is_refused_with_a_reason(html: str) -> None:
         for line in document.lines:
             assert line.text == clean(line.text).strip()
             assert line.text
+
+
+@BOUNDED
+@given(HTML)
+def test_any_html_read_for_its_main_content_extracts_or_is_refused_with_a_reason(
+    html: str,
+) -> None:
+    document = _page(html, MAIN)
+    if document is not None:
+        for line in document.lines:
+            assert line.text == clean(line.text).strip()
+            assert line.text
+        assert diff_pages(document, document) is None
 
 
 @BOUNDED
