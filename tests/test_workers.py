@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from tests.conftest import write_config
-from tests.servers import ScriptedServer, reply
+from tests.servers import ScriptedServer, reply, slow
 from tests.service import Running, start
 from tests.smtp import MailServer, free_port
 from watcher.app import open_app
@@ -294,11 +294,7 @@ async def test_a_source_locked_for_a_moment_is_waited_for_not_taken_for_lost(
     a long one over 20,000 sources) is still ours: waited for, not dropped as lost."""
     import asyncpg
 
-    def page(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(1.0)
-        reply(handler, 200, b"<html><body><p>a page</p></body></html>")
-
-    scripted.routes["/p.html"] = page
+    scripted.routes["/p.html"] = slow(1.0, b"<html><body><p>a page</p></body></html>")
     async with open_app(one_page(scripted, postgres_url, tmp_path)) as app:
         checking = asyncio.create_task(run_pass(app, every=True))
         await asyncio.sleep(0.5)  # claimed, and being fetched
@@ -363,11 +359,7 @@ async def test_the_fence_does_not_wait_forever(
 
     monkeypatch.setattr(claims, "FENCE_WAIT", "1s")
 
-    def page(handler: BaseHTTPRequestHandler) -> None:
-        time.sleep(0.5)
-        reply(handler, 200, b"<html><body><p>a page</p></body></html>")
-
-    scripted.routes["/p.html"] = page
+    scripted.routes["/p.html"] = slow(0.5, b"<html><body><p>a page</p></body></html>")
     async with open_app(one_page(scripted, postgres_url, tmp_path)) as app:
         checking = asyncio.create_task(run_pass(app, every=True))
         await asyncio.sleep(0.2)
