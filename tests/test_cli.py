@@ -108,12 +108,14 @@ def test_sources_table_and_json(harness: Harness) -> None:
         "failures",
         "last_error",
         "last_warning",
+        "noise_lines",
         "failing_since",
         "last_checked_at",
         "last_success_at",
         "last_change_at",
         "next_check_at",
     }
+    assert data["vn-profile"]["noise_lines"] == 0
     assert data["vn-profile"]["last_change_at"] is not None
     assert data["la-profile"]["last_change_at"] is None
 

@@ -155,6 +155,16 @@ def test_durations_and_sizes() -> None:
             "either 'interval' or 'cron'",
         ),
         (lambda d: d.update(checks={"per_host": 0}), "checks.per_host", "greater than or equal"),
+        (
+            lambda d: d.update(checks={"recheck_after": "1h"}),
+            "checks.recheck_after",
+            "within 5 minutes",
+        ),
+        (
+            lambda d: d["countries"][0]["sources"][0].update(recheck_after="soon"),
+            "countries[0].sources[0].recheck_after",
+            "not a duration",
+        ),
         (lambda d: d.update(checks={"max_bytes": "lots"}), "checks.max_bytes", "not a size"),
         (lambda d: d.update(mail={"transport": "pigeon"}), "mail.transport", "'smtp' or 'maildir'"),
         (lambda d: d.update(service={"timezone": "Mars/Base"}), "service.timezone", "time zone"),

@@ -4,14 +4,18 @@ check` against a local server, as an operator's would be."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import tomllib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.harness import Harness
-from tests.servers import ScriptedServer, static
+from tests.servers import Route, ScriptedServer, reply, static
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]
@@ -31,9 +35,36 @@ def corpus_harness(
     return Harness(tmp_path, data, capsys)
 
 
-def serve(case: dict[str, Any], revision: str, scripted: ScriptedServer) -> None:
+def serve(
+    case: dict[str, Any],
+    revision: str,
+    scripted: ScriptedServer,
+    served: Iterator[int] | None = None,
+) -> None:
+    """Serve one revision of the case; a case with `banners` counts its requests in
+    `served` across revisions."""
     body = (CORPUS / case["name"] / revision).read_bytes()
-    scripted.routes[f"/{case['name']}"] = static(body, case.get("content_type"))
+    if "banners" in case:
+        assert served is not None
+        scripted.routes[f"/{case['name']}"] = varying(body, case["banners"], served)
+    else:
+        scripted.routes[f"/{case['name']}"] = static(body, case.get("content_type"))
+
+
+def varying(template: bytes, banners: list[str], served: Iterator[int]) -> Route:
+    """A page that differs on every request, as a live site's does: `{visits}` counts the
+    requests, `{clock}` moves on, `{banner}` rotates through `banners`."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        visit = next(served)
+        body = (
+            template.replace(b"{visits}", f"{1000 + visit * 7:,}".encode())
+            .replace(b"{clock}", f"09:{visit // 60:02d}:{visit % 60:02d}".encode())
+            .replace(b"{banner}", banners[(visit - 1) % len(banners)].encode())
+        )
+        reply(handler, 200, body)
+
+    return route
 
 
 def outcome_line(out: str) -> tuple[str, str]:
@@ -54,8 +85,9 @@ def test_the_corpus(
 ) -> None:
     harness = corpus_harness(case, scripted, tmp_path, capsys)
     assert len(case["expect"]) == len(case["revisions"])
+    served = itertools.count(1)
     for revision, expect in zip(case["revisions"], case["expect"], strict=True):
-        serve(case, revision, scripted)
+        serve(case, revision, scripted, served)
         _, out = harness.check()
         outcome, detail = outcome_line(out)
         state = harness.sources()["case"]
@@ -63,6 +95,12 @@ def test_the_corpus(
         assert outcome == expect["outcome"], f"{where}: {outcome} {detail}"
         for part in expect.get("detail", []):
             assert part in detail, f"{where}: {part!r} not in {detail!r}"
+        if "noise" in expect:
+            _, listed, _ = harness.cli("noise", "--json")
+            examples = [line["example"] for line in json.loads(listed)[0]["lines"]]
+            assert len(examples) == len(expect["noise"]), f"{where}: noise {examples}"
+            for part in expect["noise"]:
+                assert any(part in example for example in examples), f"{where}: {examples}"
         if "warning" in expect:
             warning = state["last_warning"] or ""
             if expect["warning"]:

@@ -12,6 +12,10 @@ can be recorded, the pass cannot go on.
 
 Cheap exits come first: a 304, a body identical to the last one, or a page whose selected
 markup has the fingerprint it had last time, all end the check before extraction.
+
+A page found changed may be fetched once more (`recheck_after`): what differs between the two
+fetches is noise, learned for the source (`extract/noise.py`), and the change is decided again
+without it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -31,6 +36,7 @@ from watcher.diff import Change, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument, document_key
 from watcher.extract.feed import extract_feed, looks_like_feed
+from watcher.extract.noise import Noise, learn, without_noise
 from watcher.extract.page import document_of, select
 from watcher.fetch import Response, decode_body
 from watcher.store import read_transaction
@@ -51,6 +57,7 @@ class Fetched:
     response: Response | None
     error: Exception | None  # a FetchError, or whatever else the fetch raised
     seconds: float
+    again: Callable[[], Awaitable[Response]] | None = None  # the URL fetched anew, unconditionally
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,13 +128,17 @@ class _Check:
         self.state = state
         self.writer = writer
         self.now: datetime = app.clock()
+        self.noise = Noise.from_json(state.volatile)
+        self.noise_learned = False  # did this check learn noise (to be written)?
         self.fresh = is_fresh(source, state)
         self.step = "fetching"  # where the check is, for a failure's reason
         self.warnings: list[str] | None = None  # once the response was read: what was off
+        self.again: Callable[[], Awaitable[Response]] | None = None
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
             raise fetched.error
+        self.again = fetched.again
         self.step = "reading the response"
         response = fetched.response
         assert response is not None
@@ -184,6 +195,16 @@ class _Check:
             change, document = diff_feeds(previous, document)
         elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
             change = await _maybe_in_thread(len(response.body), diff_pages, previous, document)
+            if change is not None and self.source.recheck_after and self.again is not None:
+                relearned = await self._recheck(previous, document)
+                if relearned is not None:
+                    document, change = relearned
+                    if change is None:
+                        quiet = _Verdict(
+                            "unchanged",
+                            "only lines that differ from one fetch to the next changed"
+                            f" ({_count(len(self.noise.lines), 'line')} learned as noise)",
+                        )
         else:  # nothing stored, or a page that became a feed: start afresh
             quiet = _Verdict("baseline", f"baseline: {_describe(document)}")
         if quiet is None and change is None:
@@ -201,6 +222,43 @@ class _Check:
             return quiet
         assert change is not None
         return _Verdict("changed", change.summary(), change_id, change)
+
+    async def _recheck(
+        self, previous: PageDocument, document: PageDocument
+    ) -> tuple[PageDocument, Change | None] | None:
+        """Fetch the page again `recheck_after` later. Lines that changed from the snapshot
+        to the first fetch and again to the second are noise: learned, and left out of both
+        documents, which are compared anew. None when nothing was learned: the change
+        stands as found (a recheck that fails is a warning, never the check's failure)."""
+        assert self.again is not None
+        assert self.warnings is not None
+        self.step = "fetching the page again to learn its noise"
+        await asyncio.sleep(self.source.recheck_after.total_seconds())
+        try:
+            second, _ = await self._page(await self.again(), None, [])
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, CheckError) else type(exc).__name__
+            self.warnings.append(f"fetched again to learn its noise, the page failed: {reason}")
+            return None
+        assert second is not None
+        self.step = "learning noise"
+        recheck = learn(previous, document, second)
+        if recheck.refused:
+            self.warnings.append(recheck.refused)
+        if not recheck.lines:
+            return None
+        self.noise = self.noise.adding(recheck.lines, self.now)
+        self.noise_learned = True
+        log.info(
+            "check %s: learned %s as noise",
+            self.source.id,
+            _count(len(recheck.lines), "line"),
+            extra={"source": self.source.id},
+        )
+        keys = self.noise.keys
+        previous, document = without_noise(previous, keys), without_noise(document, keys)
+        size = sum(len(line.text) for line in document.lines)
+        return document, await _maybe_in_thread(size, diff_pages, previous, document)
 
     async def _seen_before(self, document: PageDocument) -> bool:
         """Is the page back to one of its last `compared_versions` stored versions (a page
@@ -223,15 +281,29 @@ class _Check:
             return await _maybe_in_thread(
                 size, extract_feed, body, media, self.source, warnings
             ), None
+        known = None if self.fresh else self.state.fingerprint
+        return await self._page(response, known, warnings)
+
+    async def _page(
+        self, response: Response, known: str | None, warnings: list[str]
+    ) -> tuple[PageDocument | None, str]:
+        """An HTML response as a page, its learned noise left out; None when the selected
+        markup still has the fingerprint `known`."""
         _require_html(response)
         self.step = "decoding"
         decoded = decode_body(response.body, response.content_type)
-        text = decoded.text
         if decoded.warning:
             warnings.append(decoded.warning)
         self.step = "extracting"
-        known = None if self.fresh else self.state.fingerprint
-        return await _maybe_in_thread(len(response.body), _page, text, self.source, known, warnings)
+        return await _maybe_in_thread(
+            len(response.body),
+            _page,
+            decoded.text,
+            self.source,
+            known,
+            warnings,
+            self.noise.keys,
+        )
 
     def _kind(self, response: Response) -> str:
         if self.source.kind != "auto":
@@ -293,7 +365,9 @@ class _Check:
         if document is not None:
             state["content_hash"] = document.content_hash()
             state["kind"] = document.kind
-            state["extract_key"] = document_key(self.source, document.kind)
+            state["extract_key"] = document_key(self.source, document.kind, self.noise.keys)
+        if self.noise_learned:
+            state["volatile"] = self.noise.to_json()
         if change is not None:
             state["last_change_at"] = self.now
         result = Result(self.source, state, document if snapshot else None, change)
@@ -345,18 +419,21 @@ class _Check:
 def is_fresh(source: Source, state: SourceState) -> bool:
     """Is there no stored document to compare with: no baseline yet, or one made with other
     settings, or by an older release's extraction (`document_key`)?"""
-    return not state.has_baseline or state.extract_key != document_key(source, state.kind)
+    if not state.has_baseline:
+        return True
+    noise = Noise.from_json(state.volatile).keys if state.volatile else frozenset()
+    return state.extract_key != document_key(source, state.kind, noise)
 
 
 def _page(
-    text: str, source: Source, known: str | None, warnings: list[str]
+    text: str, source: Source, known: str | None, warnings: list[str], noise: frozenset[str]
 ) -> tuple[PageDocument | None, str]:
     """Select, fingerprint, and extract only when the fingerprint is new."""
     selection = select(text, source, warnings)
     fingerprint = selection.fingerprint()
     if fingerprint == known:
         return None, fingerprint
-    return document_of(selection, source), fingerprint
+    return document_of(selection, source, noise), fingerprint
 
 
 def _require_html(response: Response) -> None:

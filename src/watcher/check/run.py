@@ -12,14 +12,14 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
-from watcher.fetch import Request, Validators
+from watcher.fetch import Request, Response, Validators
 from watcher.store import read_transaction, write_transaction
 from watcher.store.claims import lease_for, release, release_stale_claims, renewing
 from watcher.store.schema import sources
@@ -203,4 +203,22 @@ async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
         response = await app.fetcher.fetch(request, app.fetch_slots)
     except Exception as error:  # each source's check turns it into its failed check
         return Fetched(None, error, time.perf_counter() - started)
-    return Fetched(response, None, time.perf_counter() - started)
+    again = _Again(app, replace(request, validators=Validators()))
+    return Fetched(response, None, time.perf_counter() - started, again)
+
+
+class _Again:
+    """The group's URL fetched once more, unconditionally, for the checks that learn noise
+    (`check/pipeline.py`); sources sharing the URL share this second response too."""
+
+    def __init__(self, app: App, request: Request) -> None:
+        self.app = app
+        self.request = request
+        self.response: asyncio.Task[Response] | None = None
+
+    async def __call__(self) -> Response:
+        if self.response is None:
+            self.response = asyncio.create_task(
+                self.app.fetcher.fetch(self.request, self.app.fetch_slots)
+            )
+        return await self.response

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from watcher.cli.common import CommandError, app_of, example, parse_since, positive_int
 from watcher.cli.output import print_json, style, table, use_colour
+from watcher.extract.noise import Noise
 from watcher.text import for_terminal
 
 if TYPE_CHECKING:
@@ -111,6 +112,9 @@ def _problem(state: SourceState) -> str | None:
         return state.last_error
     if state.last_warning:
         return f"warning: {state.last_warning}"
+    learned = len(Noise.from_json(state.volatile).lines)
+    if learned:  # `watcher noise` lists them
+        return f"{state.url} [{learned} line{'s' if learned != 1 else ''} learned as noise]"
     return state.url
 
 

@@ -93,6 +93,17 @@ def _check_public_url(url: str) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Spread = Annotated[timedelta, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))]
+RECHECK_MAX = timedelta(minutes=5)
+
+
+def _recheck(value: object) -> timedelta:
+    delay = parse_duration(value, allow_zero=True)  # type: ignore[arg-type]
+    if delay > RECHECK_MAX:
+        raise ValueError("a page is fetched again within 5 minutes of a change at the most")
+    return delay
+
+
+Recheck = Annotated[timedelta, BeforeValidator(_recheck)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 UpdatedPattern = Annotated[str, AfterValidator(_check_updated_pattern)]
@@ -166,6 +177,11 @@ class ChecksConfig(ScheduleFields):
     compared_versions: int = Field(
         1, ge=1, le=100, description="a page back to one of its last N versions is not news"
     )
+    recheck_after: Recheck = Field(
+        timedelta(0),
+        description="after a page changed, fetch it again this much later and learn the lines"
+        " that differ as noise (0: never)",
+    )
 
 
 class MailConfig(Model):
@@ -226,6 +242,7 @@ class SourceConfig(ScheduleFields):
     updated_pattern: UpdatedPattern | None = None
     content: Literal["all", "main"] | None = None
     compared_versions: int | None = Field(None, ge=1, le=100)
+    recheck_after: Recheck | None = None
     timeout: Duration | None = None
     max_bytes: Size | None = None
     headers: dict[str, str] = Field(default_factory=dict)

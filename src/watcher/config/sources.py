@@ -41,6 +41,7 @@ class Source:
     allow_private: bool = False  # may a redirect to another host lead into private space
     content: str = "all"  # a page without `select`: "all" of its body, or its "main" content
     compared_versions: int = 1  # a page back to one of its last N versions is not news
+    recheck_after: timedelta = timedelta(0)  # after a change, fetch again and learn noise
 
     @property
     def extract_key(self) -> str:
@@ -122,4 +123,7 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
         allow_private=config.allow_private,
         content=config.content or checks.content,
         compared_versions=config.compared_versions or checks.compared_versions,
+        recheck_after=(
+            checks.recheck_after if config.recheck_after is None else config.recheck_after
+        ),
     )

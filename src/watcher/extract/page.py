@@ -23,6 +23,7 @@ from watcher.config.sources import Source
 from watcher.extract.document import Line, PageDocument, SectionPath
 from watcher.extract.errors import ExtractError
 from watcher.extract.main import main_content
+from watcher.extract.noise import without_noise
 from watcher.extract.select import compile_selector
 
 # Elements whose text is never content.
@@ -176,7 +177,9 @@ def _is_hidden(element: lxml.html.HtmlElement) -> bool:
     return bool(_HIDDEN_STYLE.search(attributes.get("style", "")))
 
 
-def document_of(selection: Selection, source: Source) -> PageDocument:
+def document_of(
+    selection: Selection, source: Source, noise: frozenset[str] = frozenset()
+) -> PageDocument:
     for part in selection.parts:
         _drop_hidden(part)
     builder = _Builder(_title_heading(selection.parts))
@@ -186,7 +189,7 @@ def document_of(selection: Selection, source: Source) -> PageDocument:
     lines = _without_ignored(lines, source.ignore)
     lines, updated = _mark_updated(lines, source.updated_pattern)
     title = builder.title or selection.page_title()
-    return PageDocument(lines=tuple(lines), title=title, updated=updated)
+    return without_noise(PageDocument(lines=tuple(lines), title=title, updated=updated), noise)
 
 
 def extract_page(text: str, source: Source) -> PageDocument:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from watcher.config import Config
+from watcher.extract.noise import Noise
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
 from watcher.store.outbox import Message
@@ -25,11 +26,25 @@ def source_json(state: SourceState, config: Config) -> dict[str, Any]:
         "failures": state.failures,
         "last_error": state.last_error,
         "last_warning": state.last_warning,
+        "noise_lines": len(Noise.from_json(state.volatile).lines),
         "failing_since": iso(state.failing_since),
         "last_checked_at": iso(state.last_checked_at),
         "last_success_at": iso(state.last_success_at),
         "last_change_at": iso(state.last_change_at),
         "next_check_at": iso(state.next_check_at),
+    }
+
+
+def noise_json(state: SourceState) -> dict[str, Any]:
+    """The lines a source learned as noise (`watcher noise --json`)."""
+    return {
+        "id": state.id,
+        "country": state.country,
+        "url": state.url,
+        "lines": [
+            {"key": line.key, "example": line.example, "learned_at": line.learned_at}
+            for line in Noise.from_json(state.volatile).lines
+        ],
     }
 
 

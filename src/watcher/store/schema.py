@@ -104,6 +104,7 @@ sources = Table(
     Column("failures", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("last_warning", Text),  # what was off in the last extraction that succeeded
+    Column("volatile", Text),  # JSON: the lines learned as noise (extract/noise.py)
     Column("failing_since", UTCDateTime),
     Column("alerted_at", UTCDateTime),
     Column("last_checked_at", UTCDateTime),

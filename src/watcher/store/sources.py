@@ -39,6 +39,7 @@ class SourceState:
     failures: int
     last_error: str | None
     last_warning: str | None
+    volatile: str | None  # JSON of the lines learned as noise: `Noise.from_json`
     failing_since: datetime | None
     alerted_at: datetime | None
     last_checked_at: datetime | None
@@ -229,3 +230,20 @@ async def load_states(
 async def load_state(connection: AsyncConnection, source_id: str) -> SourceState | None:
     row = (await connection.execute(select(sources).where(sources.c.id == source_id))).first()
     return SourceState.from_row(row) if row else None
+
+
+async def forget_noise(connection: AsyncConnection, ids: Sequence[str] | None) -> list[str]:
+    """Forget the lines learned as noise for these sources (all, with None); the ids that
+    had any. Their next check takes a fresh baseline, since the stored snapshot was made
+    without those lines (`document_key` holds the noise). A check in flight that learns anew
+    writes what it learned afterwards. Call in a write transaction."""
+    query = select(sources.c.id).where(sources.c.volatile.is_not(None)).order_by(sources.c.id)
+    found: list[str] = []
+    for batch in [None] if ids is None else chunks(list(ids)):
+        scoped = query if batch is None else query.where(sources.c.id.in_(batch))
+        found += (await connection.execute(scoped)).scalars().all()
+    for batch in chunks(found):
+        await connection.execute(
+            update(sources).where(sources.c.id.in_(batch)).values(volatile=None)
+        )
+    return found

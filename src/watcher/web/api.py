@@ -1,4 +1,4 @@
-"""`/api/v1`: sources, changes and subscribers as JSON, and checks on demand.
+"""`/api/v1`: sources, changes and subscribers as JSON, checks on demand, learned noise.
 
 Every endpoint needs `Authorization: Bearer <WATCHER_API_TOKEN>`; without a configured token
 the API refuses everything. The shapes are those of docs/json.md.
@@ -10,14 +10,14 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 
 from watcher.check import run_pass
-from watcher.render.json import change_json, source_json, subscriber_json
-from watcher.store import read_transaction
+from watcher.render.json import change_json, noise_json, source_json, subscriber_json
+from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import get_change, list_changes
-from watcher.store.sources import load_state, load_states
+from watcher.store.sources import forget_noise, load_state, load_states
 from watcher.store.subscribers import list_subscribers
 from watcher.web.pages import site_of
 from watcher.web.params import Before, ChangeId
@@ -69,11 +69,25 @@ class SourceOut(BaseModel):
     failures: int
     last_error: str | None
     last_warning: str | None
+    noise_lines: int
     failing_since: str | None
     last_checked_at: str | None
     last_success_at: str | None
     last_change_at: str | None
     next_check_at: str | None
+
+
+class NoiseLineOut(BaseModel):
+    key: str
+    example: str
+    learned_at: str
+
+
+class NoiseOut(BaseModel):
+    id: str
+    country: str
+    url: str
+    lines: list[NoiseLineOut]
 
 
 class ChangeOut(BaseModel):
@@ -128,6 +142,36 @@ async def source(request: Request, source_id: str) -> dict[str, Any]:
     if state is None or not state.active:
         raise HTTPException(404, "no such source")
     return source_json(state, app.config)
+
+
+@router.get(
+    "/sources/{source_id}/noise",
+    response_model=NoiseOut,
+    summary="The lines one source learned as noise",
+    responses=answers(404),
+)
+async def noise(request: Request, source_id: str) -> dict[str, Any]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        state = await load_state(connection, source_id)
+    if state is None or not state.active:
+        raise HTTPException(404, "no such source")
+    return noise_json(state)
+
+
+@router.delete(
+    "/sources/{source_id}/noise",
+    status_code=204,
+    summary="Forget the noise one source learned (its next check takes a fresh baseline)",
+    responses=answers(404),
+)
+async def forget(request: Request, source_id: str) -> Response:
+    app = site_of(request).app
+    if app.config.source(source_id) is None:
+        raise HTTPException(404, "no such source")
+    async with write_transaction(app.engine) as connection:
+        await forget_noise(connection, [source_id])
+    return Response(status_code=204)
 
 
 @router.post(

@@ -1,18 +1,21 @@
-"""Pages for readers: the countries, the change log, one change, and Atom feeds of changes."""
+"""Pages for readers: the countries, each source, the change log, one change, and Atom
+feeds of changes."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from watcher.diff import PageChange
+from watcher.extract.noise import Noise
 from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord, get_change, list_changes
-from watcher.store.sources import load_states
+from watcher.store.sources import load_state, load_states
 from watcher.text import for_xml
 from watcher.web.app import Site
 from watcher.web.params import Before, ChangeId
@@ -63,6 +66,28 @@ async def country(request: Request, code: str) -> HTMLResponse:
     return site.page(
         request, "country.html", {"country": found, "states": states, "changes": changes}
     )
+
+
+@router.get("/sources/{source_id}", response_class=HTMLResponse)
+async def source(request: Request, source_id: str) -> HTMLResponse:
+    """One source: its state, its latest changes, and the lines it learned as noise."""
+    site = site_of(request)
+    async with read_transaction(site.app.engine) as connection:
+        state = await load_state(connection, source_id)
+        if state is None or not state.active:
+            raise HTTPException(404, "There is no such source.")
+        changes = await list_changes(connection, source_id=source_id, limit=20)
+    noise = [
+        (line.example, datetime.fromisoformat(line.learned_at))
+        for line in Noise.from_json(state.volatile).lines
+    ]
+    context = {
+        "state": state,
+        "country_name": site.app.config.country_name(state.country),
+        "changes": changes,
+        "noise": noise,
+    }
+    return site.page(request, "source.html", context)
 
 
 @router.get("/changes", response_class=HTMLResponse)
