@@ -288,3 +288,23 @@ async def read_the_noise_over_http(harness: Harness) -> None:
             assert (await http.delete("/api/v1/sources/x/noise", headers=auth)).status_code == 404
             page = await http.get("/sources/vn-profile")
             assert "Nothing on this page has been learned as noise." in page.text
+
+
+def test_a_line_that_folds_like_a_steady_line_is_not_learned() -> None:
+    """A table of figures where this year's row counts live: learning "#: #" would hide
+    every row, and a later edit of last year's figure would be lost. It stays a change."""
+    prose = ["Mine action", "Clearance", "Risk education", "Victim assistance", "Funding"]
+    previous = page("2024: 61", "2025: 48", "2026: 12", *prose)
+    first = page("2024: 61", "2025: 48", "2026: 13", *prose)
+    second = page("2024: 61", "2025: 48", "2026: 14", *prose)
+    recheck = learn(previous, first, second)
+    assert recheck.lines == []
+    assert recheck.refused is None
+
+
+def test_a_line_without_words_is_not_learned() -> None:
+    """ "#" would hide every figure standing alone in a cell, now and later."""
+    previous = page("Visitors", "1,204", "Mine action", "Clearance")
+    first = page("Visitors", "1,305", "Mine action", "Clearance")
+    second = page("Visitors", "1,306", "Mine action", "Clearance")
+    assert learn(previous, first, second).lines == []

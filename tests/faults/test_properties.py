@@ -1,10 +1,11 @@
 """Properties that must hold for any input (hypothesis): random HTML and feeds go through
 extraction (whole, and for the main content) and diffing without raising anything but a
 reasoned `ExtractError`; a document compared with itself is no change; word marks rebuild
-both texts exactly."""
+both texts exactly; noise learned never hides a line that read the same in both fetches."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -14,8 +15,10 @@ from watcher.config import build_config
 from watcher.config.sources import Source
 from watcher.diff import diff_feeds, diff_pages
 from watcher.diff.words import word_marks
-from watcher.extract import ExtractError
+from watcher.extract import ExtractError, Line, PageDocument
+from watcher.extract.document import compare_key
 from watcher.extract.feed import extract_feed
+from watcher.extract.noise import Noise, learn, without_noise
 from watcher.extract.page import extract_page
 from watcher.text import clean
 
@@ -177,3 +180,41 @@ def test_any_feed_extracts_or_is_refused_and_diffs(old_body: bytes, new_body: by
             assert entry.title == clean(entry.title)
     if old is not None and new is not None:
         diff_feeds(old, new)
+
+
+LINE_TEXT = st.sampled_from(
+    [
+        *("Read 1,204 times", "Read 1,305 times", "Banner A", "Banner B", "Banner C"),
+        *("2024: 61", "2026: 12", "2026: 13", "Viet Nam acceded", "Viet Nam not acceded"),
+        *("48", "Clearance"),
+    ]
+)
+LINES = st.lists(
+    st.tuples(st.sampled_from(["text", "row", "item", "h2", "updated"]), LINE_TEXT), max_size=12
+)
+
+
+@BOUNDED
+@given(LINES, LINES, LINES)
+def test_noise_never_hides_what_read_the_same_in_both_fetches(
+    previous: list[tuple[str, str]], first: list[tuple[str, str]], second: list[tuple[str, str]]
+) -> None:
+    """Whatever three versions of a page are seen, the lines learned as noise never include
+    one that read the same in the first and the second fetch (a real edit, or steady text),
+    nor a heading or the "Last Updated" line; and the two fetches, without the learned lines,
+    differ only in what was not learned."""
+    documents = [
+        PageDocument(tuple(Line((), kind, text) for kind, text in lines))
+        for lines in (previous, first, second)
+    ]
+    recheck = learn(*documents)
+    keys = Noise().adding(recheck.lines, datetime(2026, 12, 1, tzinfo=UTC)).keys
+    kept = without_noise(documents[1], keys).lines
+    for line in documents[1].lines:
+        same_in_both = any(
+            compare_key(other.text) == compare_key(line.text) for other in documents[2].lines
+        )
+        if same_in_both or line.kind in ("h2", "updated"):
+            assert line in kept, (line, keys)
+    if recheck.refused:
+        assert not keys

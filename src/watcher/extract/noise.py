@@ -12,10 +12,13 @@ A learned line is known by its key: its words without whitespace, each run of di
 the separators of numbers, dates and times) folded to `#`, so that "Visits: 1,204" and
 "Visits: 1,305" are one line. A line that changed only between the two fetches (an edit
 published in between) is not learned: the next check reports it; nor is one that changed
-only from the snapshot to the first fetch (the edit the check found). Headings, the title
-and the "Last Updated" line are never learned (sections and dates hang on them). When more
-than half of a page's lines would be learned, none is: that page is not noisy, it is
-different on every request, and hiding it would hide the page.
+only from the snapshot to the first fetch (the edit the check found). Nor is a key that
+would also hide a line that read the same in both fetches ("2026: 13" in a table whose
+"2024: 61" did not move: learning "#:#" would hide a later edit of 2024), nor a key without
+a letter (a figure alone in its cell). Headings, the title and the "Last Updated"
+line are never learned (sections and dates hang on them). When more than half of a page's
+lines would be learned, none is: that page is not noisy, it is different on every request,
+and hiding it would hide the page.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ MAX_LEARNED = 200  # volatile lines kept per source; the oldest are dropped firs
 MAX_SHARE = 0.5  # of a page's lines that may differ between two fetches for any to be learned
 MAX_EXAMPLE = 300  # characters of a learned line kept to show an operator
 _NUMBER = re.compile(r"\d+(?:[-.,:/]\d+)*")
+_WORD = re.compile(r"[^\W\d_]")  # a letter, of any script
 _NEVER = HEADING_KINDS | {"title", "updated"}
 
 
@@ -125,6 +129,11 @@ def learn(previous: PageDocument, first: PageDocument, second: PageDocument) -> 
     for old, new in _replaced(list(now), list(again)):
         if _fold(old) in twice:
             twice.add(_fold(new))
+    read_alike = _all_keys(first) & _all_keys(second)  # in both fetches, in any role
+    steady = {_fold(key) for key in read_alike}
+    twice = {key for key in twice if key not in steady and _WORD.search(key)}
+    if not twice:
+        return Recheck([])
     hidden = sum(1 for key in now if _fold(key) in twice)
     if hidden > MAX_SHARE * len(now):
         return Recheck(
@@ -151,6 +160,10 @@ def _replaced(old: list[str], new: list[str]) -> list[tuple[str, str]]:
 
 def _fold(key: str) -> str:
     return _NUMBER.sub("#", key)
+
+
+def _all_keys(document: PageDocument) -> set[str]:
+    return {compare_key(line.text) for line in document.lines}
 
 
 def _texts(document: PageDocument) -> dict[str, Line]:
