@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
@@ -95,6 +96,12 @@ def test_the_corpus(
         assert outcome == expect["outcome"], f"{where}: {outcome} {detail}"
         for part in expect.get("detail", []):
             assert part in detail, f"{where}: {part!r} not in {detail!r}"
+        if "shown" in expect:  # the change as `watcher show` prints it, words marked
+            number = re.search(r"\(change #(\d+)\)", detail)
+            assert number, f"{where}: no change number in {detail!r}"
+            _, shown, _ = harness.cli("show", number.group(1))
+            for part in expect["shown"]:
+                assert part in shown, f"{where}: {part!r} not in\n{shown}"
         if "noise" in expect:
             _, listed, _ = harness.cli("noise", "--json")
             examples = [line["example"] for line in json.loads(listed)[0]["lines"]]
