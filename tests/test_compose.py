@@ -202,6 +202,7 @@ def test_alert_tells_the_operator_what_fails(config: Config) -> None:
         failures=5,
         last_error="HTTP 503 Service Unavailable",
         last_warning=None,
+        volatile=None,
         failing_since=NOW,
         alerted_at=None,
         last_checked_at=NOW,
