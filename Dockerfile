@@ -41,6 +41,7 @@ WORKDIR /
 ENV PATH=/opt/watcher/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     WATCHER_CONFIG=/config/watcher.toml \
+    WATCHER_CACHE_DIR=/data/cache \
     WATCHER_SERVICE__LISTEN=0.0.0.0:8080
 USER 10001:10001
 VOLUME ["/data"]

@@ -30,6 +30,14 @@ DEMO_BASE = "http://127.0.0.1:8931"
 POSTGRES_URL = os.environ.get("WATCHER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _config_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Big configurations written by tests cache their resolved sources in the session's
+    temporary folder, never in the home folder (`config/cache.py`); watcher processes the
+    tests start inherit it."""
+    os.environ["WATCHER_CACHE_DIR"] = str(tmp_path_factory.mktemp("config-cache"))
+
+
 @pytest.fixture
 def site() -> Iterator[SiteServer]:
     with SiteServer() as server:
