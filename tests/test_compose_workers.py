@@ -357,3 +357,30 @@ async def test_news_for_a_reader_who_left_after_it_was_composed_is_cancelled(
         "the subscriber is no longer active",
     )
     assert {status for status, _ in by_recipient.values()} == {"sent", "cancelled"}
+
+
+async def test_drains_read_nothing_of_the_news_digest_readers_wait_for(
+    scripted: ScriptedServer, postgres_url: str, tmp_path: Path
+) -> None:
+    """4,000 daily readers with the day's news pending: the service drains every few
+    seconds, and each drain once the day's first has read none of it: not the immediate
+    part (other readers' news), not the digest of a period already composed, not a sweep
+    for readers who left. Each drain walked all of it, twice or three times over, before."""
+    readers = 4_000
+    clock = Clock(START)
+    publish(scripted, 0)
+    settings = config(scripted, postgres_url, tmp_path, "daily", readers=readers)
+    async with open_app(settings, clock=clock) as app:
+        await run_pass(app, every=True)
+        publish(scripted, 1)
+        await run_pass(app, every=True)
+        clock.advance(minutes=10)
+        assert await compose_pending(app) == 0  # the day's period is open: nothing to send
+        before = await rows_read(app, "subscribers", "notifications")
+        for _ in range(3):
+            clock.advance(seconds=5)
+            assert await compose_pending(app) == 0
+        read = await rows_read(app, "subscribers", "notifications") - before
+        assert read < 100, f"{read} rows read by three drains with nothing to send"
+        clock.advance(days=1)  # the period closes: every reader gets the day's news
+        assert await compose_pending(app) == readers

@@ -8,13 +8,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from tests.conftest import Clock
 from tests.mailing import cycle, mail_config
 from tests.smtp import MailServer
 from watcher.app import open_app
+from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.notify.digest import next_period_end, period_end, period_key
+from watcher.store import write_transaction
+from watcher.store.schema import notifications
+from watcher.store.subscribers import change_subscription, find_subscriber
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -110,3 +115,67 @@ def test_period_end_is_never_in_the_future(hour: int) -> None:
         end = period_end(now, frequency, zone="Pacific/Auckland", hour=hour, weekday="sunday")
         assert end <= now
         assert (now - end).days < (7 if frequency == "weekly" else 1)
+
+
+async def test_a_reader_who_changes_frequency_takes_their_pending_news_along(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    """Daily with the morning's news pending, then "as soon as something changes" on the
+    manage page: the news goes out at the next drain, not with a digest nobody will
+    compose; and back to daily, the next news waits for the digest."""
+    clock = Clock(paris(2026, 3, 2, 9, 0))
+    config = digest_config(site, mail_server, tmp_path, "daily")
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        clock.advance(hours=1)
+        await cycle(app, site, "r2")
+        assert mail_server.received == []
+        async with write_transaction(app.engine) as connection:
+            reader = await find_subscriber(connection, "desk@readers.example")
+            assert reader is not None
+            await change_subscription(
+                connection, reader, countries=["VN", "LA"], frequency="immediate", now=clock()
+            )
+        clock.advance(minutes=5)  # past the settle window
+        assert (await cycle(app, site)).sent == 2  # one email per country, as ever
+        subjects = [str(item.message["Subject"]) for item in mail_server.received]
+        assert not subjects[0].startswith("Daily digest"), subjects
+
+        async with write_transaction(app.engine) as connection:
+            reader = await find_subscriber(connection, "desk@readers.example")
+            assert reader is not None
+            await change_subscription(
+                connection, reader, countries=["VN", "LA"], frequency="daily", now=clock()
+            )
+        clock.advance(hours=1)
+        await cycle(app, site, "r3")
+        clock.advance(minutes=5)
+        await cycle(app, site, "r1")  # back to the first revision: news, for the digest
+        assert len(mail_server.received) == 2
+        clock.now = paris(2026, 3, 3, 7, 1)
+        assert (await cycle(app, site)).sent == 1
+    assert str(mail_server.received[2].message["Subject"]).startswith("Daily digest")
+
+
+async def test_news_whose_frequency_fell_out_of_step_still_reaches_its_reader(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> None:
+    """Pending news tagged with a frequency its reader no longer has (a change made around
+    the retagging, say, by hand in the database) is found and retagged by a drain."""
+    clock = Clock(paris(2026, 3, 2, 9, 0))
+    config = digest_config(site, mail_server, tmp_path, "immediate")
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        clock.advance(hours=1)
+        site.revision = "r2"
+        await run_pass(app, every=True)  # the news is pending, not composed yet
+        async with write_transaction(app.engine) as connection:
+            await connection.execute(
+                update(notifications)
+                .where(notifications.c.status == "pending")
+                .values(frequency="weekly")
+            )
+        clock.now = paris(2026, 3, 6, 7, 30)  # the weekly digest's day: its walk finds them
+        assert (await cycle(app, site)).sent == 0  # retagged "immediate" ...
+        clock.advance(minutes=5)
+        assert (await cycle(app, site)).sent == 2  # ... and sent by the next drain

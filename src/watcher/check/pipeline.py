@@ -237,7 +237,11 @@ class _Check:
         try:
             second, _ = await self._page(await self.again(), None, [])
         except Exception as exc:
-            reason = exc.reason if isinstance(exc, CheckError) else type(exc).__name__
+            if isinstance(exc, CheckError):
+                reason = exc.reason
+            else:  # a bug: the traceback goes to the log, the change stands all the same
+                reason = f"internal error: {type(exc).__name__}"
+                log.error("check %s: the recheck failed", self.source.id, exc_info=exc)
             self.warnings.append(f"fetched again to learn its noise, the page failed: {reason}")
             return None
         assert second is not None

@@ -15,7 +15,6 @@ from watcher.store.outbox import (
     Pending,
     add_message,
     add_messages,
-    drop_orphaned_notifications,
     mark_composed,
     message_row,
     pending_notifications,
@@ -49,8 +48,6 @@ async def compose_pending(
 
 async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
     """One message per subscriber and country, grouping all of that country's changes."""
-    async with write_transaction(app.engine) as connection:
-        await drop_orphaned_notifications(connection)  # once a drain, not once a batch
     queued = 0
     after: int | None = 0  # where the next batch starts; None: no news beyond
     while after is not None:
@@ -66,7 +63,9 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
             ids, after = batch.ids, batch.after
             if not ids:
                 continue
-            pending = await pending_notifications(connection, ids, settled_before=settled_before)
+            pending = await pending_notifications(
+                connection, ids, frequencies=["immediate"], settled_before=settled_before
+            )
             people = await subscribers_by_ids(connection, ids)
             records = {
                 r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
@@ -126,7 +125,9 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
             ids, after = batch.ids, batch.after
             if not ids:
                 continue
-            pending = await pending_notifications(connection, ids, before=end)
+            pending = await pending_notifications(
+                connection, ids, frequencies=[frequency], before=end
+            )
             people = await subscribers_by_ids(connection, ids)
             records = {
                 r.id: r for r in await get_changes(connection, [p.change_id for p in pending])

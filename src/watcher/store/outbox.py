@@ -59,13 +59,15 @@ async def queue_notifications(
     """
     countries = {country for _, country in news}
     followers = (
-        select(subscribers.c.id, subscriptions.c.country)
+        select(subscribers.c.id, subscribers.c.frequency, subscriptions.c.country)
         .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
         .where(subscribers.c.status == ACTIVE, subscriptions.c.country.in_([*countries, "*"]))
     )
     by_country: defaultdict[str, set[int]] = defaultdict(set)
+    frequency: dict[int, str] = {}
     for row in (await connection.execute(followers)).all():
         by_country[row.country].add(row.id)
+        frequency[row.id] = row.frequency
     everywhere = by_country.pop("*", set())
     rows = [
         {
@@ -74,6 +76,7 @@ async def queue_notifications(
             "country": country,
             "created_at": now,
             "status": "pending",
+            "frequency": frequency[subscriber_id],
         }
         for change_id, country in news
         for subscriber_id in sorted(by_country[country] | everywhere)
@@ -86,18 +89,26 @@ async def queue_notifications(
     return len(rows)
 
 
-def _news(*, before: datetime | None, settled_before: datetime | None) -> Any:
-    """Pending notifications that may go out now: created before `before` (a digest's
-    period end), and of a country with no news after `settled_before` (still settling). The
-    settle window is part of each statement that picks news, not a list looked up first:
-    news committed in between would otherwise go out at once."""
-    condition = [notifications.c.status == "pending"]
+def _news(
+    frequencies: Sequence[str], *, before: datetime | None, settled_before: datetime | None
+) -> Any:
+    """Pending notifications of readers at these frequencies that may go out now: created
+    before `before` (a digest's period end), and of a country with no such news after
+    `settled_before` (still settling). The settle window is part of each statement that
+    picks news, not a list looked up first: news committed in between would otherwise go
+    out at once. Every condition is on an index that starts (status, frequency)."""
+    condition = [
+        notifications.c.status == "pending",
+        notifications.c.frequency.in_(list(frequencies)),
+    ]
     if before is not None:
         condition.append(notifications.c.created_at < before)
     if settled_before is not None:
         recent = notifications.alias("recent")
         busy = select(recent.c.country).where(
-            recent.c.status == "pending", recent.c.created_at > settled_before
+            recent.c.status == "pending",
+            recent.c.frequency.in_(list(frequencies)),
+            recent.c.created_at > settled_before,
         )
         condition.append(notifications.c.country.not_in(busy))
     return and_(*condition)
@@ -127,20 +138,24 @@ async def subscribers_with_pending(
     (SKIP LOCKED), so nobody's news is split between two messages of one period.
 
     `without_period` leaves out those who already have that digest period's message.
-    `after` is where the batch before ended: a drain walks the pending news once, in
-    subscriber order, off the (status, subscriber_id) index. Looking for subscribers with
-    news from the subscribers' side read past everyone already served at every batch, or
-    every pending notification: quadratic, 135,854 notification rows read to compose for
-    4,000 readers on PostgreSQL.
+    `after` is where the batch before ended: a drain walks the pending news of these
+    frequencies once, in subscriber order, off the (status, frequency, subscriber_id)
+    index. Looking for subscribers with news from the subscribers' side read past everyone
+    already served at every batch, or every pending notification: quadratic, 135,854
+    notification rows read to compose for 4,000 readers on PostgreSQL.
+
+    Candidates who left have their pending news dropped here (it would never be sent): the
+    news of readers who left is found where it is walked anyway, not by a sweep of all
+    pending news at every drain.
     """
-    window = limit * 4  # candidates looked at: some may have left, or another frequency
+    window = limit * 4  # candidates looked at: some may have left
     candidates = [
         row.subscriber_id
         for row in await connection.execute(
             select(notifications.c.subscriber_id)
             .where(
                 notifications.c.subscriber_id > after,
-                _news(before=before, settled_before=settled_before),
+                _news(frequencies, before=before, settled_before=settled_before),
             )
             .group_by(notifications.c.subscriber_id)
             .order_by(notifications.c.subscriber_id)
@@ -165,8 +180,13 @@ async def subscribers_with_pending(
         )
         query = query.where(~done.exists())
     ids = [row.id for row in (await connection.execute(lock_rows(connection, query))).all()]
-    if len(ids) == limit:
-        return Batch(ids, ids[-1])  # eligible candidates may remain past the last one
+    full = len(ids) == limit  # then eligible candidates may remain past the last one
+    looked_at = ids[-1] if full else candidates[-1]
+    passed_over = set(candidates) - set(ids)
+    if passed_over := {candidate for candidate in passed_over if candidate <= looked_at}:
+        await _tidy(connection, sorted(passed_over), frequencies)
+    if full:
+        return Batch(ids, ids[-1])
     return Batch(ids, candidates[-1] if len(candidates) == window else None)
 
 
@@ -174,6 +194,7 @@ async def pending_notifications(
     connection: AsyncConnection,
     subscriber_ids: Sequence[int],
     *,
+    frequencies: Sequence[str],
     before: datetime | None = None,
     settled_before: datetime | None = None,
 ) -> list[Pending]:
@@ -183,7 +204,7 @@ async def pending_notifications(
         select(notifications)
         .where(
             notifications.c.subscriber_id.in_(list(subscriber_ids)),
-            _news(before=before, settled_before=settled_before),
+            _news(frequencies, before=before, settled_before=settled_before),
         )
         .order_by(notifications.c.subscriber_id, notifications.c.country, notifications.c.change_id)
     )
@@ -194,20 +215,38 @@ async def pending_notifications(
     ]
 
 
-async def drop_orphaned_notifications(connection: AsyncConnection) -> None:
-    """Notifications of subscribers who left before hearing of them will never be sent.
-    Driven by the pending notifications (an index), each one's subscriber looked up by id:
-    a quiet outbox costs nothing, however many subscribers there are."""
-    left = (
-        select(subscribers.c.id)
-        .where(subscribers.c.id == notifications.c.subscriber_id, subscribers.c.status != ACTIVE)
-        .exists()
-    )
-    await connection.execute(
-        update(notifications)
-        .where(notifications.c.status == "pending", left)
-        .values(status="dropped")
-    )
+async def _tidy(
+    connection: AsyncConnection, passed_over: Sequence[int], frequencies: Sequence[str]
+) -> None:
+    """Subscribers with pending news who were not taken (rare: the usual case takes every
+    candidate and costs nothing here). Those no longer active will never hear of it: it is
+    dropped. Those who hear at another frequency now take it along (a change of frequency
+    retags it as it happens; this catches any that did not). The others were locked by
+    another worker, or have the period's digest already: nothing to do."""
+    rows = (
+        await connection.execute(
+            select(subscribers.c.id, subscribers.c.status, subscribers.c.frequency).where(
+                subscribers.c.id.in_(list(passed_over))
+            )
+        )
+    ).all()
+    gone = [row.id for row in rows if row.status != ACTIVE]
+    if gone:
+        await connection.execute(
+            update(notifications)
+            .where(notifications.c.subscriber_id.in_(gone), notifications.c.status == "pending")
+            .values(status="dropped")
+        )
+    moved: defaultdict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.status == ACTIVE and row.frequency not in frequencies:
+            moved[row.frequency].append(row.id)
+    for frequency, ids in moved.items():
+        await connection.execute(
+            update(notifications)
+            .where(notifications.c.subscriber_id.in_(ids), notifications.c.status == "pending")
+            .values(frequency=frequency)
+        )
 
 
 async def add_messages(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[int]:

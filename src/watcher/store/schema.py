@@ -218,10 +218,15 @@ notifications = Table(
     Column("country", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("status", String(16), nullable=False),  # pending, composed, dropped
+    Column("frequency", String(16)),  # the reader's, while pending: immediate, daily, weekly
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
     UniqueConstraint("subscriber_id", "change_id"),
-    Index("ix_notifications_status_subscriber_id", "status", "subscriber_id"),
-    Index("ix_notifications_status_created_at", "status", "created_at"),  # still settling
+    # A drain walks one frequency's news in subscriber order; a digest, the news before its
+    # period's end; the settle window, the immediate news of the last minutes.
+    Index(
+        "ix_notifications_status_frequency_subscriber_id", "status", "frequency", "subscriber_id"
+    ),
+    Index("ix_notifications_status_frequency_created_at", "status", "frequency", "created_at"),
     Index("ix_notifications_change_id", "change_id"),
     Index("ix_notifications_message_id", "message_id"),
 )

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.model import SubscriberConfig
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
-from watcher.store.schema import subscribers, subscriptions
+from watcher.store.schema import notifications, subscribers, subscriptions
 
 ACTIVE = "active"
 PENDING = "pending"
@@ -108,6 +108,7 @@ async def subscribe(
         values: dict[str, Any] = {"status": ACTIVE, "updated_at": now, "hard_bounces": 0}
         if frequency:
             values["frequency"] = frequency
+            await retag_pending(connection, subscriber_id, frequency)
         if existing.confirmed_at is None:
             values["confirmed_at"] = now
         await connection.execute(
@@ -117,6 +118,20 @@ async def subscribe(
     found = await find_subscriber(connection, email)
     assert found is not None
     return found
+
+
+async def retag_pending(connection: AsyncConnection, subscriber_id: int, frequency: str) -> None:
+    """A reader who changes how often they hear takes their pending news along: drains look
+    for news by the frequency on the notification (`store/outbox.py`)."""
+    await connection.execute(
+        update(notifications)
+        .where(
+            notifications.c.subscriber_id == subscriber_id,
+            notifications.c.status == "pending",
+            notifications.c.frequency != frequency,
+        )
+        .values(frequency=frequency)
+    )
 
 
 async def set_countries(
@@ -351,6 +366,7 @@ async def confirm_request(
             requested_frequency=None,
         )
     )
+    await retag_pending(connection, subscriber.id, request.frequency)
     await set_countries(
         connection, subscriber.id, sorted({*keep, *request.countries}), replace=True
     )
@@ -388,6 +404,7 @@ async def change_subscription(
     await connection.execute(
         update(subscribers).where(subscribers.c.id == subscriber.id).values(**values)
     )
+    await retag_pending(connection, subscriber.id, frequency)
     await set_countries(connection, subscriber.id, countries, replace=True)
 
 

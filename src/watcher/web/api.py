@@ -17,7 +17,7 @@ from watcher.check import run_pass
 from watcher.render.json import change_json, noise_json, source_json, subscriber_json
 from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import get_change, list_changes
-from watcher.store.sources import forget_noise, load_state, load_states
+from watcher.store.sources import SourceState, forget_noise, load_state, load_states
 from watcher.store.subscribers import list_subscribers
 from watcher.web.pages import site_of
 from watcher.web.params import Before, ChangeId
@@ -136,12 +136,15 @@ async def sources(request: Request) -> list[dict[str, Any]]:
     "/sources/{source_id}", response_model=SourceOut, summary="One source", responses=answers(404)
 )
 async def source(request: Request, source_id: str) -> dict[str, Any]:
-    app = site_of(request).app
-    async with read_transaction(app.engine) as connection:
+    return source_json(await _active_state(request, source_id), site_of(request).app.config)
+
+
+async def _active_state(request: Request, source_id: str) -> SourceState:
+    async with read_transaction(site_of(request).app.engine) as connection:
         state = await load_state(connection, source_id)
     if state is None or not state.active:
         raise HTTPException(404, "no such source")
-    return source_json(state, app.config)
+    return state
 
 
 @router.get(
@@ -151,12 +154,7 @@ async def source(request: Request, source_id: str) -> dict[str, Any]:
     responses=answers(404),
 )
 async def noise(request: Request, source_id: str) -> dict[str, Any]:
-    app = site_of(request).app
-    async with read_transaction(app.engine) as connection:
-        state = await load_state(connection, source_id)
-    if state is None or not state.active:
-        raise HTTPException(404, "no such source")
-    return noise_json(state)
+    return noise_json(await _active_state(request, source_id))
 
 
 @router.delete(
