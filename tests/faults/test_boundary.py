@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from tests.harness import Harness
 from watcher.app import open_app
 from watcher.check import pipeline
 from watcher.demo.site import SiteServer
+from watcher.extract.kinds import page as page_kind
 from watcher.web.app import create_web
 
 
@@ -30,8 +32,12 @@ def harness(site: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     return Harness(tmp_path, data, capsys)
 
 
-@pytest.mark.parametrize(("target", "step"), [("_page", "extracting"), ("diff_pages", "comparing")])
+@pytest.mark.parametrize(
+    ("module", "target", "step"),
+    [(page_kind, "document_of", "extracting"), (pipeline, "diff_pages", "comparing")],
+)
 def test_an_unexpected_error_is_that_sources_failed_check(
+    module: ModuleType,
     target: str,
     step: str,
     harness: Harness,
@@ -40,7 +46,7 @@ def test_an_unexpected_error_is_that_sources_failed_check(
 ) -> None:
     assert harness.check()[0] == 0
     site.revision = "r2"
-    monkeypatch.setattr(pipeline, target, explode)
+    monkeypatch.setattr(module, target, explode)
     started = datetime.now(UTC)
     status, out, err = harness.cli("check", "--all")
     assert status == 3, out
@@ -65,7 +71,7 @@ async def test_the_api_check_answers_with_the_failure(
     site: SiteServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = make_config(demo_data(site, f"sqlite:///{tmp_path / 'w.db'}"), tmp_path)
-    monkeypatch.setattr(pipeline, "_page", explode)
+    monkeypatch.setattr(page_kind, "document_of", explode)
     async with open_app(config) as app:
         web = create_web(app, api_token="t" * 32)
         transport = httpx.ASGITransport(app=web)

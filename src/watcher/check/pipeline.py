@@ -35,10 +35,9 @@ from watcher.config.sources import Source
 from watcher.diff import Change, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument, document_key
-from watcher.extract.feed import extract_feed, looks_like_feed
+from watcher.extract.kinds import KINDS, Kind, Reading, detect
 from watcher.extract.noise import Noise, learn, without_noise
-from watcher.extract.page import document_of, select
-from watcher.fetch import Response, decode_body
+from watcher.fetch import Response
 from watcher.store import read_transaction
 from watcher.store.changes import latest_snapshot, recent_content_hashes
 from watcher.store.sources import SourceState
@@ -46,7 +45,6 @@ from watcher.store.sources import SourceState
 log = logging.getLogger("watcher.check")
 
 Status = Literal["baseline", "unchanged", "changed", "failed"]
-HTML_TYPES = ("text/html", "application/xhtml+xml")
 THREAD_THRESHOLD = 256_000  # bytes of body above which parsing moves off the event loop
 
 
@@ -134,6 +132,7 @@ class _Check:
         self.step = "fetching"  # where the check is, for a failure's reason
         self.warnings: list[str] | None = None  # once the response was read: what was off
         self.again: Callable[[], Awaitable[Response]] | None = None
+        self.kind: Kind | None = None  # once the response was looked at
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
@@ -235,7 +234,7 @@ class _Check:
         self.step = "fetching the page again to learn its noise"
         await asyncio.sleep(self.source.recheck_after.total_seconds())
         try:
-            second, _ = await self._page(await self.again(), None, [])
+            second, _ = await self._read(await self.again(), None, [])
         except Exception as exc:
             if isinstance(exc, CheckError):
                 reason = exc.reason
@@ -244,7 +243,8 @@ class _Check:
                 log.error("check %s: the recheck failed", self.source.id, exc_info=exc)
             self.warnings.append(f"fetched again to learn its noise, the page failed: {reason}")
             return None
-        assert second is not None
+        if not isinstance(second, PageDocument):
+            return None  # no longer a page (a feed now?): the next check will say
         self.step = "learning noise"
         recheck = learn(previous, document, second)
         if recheck.refused:
@@ -275,49 +275,33 @@ class _Check:
         return document.content_hash() in seen
 
     async def _document(self, response: Response) -> tuple[Document | None, str | None]:
-        """The response as a document, or None for a page whose selected markup is unchanged.
-        What was off but could be read past (a recovered feed, a charset that lied) goes
-        into `warnings`, recorded with the check's success."""
+        """The response as a document of its kind (`extract/kinds/`), or None for a page
+        whose selected markup is unchanged. What was off but could be read past (a recovered
+        feed, a charset that lied) goes into `warnings`, recorded with the check's success."""
         self.step = "extracting"
-        self.warnings = warnings = []
-        if self._kind(response) == "feed":
-            size, body, media = len(response.body), response.body, response.content_type
-            return await _maybe_in_thread(
-                size, extract_feed, body, media, self.source, warnings
-            ), None
+        self.warnings = []
+        self.kind = self._kind(response)
         known = None if self.fresh else self.state.fingerprint
-        return await self._page(response, known, warnings)
+        return await self._read(response, known, self.warnings)
 
-    async def _page(
+    async def _read(
         self, response: Response, known: str | None, warnings: list[str]
-    ) -> tuple[PageDocument | None, str]:
-        """An HTML response as a page, its learned noise left out; None when the selected
-        markup still has the fingerprint `known`."""
-        _require_html(response)
-        self.step = "decoding"
-        decoded = decode_body(response.body, response.content_type)
-        if decoded.warning:
-            warnings.append(decoded.warning)
-        self.step = "extracting"
-        return await _maybe_in_thread(
-            len(response.body),
-            _page,
-            decoded.text,
-            self.source,
-            known,
-            warnings,
-            self.noise.keys,
+    ) -> tuple[Document | None, str | None]:
+        assert self.kind is not None
+        reading = Reading(
+            response.body, response.content_type, self.source, known, self.noise.keys, warnings
         )
+        return await _maybe_in_thread(len(response.body), self.kind.read, reading)  # type: ignore[no-any-return]
 
-    def _kind(self, response: Response) -> str:
+    def _kind(self, response: Response) -> Kind:
         if self.source.kind != "auto":
-            return self.source.kind
-        detected = "feed" if looks_like_feed(response.body, response.content_type) else "page"
+            return KINDS[self.source.kind]
+        detected = detect(response.body, response.content_type)
         expected = self.state.kind if not self.fresh else None
-        if expected and expected != detected:
+        if expected and expected != detected.name:
             raise CheckError(
-                f"expected a {expected} as at the last check, but the response is a {detected}"
-                " (set kind in the configuration if the source really changed)"
+                f"expected a {expected} as at the last check, but the response is a"
+                f" {detected.name} (set kind in the configuration if the source really changed)"
             )
         return detected
 
@@ -367,9 +351,10 @@ class _Check:
         if fingerprint is not None:
             state["fingerprint"] = fingerprint
         if document is not None:
+            kind = self.kind.name if self.kind else document.kind
             state["content_hash"] = document.content_hash()
-            state["kind"] = document.kind
-            state["extract_key"] = document_key(self.source, document.kind, self.noise.keys)
+            state["kind"] = kind
+            state["extract_key"] = document_key(self.source, kind, self.noise.keys)
         if self.noise_learned:
             state["volatile"] = self.noise.to_json()
         if change is not None:
@@ -427,31 +412,6 @@ def is_fresh(source: Source, state: SourceState) -> bool:
         return True
     noise = Noise.from_json(state.volatile).keys if state.volatile else frozenset()
     return state.extract_key != document_key(source, state.kind, noise)
-
-
-def _page(
-    text: str, source: Source, known: str | None, warnings: list[str], noise: frozenset[str]
-) -> tuple[PageDocument | None, str]:
-    """Select, fingerprint, and extract only when the fingerprint is new."""
-    selection = select(text, source, warnings)
-    fingerprint = selection.fingerprint()
-    if fingerprint == known:
-        return None, fingerprint
-    return document_of(selection, source, noise), fingerprint
-
-
-def _require_html(response: Response) -> None:
-    media = (response.content_type or "").split(";")[0].strip().lower()
-    if media in HTML_TYPES:
-        return
-    if not media:
-        head = response.body[:2048].lower()
-        if b"<html" in head or b"<body" in head or b"<!doctype html" in head:
-            return
-        raise CheckError(
-            "not HTML or a feed: no Content-Type, and the body does not look like HTML"
-        )
-    raise CheckError(f"not HTML or a feed: the server sent {media}")
 
 
 async def _maybe_in_thread(size: int, function: Any, *args: Any) -> Any:

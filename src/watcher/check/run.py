@@ -19,6 +19,7 @@ from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
+from watcher.extract.kinds import accept_header
 from watcher.fetch import Request, Response, Validators
 from watcher.store import read_transaction, write_transaction
 from watcher.store.claims import lease_for, release, release_stale_claims, renewing
@@ -188,12 +189,13 @@ async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
     )
     fresh = any(is_fresh(src, s) for src, s in group)
     validators = states[0].validators if same and not fresh else Validators()
-    kinds = {src.kind for src, _ in group}
+    # An "auto" source asks for the kind its last check found, once there was one.
+    kinds = {src.kind if src.kind != "auto" else (s.kind or "auto") for src, s in group}
     request = Request(
         url=source.url,
         timeout=max(src.timeout for src, _ in group).total_seconds(),
         max_bytes=max(src.max_bytes for src, _ in group),
-        kind=kinds.pop() if len(kinds) == 1 else "auto",
+        accept=accept_header(kinds.pop() if len(kinds) == 1 else "auto"),
         validators=validators,
         headers=source.headers,
         allow_private=source.allow_private,

@@ -53,7 +53,13 @@ def _check_updated_pattern(pattern: str) -> str:
 
 
 def _check_selector(selector: str) -> str:
-    """CSS by default, XPath when written `xpath:...`; compiled now so mistakes show at start."""
+    """CSS by default, XPath when written `xpath:...`, a jq program for JSON when written
+    `jq:...`; compiled now so mistakes show at start."""
+    if selector.startswith("jq:"):
+        from watcher.extract.kinds.json import compile_program
+
+        compile_program(selector)
+        return selector
     from watcher.extract.select import compile_selector
 
     compile_selector(selector)
@@ -234,7 +240,7 @@ class SourceConfig(ScheduleFields):
     url: str
     id: str | None = None
     name: str | None = None
-    kind: Literal["auto", "page", "feed"] = "auto"
+    kind: Literal["auto", "page", "feed", "json"] = "auto"
     select: Selector | None = None
     exclude: list[Selector] = Field(default_factory=list)
     ignore: list[Regex] = Field(default_factory=list)
@@ -270,6 +276,15 @@ class SourceConfig(ScheduleFields):
             raise ValueError("'match' filters feed entries; it cannot be used with kind = 'page'")
         if self.kind == "feed" and (self.select or self.exclude):
             raise ValueError("'select' and 'exclude' apply to pages, not to kind = 'feed'")
+        jq = self.select is not None and self.select.startswith("jq:")
+        if jq and self.kind not in ("auto", "json"):
+            raise ValueError(
+                f"a jq program selects from JSON; it cannot be used with kind = '{self.kind}'"
+            )
+        if self.kind == "json" and self.select is not None and not jq:
+            raise ValueError("a JSON source selects with a jq program: select = 'jq:.path'")
+        if self.kind == "json" and (self.exclude or self.match is not None):
+            raise ValueError("'exclude' and 'match' do not apply to kind = 'json'")
         return self
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from watcher.config.model import CountryConfig, Settings, SourceConfig
 
-SourceKind = Literal["auto", "page", "feed"]
+SourceKind = Literal["auto", "page", "feed", "json"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,11 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
     cron = config.cron if own_schedule else checks.cron
     if interval is None and cron is None:
         interval = timedelta(hours=6)
-    kind: SourceKind = "feed" if config.match is not None and config.kind == "auto" else config.kind
+    kind: SourceKind = config.kind
+    if kind == "auto" and config.match is not None:
+        kind = "feed"
+    elif kind == "auto" and config.select is not None and config.select.startswith("jq:"):
+        kind = "json"
     return Source(
         id=config.id or derive_source_id(country.code, config.url),
         country=country.code,

@@ -22,11 +22,11 @@ PAGE_EXTRACTION = 2
 
 def document_key(source: Source, kind: str | None, noise: frozenset[str] = frozenset()) -> str:
     """What produced a stored document: the source's settings that shape it
-    (`Source.extract_key`) and, for a page, the version of page extraction and the lines
+    (`Source.extract_key`), for a page the version of page extraction, and the lines
     learned as noise (`extract/noise.py`): forgetting them takes a fresh baseline."""
-    if kind != "page":
+    if kind != "page" and not noise:
         return source.extract_key
-    shape = f"{source.extract_key}:page{PAGE_EXTRACTION}"
+    shape = f"{source.extract_key}:page{PAGE_EXTRACTION}" if kind == "page" else source.extract_key
     if noise:
         shape += ":noise:" + "\n".join(sorted(noise))
     return hashlib.sha256(shape.encode()).hexdigest()[:16]

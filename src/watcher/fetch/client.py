@@ -32,13 +32,6 @@ from watcher.fetch.guard import check_literal
 from watcher.fetch.transport import PUBLIC_ONLY, AiohttpTransport
 
 MAX_RETRY_AFTER = 7 * 86400.0
-ACCEPT = {
-    "page": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
-    "feed": "application/atom+xml,application/rss+xml,application/xml;q=0.9,text/xml;q=0.9,"
-    "*/*;q=0.5",
-    "auto": "text/html,application/xhtml+xml,application/atom+xml,application/rss+xml,"
-    "application/xml;q=0.9,*/*;q=0.5",
-}
 # A GET has no body. Handed a stream, httpx adds no headers of its own, so the fetcher sends
 # Host itself and httpx's per-request header rebuild is skipped (with the Location lookup
 # below, ~15 us of the ~88 us a 304 cost over plain aiohttp). A ByteStream holds no state:
@@ -81,7 +74,7 @@ class Request:
     url: str
     timeout: float
     max_bytes: int
-    kind: str = "auto"
+    accept: str = "*/*"  # the Accept header: what the source's kind reads (extract/kinds/)
     validators: Validators = Validators()
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False  # may a redirect to another host reach private addresses
@@ -141,7 +134,7 @@ class Fetcher:
     async def _fetch(self, url: httpx.URL, request: Request) -> Response:
         headers = [
             *self._headers,
-            ("Accept", ACCEPT.get(request.kind, ACCEPT["auto"])),
+            ("Accept", request.accept),
             *request.headers,
             *request.validators.headers().items(),
         ]

@@ -1,0 +1,85 @@
+"""Source kinds: what a source's response is, and how it becomes a document.
+
+Each kind is one module with one class and one line in `KINDS` below, in the manner of
+urlwatch's filters: it names the media types it accepts (its requests' Accept header), says
+whether a response looks like it (for `kind = "auto"`), and reads a response into one of the
+two documents diff, render and notify understand (`extract/document.py`): a `PageDocument` of
+sectioned lines, or a `FeedDocument` of keyed entries. A new kind changes nothing downstream.
+
+    class YamlKind:
+        name = "yaml"
+        media_types = ("application/yaml",)
+        def sniff(self, body: bytes, media: str) -> bool: ...
+        def read(self, reading: Reading) -> tuple[Document | None, str | None]: ...
+
+Detection tries the kinds in the order of `KINDS`; `page` comes last and takes what none of
+the others claims (and refuses what is not HTML either, with the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from watcher.config.sources import Source
+from watcher.extract.document import Document
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A response to read, with what the check knows that reading may use."""
+
+    body: bytes
+    content_type: str | None
+    source: Source
+    known: str | None = None  # a page: the fingerprint its selected markup had last time
+    noise: frozenset[str] = frozenset()  # a page: the lines learned as noise
+    warnings: list[str] = field(default_factory=list)  # what was off but could be read past
+
+    @property
+    def media(self) -> str:
+        return (self.content_type or "").split(";")[0].strip().lower()
+
+
+class Kind(Protocol):
+    name: str
+    media_types: tuple[str, ...]  # what it reads, most wanted first (no parameters)
+
+    def sniff(self, body: bytes, media: str) -> bool:
+        """Does a response with this body and media type (lower case, no parameters) look
+        like this kind? Only the first few KB of the body need be looked at."""
+        ...
+
+    def read(self, reading: Reading) -> tuple[Document | None, str | None]:
+        """The document, and a fingerprint of what was read when the kind keeps one (None:
+        the fingerprint is `reading.known`, nothing that matters changed). Raises
+        `ExtractError` (or another `CheckError`) with the reason when it cannot."""
+        ...
+
+
+def _kinds() -> dict[str, Kind]:
+    from watcher.extract.kinds.feed import FeedKind
+    from watcher.extract.kinds.json import JsonKind
+    from watcher.extract.kinds.page import PageKind
+
+    return {kind.name: kind for kind in (FeedKind(), JsonKind(), PageKind())}
+
+
+KINDS: dict[str, Kind] = _kinds()
+
+
+def detect(body: bytes, content_type: str | None) -> Kind:
+    """The kind an `auto` source's response is."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    for kind in KINDS.values():
+        if kind.sniff(body, media):
+            return kind
+    return KINDS["page"]
+
+
+def accept_header(name: str) -> str:
+    """The Accept header of a request for a source of this kind ("auto": any of them)."""
+    kinds = [KINDS[name]] if name in KINDS else list(reversed(KINDS.values()))  # page first
+    first = [kind.media_types[0] for kind in kinds]
+    rest = [media for kind in kinds for media in kind.media_types[1:]]
+    return ",".join([*first, *(f"{media};q=0.9" for media in rest), "*/*;q=0.5"])

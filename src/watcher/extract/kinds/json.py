@@ -1,0 +1,121 @@
+"""JSON: an API's answer, or the part a jq program picks (`select = "jq:.countries.VN"`), as
+sectioned lines that diff, render and notify read like a page's.
+
+Each value becomes one line keyed by its path (`treaty.votes[2]: 2025`), in a section named
+by its top-level key, so a changed field is one rewritten line with its words marked. Keys
+are sorted and whitespace is not kept: neither the order of an object's keys nor the way the
+body is indented is ever a change. Strings are cleaned of what a terminal or an email would
+obey (`watcher.text.clean`), as every other remote text is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from watcher.extract.document import Document, Line, PageDocument
+from watcher.extract.errors import ExtractError
+from watcher.extract.kinds import Reading
+from watcher.text import clean
+
+JQ_PREFIX = "jq:"
+MAX_DEPTH = 200  # nesting deeper than this is refused, not walked
+
+
+class JsonKind:
+    name = "json"
+    media_types = ("application/json",)
+
+    def sniff(self, body: bytes, media: str) -> bool:
+        if media == "application/json" or media.endswith("+json"):
+            return True
+        if media not in ("", "text/plain", "application/octet-stream"):
+            return False
+        return body[:64].lstrip()[:1] in (b"{", b"[")
+
+    def read(self, reading: Reading) -> tuple[Document | None, str | None]:
+        try:
+            value = json.loads(reading.body)  # bytes: UTF-8, -16 or -32, as RFC 8259 allows
+        except RecursionError:
+            raise ExtractError("the JSON is nested too deeply to read") from None
+        except ValueError as exc:
+            raise ExtractError(f"not valid JSON: {exc}") from None
+        select = reading.source.select
+        if select is not None:
+            value = _picked(select, value)
+        try:
+            lines = tuple(_lines(value))
+        except RecursionError:
+            raise ExtractError("the JSON is nested too deeply to read") from None
+        return PageDocument(lines=lines), None
+
+
+@lru_cache(maxsize=1024)
+def compile_program(select: str) -> Any:
+    """The jq program of `jq:...`, compiled once; ValueError naming what is wrong."""
+    import jq  # only a process with a JSON source pays for it
+
+    expression = select.removeprefix(JQ_PREFIX).strip()
+    if not expression:
+        raise ValueError("empty jq program after 'jq:'")
+    try:
+        return jq.compile(expression)
+    except ValueError as exc:
+        raise ValueError(f"invalid jq program {expression!r}: {_first_line(exc)}") from None
+
+
+def _picked(select: str, value: Any) -> Any:
+    try:
+        results = compile_program(select).input_value(value).all()
+    except ValueError as exc:
+        raise ExtractError(f"jq: {_first_line(exc)}") from None
+    results = [result for result in results if result is not None]
+    if not results:
+        raise ExtractError(f"select {select!r} matched nothing")
+    return results[0] if len(results) == 1 else results
+
+
+def _lines(value: Any) -> Iterator[Line]:
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            name = _key(key)
+            inner = value[key]
+            if isinstance(inner, dict | list) and inner:
+                yield Line((name,), "h2", name)
+                yield from _leaves(inner, "", (name,), 1)
+            else:
+                yield Line((), "row", f"{name}: {_scalar(inner)}")
+    else:
+        yield from _leaves(value, "", (), 0)
+
+
+def _leaves(value: Any, path: str, section: tuple[str, ...], depth: int) -> Iterator[Line]:
+    if depth > MAX_DEPTH:
+        raise ExtractError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(value, dict) and value:
+        for key in sorted(value):
+            inner = f"{path}.{_key(key)}" if path else _key(key)
+            yield from _leaves(value[key], inner, section, depth + 1)
+    elif isinstance(value, list) and value:
+        for index, item in enumerate(value):
+            yield from _leaves(item, f"{path}[{index}]", section, depth + 1)
+    else:
+        yield Line(section, "row", f"{path}: {_scalar(value)}" if path else _scalar(value))
+
+
+def _key(key: str) -> str:
+    return " ".join(clean(key).split()) or '""'
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return " ".join(clean(value).split()) or '""'
+    if isinstance(value, dict | list):  # empty
+        return "{}" if isinstance(value, dict) else "[]"
+    return json.dumps(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,49 @@
+"""Pages: HTML decoded as browsers do, the selected part (or the main content) fingerprinted,
+and read into sectioned lines only when that fingerprint is new."""
+
+from __future__ import annotations
+
+from watcher.errors import CheckError
+from watcher.extract.document import Document
+from watcher.extract.kinds import Reading
+from watcher.extract.page import document_of, select
+from watcher.fetch import decode_body
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class PageKind:
+    name = "page"
+    media_types = ("text/html", "application/xhtml+xml")
+
+    def sniff(self, body: bytes, media: str) -> bool:
+        return media in HTML_TYPES or _looks_like_html(body)
+
+    def read(self, reading: Reading) -> tuple[Document | None, str | None]:
+        _require_html(reading)
+        decoded = decode_body(reading.body, reading.content_type)
+        if decoded.warning:
+            reading.warnings.append(decoded.warning)
+        selection = select(decoded.text, reading.source, reading.warnings)
+        fingerprint = selection.fingerprint()
+        if fingerprint == reading.known:
+            return None, fingerprint
+        return document_of(selection, reading.source, reading.noise), fingerprint
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:2048].lower()
+    return b"<html" in head or b"<body" in head or b"<!doctype html" in head
+
+
+def _require_html(reading: Reading) -> None:
+    media = reading.media
+    if media in HTML_TYPES:
+        return
+    if not media:
+        if _looks_like_html(reading.body):
+            return
+        raise CheckError(
+            "not HTML, a feed or JSON: no Content-Type, and the body does not look like any"
+        )
+    raise CheckError(f"not HTML, a feed or JSON: the server sent {media}")

@@ -1,0 +1,163 @@
+"""Source kinds (`extract/kinds/`): a JSON API watched like a page, by the `watcher` command
+against a local server; and the registry every kind goes through."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import Harness
+from tests.servers import ScriptedServer, endless, static
+from tests.test_config import base, only_error
+from watcher.extract.kinds import KINDS, accept_header, detect
+
+PROFILE: dict[str, Any] = {
+    "country": "Viet Nam",
+    "treaty": {"status": "not party", "votes": [2023, 2024, 2025]},
+    "casualties": {"2024": 61, "2025": 48},
+    "updated": "2026-10-14",
+}
+
+
+def api(
+    scripted: ScriptedServer, data: Any, *, indent: int | None = None, sort: bool = False
+) -> None:
+    body = json.dumps(data, indent=indent, sort_keys=sort).encode()
+    scripted.routes["/api/vn.json"] = static(body, "application/json")
+
+
+def json_harness(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], **source: Any
+) -> Harness:
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"timeout": "5s", "max_bytes": "200KB"},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "vn-api", "url": scripted.url("/api/vn.json"), **source}],
+            }
+        ],
+    }
+    return Harness(tmp_path, data, capsys)
+
+
+def outcome(out: str) -> str:
+    (line,) = [line for line in out.splitlines() if " vn-api " in f" {line} "]
+    return line
+
+
+def test_a_changed_field_is_one_rewritten_line_with_its_words_marked(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api(scripted, PROFILE)
+    harness = json_harness(scripted, tmp_path, capsys)
+    _, out = harness.check()
+    assert outcome(out).startswith("baseline  vn-api")
+    assert harness.sources()["vn-api"]["kind"] == "json"  # told by its Content-Type
+    assert scripted.seen[-1].headers["Accept"].startswith("text/html,application/json,")
+
+    api(scripted, PROFILE, indent=4, sort=True)  # key order and whitespace are no change
+    _, out = harness.check()
+    assert outcome(out).startswith("unchanged vn-api")
+    assert scripted.seen[-1].headers["Accept"] == "application/json,*/*;q=0.5"  # known now
+
+    api(scripted, {**PROFILE, "casualties": {"2024": 61, "2025": 52}})
+    _, out = harness.check()
+    assert outcome(out).startswith("changed   vn-api  casualties; +0 -0 ~1 line")
+    (change,) = harness.changes()
+    _, shown, _ = harness.cli("show", str(change["id"]))
+    assert "@@ casualties" in shown
+    assert "2025: [-48-]{+52+}" in shown
+
+
+def test_a_jq_program_picks_what_matters(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api(scripted, {"generated": "09:00:01", "countries": {"VN": PROFILE, "LA": {"a": 1}}})
+    harness = json_harness(scripted, tmp_path, capsys, select="jq:.countries.VN")
+    _, out = harness.check()
+    assert outcome(out).startswith("baseline  vn-api")
+    assert harness.sources()["vn-api"]["kind"] == "json"  # a jq select makes it JSON
+    api(scripted, {"generated": "09:05:00", "countries": {"VN": PROFILE, "LA": {"a": 2}}})
+    _, out = harness.check()
+    assert outcome(out).startswith("unchanged vn-api")
+    treaty = {**PROFILE["treaty"], "status": "acceded"}
+    api(scripted, {"generated": "09:10:00", "countries": {"VN": {**PROFILE, "treaty": treaty}}})
+    _, out = harness.check()
+    assert outcome(out).startswith("changed   vn-api  treaty")
+
+
+@pytest.mark.parametrize(
+    ("body", "select", "reason"),
+    [
+        (b'{"country": "Viet Nam",', None, "not valid JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, None, "nested too deeply"),
+        (json.dumps(PROFILE).encode(), "jq:.missing", "matched nothing"),
+        (json.dumps(PROFILE).encode(), 'jq:.country | error("boom")', "jq: boom"),
+    ],
+)
+def test_json_that_cannot_be_read_is_a_failed_check_with_its_reason(
+    body: bytes,
+    select: str | None,
+    reason: str,
+    scripted: ScriptedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    scripted.routes["/api/vn.json"] = static(body, "application/json")
+    extra = {"select": select} if select else {"kind": "json"}
+    harness = json_harness(scripted, tmp_path, capsys, **extra)
+    status, out = harness.check()
+    assert status == 3
+    assert outcome(out).startswith("failed    vn-api")
+    assert reason in harness.sources()["vn-api"]["last_error"]
+
+
+@pytest.mark.parametrize(
+    ("source", "key", "words"),
+    [
+        ({"select": "jq:.[[["}, "countries[0].sources[0].select", "invalid jq program"),
+        (
+            {"select": "jq:.a", "kind": "page"},
+            "countries[0].sources[0]",
+            "a jq program selects from JSON",
+        ),
+        ({"kind": "yaml"}, "countries[0].sources[0].kind", "'auto', 'page', 'feed' or 'json'"),
+    ],
+)
+def test_a_json_source_written_wrong_names_the_key(
+    source: dict[str, Any], key: str, words: str
+) -> None:
+    data = base()
+    data["countries"][0]["sources"][0].update(source)
+    message = only_error(data)
+    assert f"watcher.toml: {key}: " in message
+    assert words in message
+
+
+def test_an_endless_json_body_stops_at_max_bytes(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness = json_harness(scripted, tmp_path, capsys, kind="json")
+    scripted.routes["/api/vn.json"] = endless(b'{"n": 1},' * 1000)
+    status, _ = harness.check()
+    assert status == 3
+    assert "larger than max_bytes (200,000 bytes)" in harness.sources()["vn-api"]["last_error"]
+
+
+def test_the_registry_sniffs_each_kind_and_asks_for_what_it_reads() -> None:
+    assert {"page", "feed", "json"} <= set(KINDS)
+    assert detect(b'{"a": 1}', "application/json").name == "json"
+    assert detect(b'{"a": 1}', "application/vnd.api+json").name == "json"
+    assert detect(b"  [1, 2]", None).name == "json"
+    assert detect(b"<?xml version='1.0'?><rss version='2.0'></rss>", "text/xml").name == "feed"
+    assert detect(b"<!doctype html><p>x</p>", "text/html").name == "page"
+    assert accept_header("json").startswith("application/json")
+    assert accept_header("feed").startswith("application/atom+xml")
+    assert "application/json" in accept_header("auto")
+    assert "text/html" in accept_header("auto")
