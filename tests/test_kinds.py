@@ -1,17 +1,20 @@
-"""Source kinds (`extract/kinds/`): a JSON API watched like a page, by the `watcher` command
-against a local server; and the registry every kind goes through."""
+"""Source kinds (`extract/kinds/`): a JSON API and a PDF report watched like pages, by the
+`watcher` command against a local server; and the registry every kind goes through."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import pdfs
 from tests.harness import Harness
 from tests.servers import ScriptedServer, endless, static
 from tests.test_config import base, only_error
+from watcher.extract import PageDocument
 from watcher.extract.kinds import KINDS, accept_header, detect
 
 PROFILE: dict[str, Any] = {
@@ -59,7 +62,9 @@ def test_a_changed_field_is_one_rewritten_line_with_its_words_marked(
     _, out = harness.check()
     assert outcome(out).startswith("baseline  vn-api")
     assert harness.sources()["vn-api"]["kind"] == "json"  # told by its Content-Type
-    assert scripted.seen[-1].headers["Accept"].startswith("text/html,application/json,")
+    first = scripted.seen[-1].headers["Accept"]  # not known yet: any kind watcher reads
+    assert first.startswith("text/html,")
+    assert "application/json," in first
 
     api(scripted, PROFILE, indent=4, sort=True)  # key order and whitespace are no change
     _, out = harness.check()
@@ -127,7 +132,7 @@ def test_json_that_cannot_be_read_is_a_failed_check_with_its_reason(
             "countries[0].sources[0]",
             "a jq program selects from JSON",
         ),
-        ({"kind": "yaml"}, "countries[0].sources[0].kind", "'auto', 'page', 'feed' or 'json'"),
+        ({"kind": "yaml"}, "countries[0].sources[0].kind", "'feed', 'json' or 'pdf'"),
     ],
 )
 def test_a_json_source_written_wrong_names_the_key(
@@ -151,7 +156,8 @@ def test_an_endless_json_body_stops_at_max_bytes(
 
 
 def test_the_registry_sniffs_each_kind_and_asks_for_what_it_reads() -> None:
-    assert {"page", "feed", "json"} <= set(KINDS)
+    assert {"page", "feed", "json", "pdf"} <= set(KINDS)
+    assert detect(b"%PDF-1.4\n", "application/octet-stream").name == "pdf"
     assert detect(b'{"a": 1}', "application/json").name == "json"
     assert detect(b'{"a": 1}', "application/vnd.api+json").name == "json"
     assert detect(b"  [1, 2]", None).name == "json"
@@ -161,3 +167,79 @@ def test_the_registry_sniffs_each_kind_and_asks_for_what_it_reads() -> None:
     assert accept_header("feed").startswith("application/atom+xml")
     assert "application/json" in accept_header("auto")
     assert "text/html" in accept_header("auto")
+
+
+# PDF: reports made with reportlab (tests/pdfs.py), a paragraph changed on page 3.
+
+
+def pdf_harness(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: bytes
+) -> Harness:
+    scripted.routes["/reports/vn.pdf"] = static(body, "application/pdf")
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"timeout": "5s"},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "vn-report", "url": scripted.url("/reports/vn.pdf")}],
+            }
+        ],
+    }
+    return Harness(tmp_path, data, capsys)
+
+
+def test_a_changed_paragraph_on_page_three_is_one_rewritten_line_in_its_section(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness = pdf_harness(scripted, tmp_path, capsys, pdfs.report())
+    _, out = harness.check()
+    assert "baseline  vn-report  baseline: page with" in out
+    assert harness.sources()["vn-report"]["kind"] == "pdf"
+    _, document = harness.snapshot("vn-report")
+    assert isinstance(document, PageDocument)
+    assert document.title == "Viet Nam: Country Profile"
+    assert document.updated == "14 October 2026"
+    casualties = [line for line in document.lines if line.section[-1:] == ("Casualties",)]
+    assert [line.kind for line in casualties] == ["h1", "text", "text"]
+    assert casualties[1].text == (  # one paragraph over two lines of the page, one line here
+        "In 2025, the Monitor recorded 48 casualties of mines and explosive remnants of war"
+        " in Viet Nam, down from 61 in 2024."
+    )
+
+    sections = [(heading, list(paragraphs)) for heading, paragraphs in pdfs.SECTIONS]
+    sections[2][1][0] = sections[2][1][0].replace("48 casualties", "52 casualties")
+    later = datetime(2026, 11, 20, 8, 0)
+    scripted.routes["/reports/vn.pdf"] = static(
+        pdfs.report(sections, modified=later), "application/pdf"
+    )
+    _, out = harness.check()
+    assert "changed   vn-report  Casualties" in out
+    (change,) = harness.changes()
+    _, shown, _ = harness.cli("show", str(change["id"]))
+    assert "recorded [-48-]{+52+} casualties" in shown
+    assert "14 October 2026 -> 20 November 2026" in shown
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda: pdfs.report(encrypt="secret"), "encrypted with a password"),
+        (lambda: pdfs.report()[:2000], "not a readable PDF"),
+        (pdfs.image_only, "no text to read (scanned pages?"),
+        (pdfs.bomb, "the PDF declares 10,000,000 pages (more than 2,000)"),
+    ],
+    ids=["encrypted", "truncated", "image-only", "bomb"],
+)
+def test_a_pdf_that_cannot_be_read_fails_with_its_reason(
+    make: Any,
+    reason: str,
+    scripted: ScriptedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    harness = pdf_harness(scripted, tmp_path, capsys, make())
+    status, out = harness.check()
+    assert status == 3, out
+    assert reason in harness.sources()["vn-report"]["last_error"]

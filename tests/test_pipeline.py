@@ -171,7 +171,10 @@ FAILURES = {
     "http-500": (static(b"oops", status=500), "HTTP 500"),
     "timeout": (slow(3), "timed out after 1s"),
     "too-big": (static(b"<p>" + b"x" * 60_000), "larger than max_bytes (30,000 bytes)"),
-    "not-html": (static(PNG, "image/png"), "not HTML, a feed or JSON: the server sent image/png"),
+    "not-html": (
+        static(PNG, "image/png"),
+        "not HTML, a PDF, JSON or a feed: the server sent image/png",
+    ),
     "undecodable": (static(b"<p>caf\xe9</p>", "text/html; charset=utf-8"), "undecodable bytes"),
     "select-misses": (static(b"<html><body><p>moved</p></body></html>"), "matched nothing"),
     "hang-up": (hang_up(), "broke off"),

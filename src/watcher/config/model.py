@@ -240,7 +240,7 @@ class SourceConfig(ScheduleFields):
     url: str
     id: str | None = None
     name: str | None = None
-    kind: Literal["auto", "page", "feed", "json"] = "auto"
+    kind: Literal["auto", "page", "feed", "json", "pdf"] = "auto"
     select: Selector | None = None
     exclude: list[Selector] = Field(default_factory=list)
     ignore: list[Regex] = Field(default_factory=list)
@@ -285,6 +285,8 @@ class SourceConfig(ScheduleFields):
             raise ValueError("a JSON source selects with a jq program: select = 'jq:.path'")
         if self.kind == "json" and (self.exclude or self.match is not None):
             raise ValueError("'exclude' and 'match' do not apply to kind = 'json'")
+        if self.kind == "pdf" and (self.select or self.exclude or self.match is not None):
+            raise ValueError("'select', 'exclude' and 'match' do not apply to kind = 'pdf'")
         return self
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from watcher.config.model import CountryConfig, Settings, SourceConfig
 
-SourceKind = Literal["auto", "page", "feed", "json"]
+SourceKind = Literal["auto", "page", "feed", "json", "pdf"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ sectioned lines, or a `FeedDocument` of keyed entries. A new kind changes nothin
 
     class YamlKind:
         name = "yaml"
+        what = "YAML"
         media_types = ("application/yaml",)
         def sniff(self, body: bytes, media: str) -> bool: ...
         def read(self, reading: Reading) -> tuple[Document | None, str | None]: ...
@@ -43,6 +44,7 @@ class Reading:
 
 class Kind(Protocol):
     name: str
+    what: str  # in a sentence: "HTML", "a feed"
     media_types: tuple[str, ...]  # what it reads, most wanted first (no parameters)
 
     def sniff(self, body: bytes, media: str) -> bool:
@@ -61,11 +63,9 @@ def _kinds() -> dict[str, Kind]:
     from watcher.extract.kinds.feed import FeedKind
     from watcher.extract.kinds.json import JsonKind
     from watcher.extract.kinds.page import PageKind
+    from watcher.extract.kinds.pdf import PdfKind
 
-    return {kind.name: kind for kind in (FeedKind(), JsonKind(), PageKind())}
-
-
-KINDS: dict[str, Kind] = _kinds()
+    return {kind.name: kind for kind in (FeedKind(), JsonKind(), PdfKind(), PageKind())}
 
 
 def detect(body: bytes, content_type: str | None) -> Kind:
@@ -77,9 +77,18 @@ def detect(body: bytes, content_type: str | None) -> Kind:
     return KINDS["page"]
 
 
+def readable() -> str:
+    """What watcher reads, for a reason: "HTML, a feed, JSON or a PDF"."""
+    names = [kind.what for kind in reversed(KINDS.values())]
+    return ", ".join(names[:-1]) + f" or {names[-1]}"
+
+
 def accept_header(name: str) -> str:
     """The Accept header of a request for a source of this kind ("auto": any of them)."""
     kinds = [KINDS[name]] if name in KINDS else list(reversed(KINDS.values()))  # page first
     first = [kind.media_types[0] for kind in kinds]
     rest = [media for kind in kinds for media in kind.media_types[1:]]
     return ",".join([*first, *(f"{media};q=0.9" for media in rest), "*/*;q=0.5"])
+
+
+KINDS: dict[str, Kind] = _kinds()  # last: the kinds' modules import what is above

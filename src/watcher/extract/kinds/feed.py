@@ -9,6 +9,7 @@ from watcher.extract.kinds import Reading
 
 class FeedKind:
     name = "feed"
+    what = "a feed"
     media_types = ("application/atom+xml", "application/rss+xml", "application/xml", "text/xml")
 
     def sniff(self, body: bytes, media: str) -> bool:

@@ -26,6 +26,7 @@ MAX_DEPTH = 200  # nesting deeper than this is refused, not walked
 
 class JsonKind:
     name = "json"
+    what = "JSON"
     media_types = ("application/json",)
 
     def sniff(self, body: bytes, media: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from watcher.errors import CheckError
 from watcher.extract.document import Document
-from watcher.extract.kinds import Reading
+from watcher.extract.kinds import Reading, readable
 from watcher.extract.page import document_of, select
 from watcher.fetch import decode_body
 
@@ -14,6 +14,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 class PageKind:
     name = "page"
+    what = "HTML"
     media_types = ("text/html", "application/xhtml+xml")
 
     def sniff(self, body: bytes, media: str) -> bool:
@@ -44,6 +45,6 @@ def _require_html(reading: Reading) -> None:
         if _looks_like_html(reading.body):
             return
         raise CheckError(
-            "not HTML, a feed or JSON: no Content-Type, and the body does not look like any"
+            f"not {readable()}: no Content-Type, and the body does not look like any of them"
         )
-    raise CheckError(f"not HTML, a feed or JSON: the server sent {media}")
+    raise CheckError(f"not {readable()}: the server sent {media}")

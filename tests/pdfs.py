@@ -1,0 +1,133 @@
+"""PDFs made for the tests with reportlab, shaped like a monitor's country report: a title,
+sections with headings in a larger font and in the outline, paragraphs that wrap over
+several lines, pages, a modification date; and the PDFs that must fail: encrypted, broken,
+image-only, and a tiny file declaring millions of pages."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
+
+SECTIONS = [
+    (
+        "Mine Ban Policy",
+        [
+            "Viet Nam has not acceded to the Mine Ban Treaty. It last voted in favour of the"
+            " annual General Assembly resolution promoting the treaty in December 2025.",
+            "Viet Nam reports that it has not used, produced or exported antipersonnel mines"
+            " since the end of the conflict, and that its stockpile is held for training only.",
+        ],
+    ),
+    (
+        "Cluster Munition Ban Policy",
+        [
+            "Viet Nam has not joined the Convention on Cluster Munitions. It attended the"
+            " intersessional meetings in Geneva as an observer.",
+            "It has not made a statement on the convention since 2019.",
+        ],
+    ),
+    (
+        "Casualties",
+        [
+            "In 2025, the Monitor recorded 48 casualties of mines and explosive remnants of war"
+            " in Viet Nam, down from 61 in 2024.",
+            "Most casualties were civilians, and one in three was a child.",
+        ],
+    ),
+    (
+        "Support for Mine Action",
+        [
+            "International support for mine action in Viet Nam totalled US$18.2 million in"
+            " 2025, most of it from Japan and the United States.",
+        ],
+    ),
+]
+MODIFIED = datetime(2026, 10, 14, 9, 30)
+
+
+def report(
+    sections: list[tuple[str, list[str]]] = SECTIONS,
+    *,
+    modified: datetime = MODIFIED,
+    encrypt: str | None = None,
+) -> bytes:
+    """A report with one section a page after the title page, headings in the outline."""
+    out = io.BytesIO()
+    styles = getSampleStyleSheet()
+
+    def stamp(canvas: object, _: object) -> None:
+        canvas.setTitle("Viet Nam: Country Profile")  # type: ignore[attr-defined]
+
+    document = SimpleDocTemplate(out, pagesize=A4, encrypt=encrypt, invariant=1)
+    story: list[object] = [Paragraph("Viet Nam: Country Profile", styles["Title"])]
+    story.append(Paragraph("Demining Watch, country profiles", styles["Normal"]))
+    for index, (heading, paragraphs) in enumerate(sections):
+        story.append(PageBreak())
+        story.append(_Heading(heading, styles["Heading1"], index))
+        for text in paragraphs:
+            story.append(Paragraph(text, styles["BodyText"]))
+            story.append(Spacer(1, 6))
+    document.build(story, onFirstPage=stamp, onLaterPages=stamp)
+    return _with_date(out.getvalue(), modified)
+
+
+class _Heading(Paragraph):
+    """A heading that also puts itself in the PDF's outline (bookmarks)."""
+
+    def __init__(self, text: str, style: object, index: int) -> None:
+        super().__init__(text, style)  # type: ignore[arg-type]
+        self.key = f"section-{index}"
+        self.title = text
+
+    def draw(self) -> None:
+        super().draw()
+        self.canv.bookmarkPage(self.key)
+        self.canv.addOutlineEntry(self.title, self.key, level=0)
+
+
+def _with_date(pdf: bytes, modified: datetime) -> bytes:
+    """reportlab's invariant mode writes a fixed date: put the wanted one in its place."""
+    fixed = b"D:20000101000000+00'00'"
+    wanted = modified.strftime("D:%Y%m%d%H%M%S+00'00'").encode()
+    assert len(fixed) == len(wanted)
+    return pdf.replace(fixed, wanted)
+
+
+def image_only() -> bytes:
+    """A scanned page: shapes, no text."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    canvas.rect(100, 100, 300, 500, fill=1)
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def bomb(pages: int = 10_000_000) -> bytes:
+    """A few hundred bytes declaring `pages` pages in its page tree."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count " + str(pages).encode() + b" >>",
+        b"<< /Type /Pages /Parent 2 0 R /Kids [3 0 R 3 0 R 3 0 R 3 0 R] /Count "
+        + str(pages).encode()
+        + b" >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode())
+    out.write(f"startxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
