@@ -5,11 +5,13 @@
 #
 # BASE is any Debian-like image; an official slim Python image by default. A bare Debian base
 # (CI builds from one) has no Python: it is installed from the distribution then.
+# BROWSER=1 adds Playwright and Debian's Chromium, for sources with fetch = "browser".
 ARG BASE=python:3.12-slim
 
 FROM ${BASE} AS build
 # Optional CA bundle for reaching the package index through an inspecting proxy.
 ARG PIP_CERT=
+ARG BROWSER=
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 SHELL ["/bin/sh", "-eu", "-c"]
 RUN if ! command -v python3 >/dev/null; then \
@@ -21,14 +23,20 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python3 -m venv /opt/watcher \
- && /opt/watcher/bin/pip install --no-cache-dir ${PIP_CERT:+--cert "$PIP_CERT"} . \
+ && /opt/watcher/bin/pip install --no-cache-dir ${PIP_CERT:+--cert "$PIP_CERT"} ".${BROWSER:+[browser]}" \
  && find /opt/watcher -name __pycache__ -prune -exec rm -rf {} +
 
 FROM ${BASE}
+ARG BROWSER=
 SHELL ["/bin/sh", "-eu", "-c"]
 RUN if ! command -v python3 >/dev/null; then \
       apt-get update; \
       apt-get install -y --no-install-recommends python3 ca-certificates; \
+      rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && if [ -n "$BROWSER" ]; then \
+      apt-get update; \
+      apt-get install -y --no-install-recommends chromium; \
       rm -rf /var/lib/apt/lists/*; \
     fi \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin watcher \

@@ -156,6 +156,16 @@ def test_durations_and_sizes() -> None:
         ),
         (lambda d: d.update(checks={"per_host": 0}), "checks.per_host", "greater than or equal"),
         (
+            lambda d: d["countries"][0]["sources"][0].update(fetch="browser", kind="feed"),
+            "countries[0].sources[0]",
+            "fetch = 'browser' renders HTML pages",
+        ),
+        (
+            lambda d: d["countries"][0]["sources"][0].update(fetch="curl"),
+            "countries[0].sources[0].fetch",
+            "'http' or 'browser'",
+        ),
+        (
             lambda d: d.update(checks={"recheck_after": "1h"}),
             "checks.recheck_after",
             "within 5 minutes",

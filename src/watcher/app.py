@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 from watcher import __version__
 from watcher.config import Config, Settings
 from watcher.fetch import Fetcher
+from watcher.fetch.browser import BrowserFetcher
 from watcher.metrics import Metrics
 from watcher.store import create_engine, migrate, write_transaction
 from watcher.store.clock import DatabaseClock, local_now
@@ -49,6 +50,7 @@ class App:
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
     _fetcher: Fetcher | None = None
+    _browser: BrowserFetcher | None = None
     _composer: Composer | None = None
     _slots: tuple[asyncio.Semaphore, asyncio.Semaphore] | None = None
     _retired: list[Fetcher] = field(default_factory=list)
@@ -106,15 +108,28 @@ class App:
         return self._composer
 
     @property
+    def user_agent(self) -> str:
+        return self.settings.checks.user_agent or (
+            f"watcher/{__version__} (change monitor; +{self.settings.service.public_url})"
+        )
+
+    @property
+    def browser(self) -> BrowserFetcher:
+        """Headless Chromium for `fetch = "browser"` sources, started on first use."""
+        if self._browser is None:
+            self._browser = BrowserFetcher(
+                user_agent=self.user_agent,
+                concurrency=self.settings.checks.browser_concurrency,
+            )
+        return self._browser
+
+    @property
     def fetcher(self) -> Fetcher:
         """The shared HTTP client, created on first use so that read-only commands skip it."""
         if self._fetcher is None:
             checks = self.settings.checks
-            agent = checks.user_agent or (
-                f"watcher/{__version__} (change monitor; +{self.settings.service.public_url})"
-            )
             self._fetcher = Fetcher(
-                user_agent=agent,
+                user_agent=self.user_agent,
                 per_host=checks.per_host,
                 max_redirects=checks.max_redirects,
                 transport=self.transport,
@@ -126,6 +141,9 @@ class App:
         if self._fetcher is not None:
             await self._fetcher.aclose()
             self._fetcher = None
+        if self._browser is not None:
+            await self._browser.aclose()
+            self._browser = None
 
 
 @asynccontextmanager

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
 from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
@@ -93,7 +94,7 @@ async def run_pass(
     groups: dict[tuple[object, ...], list[tuple[Source, SourceState]]] = {}
     for source, state in work:
         if source is not None:
-            key = (source.url, source.headers, source.allow_private)
+            key = (source.url, source.headers, source.allow_private, source.fetch)
             groups.setdefault(key, []).append((source, state))
 
     async def run_group(group: list[tuple[Source, SourceState]], writer: Writer | None) -> None:
@@ -199,13 +200,15 @@ async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
         validators=validators,
         headers=source.headers,
         allow_private=source.allow_private,
+        wait_for=_wait_for(group) if source.fetch == "browser" else None,
     )
+    fetcher = app.browser if source.fetch == "browser" else app.fetcher
     started = time.perf_counter()
     try:
-        response = await app.fetcher.fetch(request, app.fetch_slots)
+        response = await fetcher.fetch(request, app.fetch_slots)
     except Exception as error:  # each source's check turns it into its failed check
         return Fetched(None, error, time.perf_counter() - started)
-    again = _Again(app, replace(request, validators=Validators()))
+    again = _Again(app, fetcher, replace(request, validators=Validators()))
     return Fetched(response, None, time.perf_counter() - started, again)
 
 
@@ -213,14 +216,25 @@ class _Again:
     """The group's URL fetched once more, unconditionally, for the checks that learn noise
     (`check/pipeline.py`); sources sharing the URL share this second response too."""
 
-    def __init__(self, app: App, request: Request) -> None:
+    def __init__(self, app: App, fetcher: Any, request: Request) -> None:
         self.app = app
+        self.fetcher = fetcher
         self.request = request
         self.response: asyncio.Task[Response] | None = None
 
     async def __call__(self) -> Response:
         if self.response is None:
             self.response = asyncio.create_task(
-                self.app.fetcher.fetch(self.request, self.app.fetch_slots)
+                self.fetcher.fetch(self.request, self.app.fetch_slots)
             )
         return await self.response
+
+
+def _wait_for(group: list[tuple[Source, SourceState]]) -> str | None:
+    """What the browser waits for before it takes the page: the `select` of the group's
+    sources when they share one (Playwright's own syntax for XPath), else network idle."""
+    selects = {source.select for source, _ in group}
+    select = selects.pop() if len(selects) == 1 else None
+    if select is None:
+        return None
+    return "xpath=" + select.removeprefix("xpath:") if select.startswith("xpath:") else select

@@ -183,6 +183,9 @@ class ChecksConfig(ScheduleFields):
     compared_versions: int = Field(
         1, ge=1, le=100, description="a page back to one of its last N versions is not news"
     )
+    browser_concurrency: int = Field(
+        2, ge=1, le=16, description="pages rendered at once by sources with fetch = 'browser'"
+    )
     recheck_after: Recheck = Field(
         timedelta(0),
         description="after a page changed, fetch it again this much later and learn the lines"
@@ -241,6 +244,7 @@ class SourceConfig(ScheduleFields):
     id: str | None = None
     name: str | None = None
     kind: Literal["auto", "page", "feed", "json", "pdf"] = "auto"
+    fetch: Literal["http", "browser"] = "http"
     select: Selector | None = None
     exclude: list[Selector] = Field(default_factory=list)
     ignore: list[Regex] = Field(default_factory=list)
@@ -272,6 +276,10 @@ class SourceConfig(ScheduleFields):
 
     @model_validator(mode="after")
     def _kind_fits(self) -> SourceConfig:
+        if self.fetch == "browser" and self.kind not in ("auto", "page"):
+            raise ValueError(
+                f"fetch = 'browser' renders HTML pages; it cannot be used with kind = '{self.kind}'"
+            )
         if self.kind == "page" and self.match is not None:
             raise ValueError("'match' filters feed entries; it cannot be used with kind = 'page'")
         if self.kind == "feed" and (self.select or self.exclude):

@@ -42,6 +42,7 @@ class Source:
     content: str = "all"  # a page without `select`: "all" of its body, or its "main" content
     compared_versions: int = 1  # a page back to one of its last N versions is not news
     recheck_after: timedelta = timedelta(0)  # after a change, fetch again and learn noise
+    fetch: str = "http"  # or "browser": rendered by headless Chromium (fetch/browser.py)
 
     @property
     def extract_key(self) -> str:
@@ -51,6 +52,8 @@ class Source:
         baseline instead of reporting the edit as a change of the page.
         """
         main = ("main",) if self.content == "main" and self.select is None else ()
+        if self.fetch == "browser":  # the rendered page is another document than the HTML
+            main = (*main, "browser")
         return _extract_key(  # "all", the default, leaves the key as it always was
             self.url,
             self.kind,
@@ -130,4 +133,5 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
         recheck_after=(
             checks.recheck_after if config.recheck_after is None else config.recheck_after
         ),
+        fetch=config.fetch,
     )

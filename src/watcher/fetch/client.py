@@ -78,6 +78,7 @@ class Request:
     validators: Validators = Validators()
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False  # may a redirect to another host reach private addresses
+    wait_for: str | None = None  # the browser: a selector to wait for (Playwright's syntax)
 
 
 class Fetcher:

@@ -1,0 +1,192 @@
+"""The browser fetcher: a page as headless Chromium renders it, for the sites that build
+their content with JavaScript (`fetch = "browser"` on a source).
+
+Playwright drives the system's Chromium (Debian's `chromium`, or `$WATCHER_CHROMIUM`);
+nothing is downloaded at run time, and both are optional: a source that asks for the browser
+on a machine without them fails its check with what to install, and the service goes on. One
+browser per process, started on first use; at most `checks.browser_concurrency` pages at
+once; each check in a fresh context, so no cookie or storage outlives it.
+
+A page is taken once it has loaded and its network has been idle for half a second, or, with
+a `select`, once that appears; a page whose scripts keep the network busy is taken as it
+stands after `IDLE_WAIT`. The source's `timeout` bounds the whole, `max_bytes` the rendered
+document. The address rules are the HTTP fetcher's (`fetch/guard.py`): the configured URL's
+host is the operator's choice; any other host a request of the page reaches (a script, a
+frame, a redirect) must be public unless the source sets `allow_private`, or the request is
+refused (and a refused main document is a failed check).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
+from watcher.fetch.errors import FetchError
+from watcher.fetch.guard import OPT_IN, is_public
+
+CHROMIUM = ("chromium", "chromium-browser")
+ARGS = (
+    "--no-sandbox",  # the container runs as an unprivileged user without user namespaces
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+IDLE_WAIT = 5.0  # seconds after "load" to wait for the network to go quiet, at most
+
+
+class BrowserFetcher:
+    """Fetches by rendering in headless Chromium; the same one method as `Fetcher`."""
+
+    def __init__(self, *, user_agent: str, concurrency: int = 2) -> None:
+        self._user_agent = user_agent
+        self._pages = asyncio.Semaphore(concurrency)
+        self._starting = asyncio.Lock()
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    async def aclose(self) -> None:
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        with contextlib.suppress(Exception):  # a browser that died is closed already
+            if browser is not None:
+                await browser.close()
+        if playwright is not None:
+            await playwright.stop()
+
+    async def fetch(self, request: Request, slots: asyncio.Semaphore | None = None) -> Response:
+        browser = await self._started()
+        async with self._pages, slots or contextlib.nullcontext():
+            context = await browser.new_context(
+                user_agent=self._user_agent,
+                extra_http_headers=dict(request.headers),
+                service_workers="block",
+            )
+            try:
+                async with asyncio.timeout(request.timeout):
+                    return await _render(context, request)
+            except TimeoutError:
+                raise FetchError(
+                    f"timed out after {format_duration_seconds(request.timeout)}"
+                    " (the page did not finish loading in the browser)"
+                ) from None
+            finally:
+                with contextlib.suppress(Exception):
+                    await context.close()
+
+    async def _started(self) -> Any:
+        async with self._starting:
+            if self._browser is not None and self._browser.is_connected():
+                return self._browser
+            try:
+                from playwright.async_api import async_playwright
+            except ImportError:
+                raise FetchError(
+                    "fetch = 'browser' needs Playwright: pip install 'watcher[browser]'"
+                ) from None
+            wanted = os.environ.get("WATCHER_CHROMIUM")
+            executable = (
+                shutil.which(wanted)
+                if wanted
+                else next((found for name in CHROMIUM if (found := shutil.which(name))), None)
+            )
+            if not executable:
+                raise FetchError(
+                    "fetch = 'browser' needs Chromium: apt-get install chromium"
+                    " (or set WATCHER_CHROMIUM to its path)"
+                )
+            if self._playwright is None:
+                self._playwright = await async_playwright().start()
+            try:
+                self._browser = await self._playwright.chromium.launch(
+                    executable_path=executable, args=list(ARGS), headless=True
+                )
+            except Exception as exc:
+                raise FetchError(f"Chromium ({executable}) did not start: {exc}") from None
+            return self._browser
+
+
+async def _render(context: Any, request: Request) -> Response:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    own = (urlsplit(request.url).hostname or "").lower()
+    refused: list[str] = []
+
+    async def guard(route: Any) -> None:
+        parts = urlsplit(route.request.url)
+        if parts.scheme in ("data", "blob", "about"):
+            await route.continue_()
+            return
+        host = (parts.hostname or "").lower()
+        if parts.scheme not in ("http", "https") or (
+            host != own and not request.allow_private and not await _public(host)
+        ):
+            refused.append(host or parts.scheme)
+            await route.abort("blockedbyclient")
+            return
+        await route.continue_()
+
+    await context.route("**/*", guard)
+    page = await context.new_page()
+    try:
+        response = await page.goto(request.url, wait_until="load")
+    except PlaywrightError as exc:
+        if refused:
+            raise FetchError(
+                f"redirected into private address space ({refused[0]}); {OPT_IN}"
+            ) from None
+        raise FetchError(f"the browser could not load the page: {_first_line(exc)}") from None
+    if response is None:
+        raise FetchError("the browser got no response")
+    if response.status >= 400:
+        raise FetchError(f"HTTP {response.status} {response.status_text}".strip())
+    try:
+        if request.wait_for:
+            await page.wait_for_selector(request.wait_for, state="attached", timeout=_ms(request))
+        else:
+            await page.wait_for_load_state("networkidle", timeout=1000 * IDLE_WAIT)
+    except PlaywrightTimeout:
+        if request.wait_for:
+            raise FetchError(f"{request.wait_for!r} did not appear in the page") from None
+        # the scripts keep the network busy: the page is taken as it stands
+    html = await page.content()
+    body = html.encode("utf-8")
+    if len(body) > request.max_bytes:
+        raise FetchError(f"larger than max_bytes ({request.max_bytes:,} bytes) once rendered")
+    return Response(
+        url=page.url,
+        status=response.status,
+        body=body,
+        content_type="text/html; charset=utf-8",
+        validators=Validators(),
+    )
+
+
+async def _public(host: str) -> bool:
+    """Does every address of `host` lie in public address space?"""
+    try:
+        return is_public(host.strip("[]"))
+    except ValueError:
+        pass  # a name
+    try:
+        answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return True  # it will not resolve for the browser either
+    return all(is_public(str(answer[4][0])) for answer in answers)
+
+
+def _ms(request: Request) -> float:
+    return 1000 * request.timeout
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

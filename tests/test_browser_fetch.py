@@ -1,0 +1,163 @@
+"""`fetch = "browser"`: pages whose content exists only once their scripts ran, rendered by
+headless Chromium (Debian's), checked by the `watcher` command against a local server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import Harness
+from tests.servers import ScriptedServer, endless, reply, static
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="needs Chromium (apt-get install chromium)"
+)
+
+APP = b"""<!doctype html><html><head><title>Viet Nam</title></head><body>
+<div id="content"><p>Loading...</p></div>
+<script>
+fetch("/data.json").then(r => r.json()).then(data => {
+  document.getElementById("content").innerHTML =
+    "<h2>Mine Ban Policy</h2><p>" + data.policy + "</p><p>In 2025 the Monitor recorded "
+    + data.casualties + " casualties in Viet Nam.</p>";
+});
+</script></body></html>"""
+
+
+def data(scripted: ScriptedServer, policy: str, casualties: int) -> None:
+    body = json.dumps({"policy": policy, "casualties": casualties}).encode()
+    scripted.routes["/data.json"] = static(body, "application/json")
+
+
+def browser_harness(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], **source: Any
+) -> Harness:
+    config = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"timeout": "20s"},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [
+                    {"id": "vn-app", "url": scripted.url("/app.html"), "fetch": "browser", **source}
+                ],
+            }
+        ],
+    }
+    return Harness(tmp_path, config, capsys)
+
+
+def test_a_page_built_by_its_script_is_watched_as_the_browser_shows_it(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted.routes["/app.html"] = static(APP)
+    data(scripted, "Viet Nam has not acceded to the Mine Ban Treaty.", 48)
+    harness = browser_harness(scripted, tmp_path, capsys, select="#content")
+    _, out = harness.check()
+    assert "baseline  vn-app" in out, out
+    _, document = harness.snapshot("vn-app")
+    text = document.render_text()  # type: ignore[union-attr]
+    assert "Viet Nam has not acceded" in text
+    assert "Loading" not in text
+    data(scripted, "Viet Nam has not acceded to the Mine Ban Treaty.", 52)
+    _, out = harness.check()
+    assert "changed   vn-app  Mine Ban Policy" in out, out
+    (change,) = harness.changes()
+    _, shown, _ = harness.cli("show", str(change["id"]))
+    assert "recorded [-48-]{+52+} casualties" in shown
+
+
+def test_what_the_script_fetches_from_a_private_host_is_refused(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page is the operator's (127.0.0.1); a script it loads from another host in
+    private space (localhost) is not fetched, unless the source allows it."""
+    other = scripted.url("/inject.js").replace("127.0.0.1", "localhost")
+    page = f"""<!doctype html><html><body><div id="content"><p>Public text.</p></div>
+<script src="{other}"></script></body></html>""".encode()
+    scripted.routes["/app.html"] = static(page)
+    scripted.routes["/inject.js"] = static(
+        b'document.getElementById("content").innerHTML += "<p>From the private host.</p>";',
+        "application/javascript",
+    )
+    harness = browser_harness(scripted, tmp_path, capsys, select="#content")
+    harness.check()
+    _, document = harness.snapshot("vn-app")
+    assert "From the private host" not in document.render_text()  # type: ignore[union-attr]
+    assert scripted.count("/inject.js") == 0
+
+    harness.data["countries"][0]["sources"][0]["allow_private"] = True
+    harness.save()
+    harness.check()
+    _, document = harness.snapshot("vn-app")
+    assert "From the private host" in document.render_text()  # type: ignore[union-attr]
+
+
+def test_a_page_that_never_finishes_loading_fails_within_its_timeout(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scripted.routes["/app.html"] = static(
+        b'<!doctype html><html><body><p>Text</p><iframe src="/forever"></iframe></body></html>'
+    )
+    scripted.routes["/forever"] = endless(b"<p>more</p>", pause=0.2)
+    harness = browser_harness(scripted, tmp_path, capsys)
+    harness.data["checks"]["timeout"] = "3s"
+    harness.save()
+    status, out = harness.check()
+    assert status == 3, out
+    reason = harness.sources()["vn-app"]["last_error"]
+    assert "timed out after 3s (the page did not finish loading in the browser)" in reason
+
+
+def test_a_page_whose_scripts_never_rest_is_taken_as_it_stands(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    polled = b"""<!doctype html><html><body><div id="content"><p>Live figures.</p></div>
+<script>setInterval(() => fetch("/poll"), 100);</script></body></html>"""
+    scripted.routes["/app.html"] = static(polled)
+    scripted.routes["/poll"] = static(b"{}", "application/json")
+    harness = browser_harness(scripted, tmp_path, capsys)
+    _, out = harness.check()
+    assert "baseline  vn-app" in out, out
+
+
+def test_without_chromium_the_check_fails_saying_what_to_install(
+    scripted: ScriptedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WATCHER_CHROMIUM", str(tmp_path / "no-chromium"))
+    scripted.routes["/app.html"] = static(APP)
+    harness = browser_harness(scripted, tmp_path, capsys)
+    status, _ = harness.check()
+    assert status == 3
+    reason = harness.sources()["vn-app"]["last_error"]
+    assert "needs Chromium: apt-get install chromium" in reason
+
+
+def test_no_cookie_outlives_a_check(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[str | None] = []
+
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        seen.append(handler.headers.get("Cookie"))
+        reply(
+            handler,
+            200,
+            b"<!doctype html><html><body><p>Hello</p></body></html>",
+            headers={"Set-Cookie": "session=abc; Path=/"},
+        )
+
+    scripted.routes["/app.html"] = page
+    harness = browser_harness(scripted, tmp_path, capsys)
+    harness.check()
+    harness.check()
+    assert seen == [None, None]
