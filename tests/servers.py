@@ -20,6 +20,8 @@ Route = Callable[[BaseHTTPRequestHandler], None]
 class Seen:
     path: str
     headers: Message
+    method: str = "GET"
+    body: bytes = b""
 
 
 @dataclass
@@ -62,10 +64,18 @@ def _handler(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             with server._lock:
                 server.connections += 1
 
-        def do_GET(self) -> None:
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.body = self.rfile.read(length) if length else b""
+            self.do_GET(method="POST")
+
+        def do_GET(self, method: str = "GET") -> None:
             path = self.path.split("?")[0]
-            with server._lock:
-                server.seen.append(Seen(path, self.headers))  # case-insensitive, as HTTP is
+            if method == "GET":
+                self.body = b""  # a connection kept alive may have carried a POST before
+            body = self.body
+            with server._lock:  # headers are case-insensitive, as HTTP is
+                server.seen.append(Seen(path, self.headers, method, body))
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
             try:

@@ -9,6 +9,8 @@
     │                         over; this check's result is dropped, nothing is written
     │   └── InternalError     anything else raised inside one check (a bug, a library's
     │                         surprise): the step it happened in, the class and the message
+    ├── DeliveryError         one message was not delivered (an SMTP answer, a webhook's
+    │                         status): retried or failed by the outbox (notify/mailer.py)
     └── StoreError            the database refused or failed (full disk, gone, locked): no
                               source's fault, so it ends the pass or the delivery run
 
@@ -59,6 +61,28 @@ class LostClaim(CheckError):
             "another worker took this source over (this check outlasted its lease);"
             " nothing was recorded"
         )
+
+
+class DeliveryError(WatcherError):
+    """One message was not delivered: whether to try again (and not before `retry_after`
+    seconds, when the receiver said), whether the address bounced, whether the connection
+    is gone (the rest of its batch waits)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        permanent: bool,
+        bounce: bool = False,
+        connection_lost: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.bounce = bounce
+        self.connection_lost = connection_lost
+        self.retry_after = retry_after
 
 
 class StoreError(WatcherError):

@@ -10,7 +10,7 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,21 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Channel:
+    """Where a channel's messages go. Its URL and secret come from the environment only
+    and are never shown: the repr names the channel alone."""
+
+    name: str
+    url: str = field(repr=False)
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     settings: Settings
     sources: tuple[Source, ...]
     path: Path | None
+    channels: Mapping[str, Channel] = field(default_factory=dict)
 
     @property
     def directory(self) -> Path | None:
@@ -81,7 +92,7 @@ def load_config(
         settings = _settings(cached.data, environ, str(path))
         # its sources resolved with these settings (countries and subscribers checked then)
         if cached.fits(settings):
-            return _config(settings, cached.sources(), path)
+            return _config(settings, cached.sources(), path, environ)
     data = _parse(raw, path)
     config = build_config(data, environ, path)
     cache.save(raw, environ, _without_sources(data), config.settings, config.sources)
@@ -134,7 +145,7 @@ def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | 
     problems += source_problems
     if problems:
         raise ConfigError([f"{where}: {line}" for line in problems])
-    return _config(settings, sources, path)
+    return _config(settings, sources, path, environ)
 
 
 def _settings(data: dict[str, Any], environ: Mapping[str, str], where: str) -> Settings:
@@ -150,12 +161,48 @@ def _settings(data: dict[str, Any], environ: Mapping[str, str], where: str) -> S
     return settings
 
 
-def _config(settings: Settings, sources: tuple[Source, ...], path: Path | None) -> Config:
+def _config(
+    settings: Settings, sources: tuple[Source, ...], path: Path | None, environ: Mapping[str, str]
+) -> Config:
     """The configuration; its settings keep the countries without their sources' models:
     the resolved `Source`s are what the program works with (~0.6 KB a source saved)."""
+    channels = _channels(settings, environ, str(path) if path else "configuration")
     countries = [country.model_copy(update={"sources": []}) for country in settings.countries]
     settings = settings.model_copy(update={"countries": countries})
-    return Config(settings=settings, sources=sources, path=path)
+    return Config(settings=settings, sources=sources, path=path, channels=channels)
+
+
+def channel_variable(name: str) -> str:
+    return f"{ENV_PREFIX}CHANNEL_{name.upper().replace('-', '_')}"
+
+
+def _channels(settings: Settings, environ: Mapping[str, str], file: str) -> dict[str, Channel]:
+    """The channels subscribers name, each with its URL and signing secret, read from
+    `WATCHER_CHANNEL_<NAME>` and `WATCHER_CHANNEL_<NAME>_SECRET`: a channel URL carries
+    secrets, so it never lives in the file."""
+    channels: dict[str, Channel] = {}
+    problems: list[str] = []
+    for index, subscriber in enumerate(settings.subscribers):
+        name = subscriber.channel
+        if name is None or name in channels:
+            continue
+        variable = channel_variable(name)
+        url = environ.get(variable, "").strip()
+        secret = environ.get(f"{variable}_SECRET", "").strip()
+        where = f"{file}: subscribers[{index}].channel"
+        if not url:
+            problems.append(f"{where}: set {variable} to the URL of channel {name!r}")
+        elif not re.match(r"^https?://[^/\s]+", url):
+            problems.append(f"{variable}: a webhook URL starts with https:// (or http://)")
+        if len(secret) < 16:
+            problems.append(
+                f"{where}: set {variable}_SECRET to the secret its messages are signed with"
+                " (16 characters or more)"
+            )
+        channels[name] = Channel(name, url, secret)
+    if problems:
+        raise ConfigError(problems)
+    return channels
 
 
 def _without_sources(data: dict[str, Any]) -> dict[str, Any]:

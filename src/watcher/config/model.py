@@ -113,7 +113,16 @@ Recheck = Annotated[timedelta, BeforeValidator(_recheck)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 UpdatedPattern = Annotated[str, AfterValidator(_check_updated_pattern)]
+
+
+def _check_channel(name: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,39}", name):
+        raise ValueError(f"{name!r}: a channel name is lower-case letters, digits, '-' or '_'")
+    return name
+
+
 Selector = Annotated[str, AfterValidator(_check_selector)]
+ChannelName = Annotated[str, AfterValidator(_check_channel)]
 Cron = Annotated[str, AfterValidator(_check_cron)]
 Email = Annotated[str, AfterValidator(check_email)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
@@ -311,8 +320,14 @@ class CountryConfig(Model):
         return code.upper()
 
 
+CHANNEL_PREFIX = "channel:"  # an address that is a channel, not a mailbox: "channel:ops"
+
+
 class SubscriberConfig(Model):
-    email: Email
+    email: Email | None = None
+    channel: ChannelName | None = Field(
+        None, description="a webhook named here, its URL in $WATCHER_CHANNEL_<NAME>"
+    )
     countries: list[str] = Field(min_length=1)
     frequency: Frequency = "immediate"
 
@@ -320,6 +335,17 @@ class SubscriberConfig(Model):
     @classmethod
     def _codes(cls, codes: list[str]) -> list[str]:
         return [code.upper() if code != "*" else code for code in codes]
+
+    @model_validator(mode="after")
+    def _one_address(self) -> SubscriberConfig:
+        if (self.email is None) == (self.channel is None):
+            raise ValueError("give either 'email' or 'channel'")
+        return self
+
+    @property
+    def address(self) -> str:
+        """Where its messages go: an email address, or `channel:NAME`."""
+        return self.email if self.email is not None else f"{CHANNEL_PREFIX}{self.channel}"
 
 
 class Settings(Model):

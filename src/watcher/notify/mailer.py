@@ -31,6 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
 from watcher.config.model import MailConfig
+from watcher.errors import DeliveryError
+from watcher.notify.channels import channel_of
+from watcher.notify.channels.webhook import WebhookSender
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
@@ -44,19 +47,6 @@ from watcher.store.outbox import (
 from watcher.store.schema import messages
 
 log = logging.getLogger("watcher.mail")
-
-
-class DeliveryError(Exception):
-    """One message was not delivered; whether to retry, and whether the address bounced."""
-
-    def __init__(
-        self, reason: str, *, permanent: bool, bounce: bool = False, connection_lost: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.permanent = permanent
-        self.bounce = bounce
-        self.connection_lost = connection_lost
 
 
 class Transport(Protocol):
@@ -177,6 +167,30 @@ class MaildirTransport:
         self.box = None
 
 
+class ChannelTransport:
+    """Messages to channels (`notify/channels/`), each through its channel's sender."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.webhooks: WebhookSender | None = None
+
+    async def open(self) -> None:
+        pass  # each request stands alone: nothing to open for the batch
+
+    async def send(self, message: Message) -> None:
+        name = channel_of(message.recipient) or ""
+        channel = self.app.config.channels.get(name)
+        if channel is None:
+            raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
+        if self.webhooks is None:
+            self.webhooks = WebhookSender(self.app.settings.mail.timeout.total_seconds())
+        await self.webhooks.send(message, channel)
+
+    async def close(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.close()
+
+
 def transport_for(app: App) -> Transport:
     """A fresh transport of the configured kind, for one batch."""
     mail = app.settings.mail
@@ -204,7 +218,9 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
     `mail.connections` lanes work at once, each claiming a batch and sending it over one
     connection. A lane waits until each result is committed before it sends its next
     message; the recorder commits the results of all lanes together (group commit).
-    One delivery runs at a time in a process (the service's drain holds a lock).
+    With channels configured, one more lane delivers their messages: trouble with the
+    mail server never holds them up. One delivery runs at a time in a process (the
+    service's drain holds a lock).
     """
     report = DeliveryReport()
     mail = app.settings.mail
@@ -214,15 +230,16 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
 
     claimed: set[int] = set()  # what the lanes hold: renewed until each result is recorded
 
-    async def lane(recorder: Recorder) -> None:
-        while not trouble.is_set() and not stop.is_set():
-            batch = await _claim(app)
+    async def lane(recorder: Recorder, channels: bool = False) -> None:
+        while not (trouble.is_set() and not channels) and not stop.is_set():
+            batch = await _claim(app, channels=channels)
             if not batch:
                 return
             ids = {message.id for message in batch}
             claimed.update(ids)
+            transport = ChannelTransport(app) if channels else transport_for(app)
             try:
-                if not await _send_batch(transport_for(app), batch, recorder, stop):
+                if not await _send_batch(transport, batch, recorder, stop) and not channels:
                     trouble.set()  # the rest waits for the next run
             finally:
                 claimed.difference_update(ids)
@@ -243,12 +260,14 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
         async with renewed, Recorder(app, report) as recorder, asyncio.TaskGroup() as group:
             for _ in range(lanes):
                 group.create_task(lane(recorder))
+            if app.config.channels:
+                group.create_task(lane(recorder, channels=True))
     except ExceptionGroup as problems:
         raise problems.exceptions[0] from None  # the first failure; the others followed it
     return report
 
 
-async def _claim(app: App) -> list[Message]:
+async def _claim(app: App, *, channels: bool = False) -> list[Message]:
     mail = app.settings.mail
     now = app.clock()
     async with write_transaction(app.engine) as connection:
@@ -259,6 +278,7 @@ async def _claim(app: App) -> list[Message]:
             worker=app.worker,
             lease=delivery_lease(app),
             limit=mail.batch_size,
+            channels=channels,
         )
 
 
@@ -416,6 +436,8 @@ class Recorder:
             at = retry_at(mail, message.attempts, now, self.app.rng)
         else:  # its connection failed before its turn: no try counted, a short wait
             at = now + mail.retry
+        if error.retry_after is not None:  # the receiver said when (a 429's Retry-After)
+            at = max(at, now + timedelta(seconds=min(error.retry_after, 86400.0)))
         await mark_retry(connection, message, error=error.reason, at=at, tried=result.tried)
         return _Recorded("retry")
 

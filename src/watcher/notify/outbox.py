@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from watcher.app import App
+from watcher.notify.channels import channel_of, webhook
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
 from watcher.store.changes import get_changes
@@ -80,10 +81,20 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
             rows, covered = [], []
             for (country, change_ids), readers in same.items():
                 changes = [records[change_id] for change_id in change_ids]
-                composed = app.composer.change_messages(
-                    [people[reader] for reader in readers], country, changes, now
+                mailed = [r for r in readers if channel_of(people[r].email) is None]
+                hooked = [r for r in readers if channel_of(people[r].email) is not None]
+                composed = (
+                    app.composer.change_messages(
+                        [people[reader] for reader in mailed], country, changes, now
+                    )
+                    if mailed
+                    else []
                 )
-                for reader, message in zip(readers, composed, strict=True):
+                composed += [
+                    webhook.change_message(people[reader], country, changes, now, app.config)
+                    for reader in hooked
+                ]
+                for reader, message in zip(mailed + hooked, composed, strict=True):
                     rows.append(message_row("change", reader, message, now))
                     covered.append([item.id for item in mine[(reader, country)]])
             ids = await add_messages(connection, rows)
@@ -137,7 +148,11 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 if not mine:  # a digest is only ever queued with the news it carries
                     continue
                 changes = [records[item.change_id] for item in mine]
-                composed = app.composer.digest_message(people[subscriber_id], changes, now, end)
+                reader = people[subscriber_id]
+                if channel_of(reader.email) is None:
+                    composed = app.composer.digest_message(reader, changes, now, end)
+                else:
+                    composed = webhook.digest_message(reader, changes, now, end, app.config)
                 message_id = await add_message(
                     connection,
                     composed,

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from watcher.config.model import CHANNEL_PREFIX
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates, lock_rows
 from watcher.store.schema import messages, notifications, subscribers, subscriptions
 from watcher.store.subscribers import ACTIVE, SUSPENDED
@@ -338,9 +339,16 @@ async def mark_composed(
 
 
 async def claim_messages(
-    connection: AsyncConnection, *, now: datetime, worker: str, lease: timedelta, limit: int
+    connection: AsyncConnection,
+    *,
+    now: datetime,
+    worker: str,
+    lease: timedelta,
+    limit: int,
+    channels: bool = False,
 ) -> list[Message]:
-    """Lease up to `limit` queued messages that are due. Call in a write transaction.
+    """Lease up to `limit` queued messages that are due: emails, or with `channels` the
+    messages to channels (`channel:NAME` addresses). Call in a write transaction.
 
     News (a change or a digest) for someone who has since unsubscribed, was suspended or
     erased is cancelled as it is claimed, not sent: checked for the claimed batch only, so a
@@ -358,6 +366,7 @@ async def claim_messages(
             messages.c.status == QUEUED,
             messages.c.next_attempt_at <= now,
             or_(messages.c.claimed_until.is_(None), messages.c.claimed_until < now),
+            _to_channel if channels else ~_to_channel,
         )
         .order_by(messages.c.next_attempt_at, messages.c.id)
         .limit(limit),
@@ -385,6 +394,8 @@ async def claim_messages(
         )
     return [_message(row) for row in wanted]
 
+
+_to_channel = messages.c.recipient.startswith(CHANNEL_PREFIX, autoescape=True)
 
 _MARK_SENT = (  # built once: a delivery runs it for every few messages it sends
     update(messages)

@@ -182,7 +182,7 @@ async def sync_config_subscribers(
     Someone who unsubscribed through a link stays unsubscribed; someone removed from the
     configuration stops receiving mail.
     """
-    wanted = {email_key(item.email): item for item in declared}
+    wanted = {email_key(item.address): item for item in declared}
     rows = (
         await connection.execute(select(subscribers).where(subscribers.c.origin == "config"))
     ).all()
@@ -206,7 +206,7 @@ async def sync_config_subscribers(
             continue
         await subscribe(
             connection,
-            email=item.email,
+            email=item.address,
             countries=item.countries,
             frequency=item.frequency,
             origin="config",

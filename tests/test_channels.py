@@ -1,0 +1,264 @@
+"""Channels (`notify/channels/`): a webhook subscriber declared in the configuration, its URL
+and secret from the environment, fed through the outbox like email, against a receiver on
+127.0.0.1 that checks each signature and drops repeats by their idempotency key."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import Clock, demo_data
+from tests.mailing import cycle
+from tests.servers import ScriptedServer, reply
+from tests.test_config import base, errors_of
+from watcher.app import open_app
+from watcher.config import build_config
+from watcher.demo.site import SiteServer
+from watcher.store import read_transaction
+from watcher.store.schema import messages, subscribers
+
+SECRET = "webhook-secret-0123456789abcdef"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Receiver:
+    """A webhook endpoint: answers with `status` (and `headers`) while they are set, checks
+    every signature, and keeps each delivery once by its Idempotency-Key."""
+
+    def __init__(self, scripted: ScriptedServer) -> None:
+        self.scripted = scripted
+        self.status = 200
+        self.headers: dict[str, str] = {}
+        self.kept: dict[str, dict[str, Any]] = {}
+        self.repeats = 0
+        scripted.routes["/hook"] = self.answer
+
+    @property
+    def url(self) -> str:
+        return self.scripted.url("/hook")
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        body: bytes = handler.body  # type: ignore[attr-defined]
+        stamp, mac = dict(
+            part.split("=", 1) for part in handler.headers["Watcher-Signature"].split(",")
+        ).values()
+        expected = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+        assert hmac.compare_digest(mac, expected.hexdigest()), "a bad signature"
+        assert abs(time.time() - int(stamp)) < 300, "an old signature"
+        if self.status >= 300:
+            reply(handler, self.status, b"no", "text/plain", self.headers)
+            return
+        key = handler.headers["Idempotency-Key"]
+        if key in self.kept:
+            self.repeats += 1
+        else:
+            self.kept[key] = json.loads(body)
+        reply(handler, 200, b"{}", "application/json")
+
+    @property
+    def posts(self) -> int:
+        return sum(1 for seen in self.scripted.seen if seen.method == "POST")
+
+
+@pytest.fixture
+def receiver(scripted: ScriptedServer) -> Receiver:
+    return Receiver(scripted)
+
+
+def channel_config(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+    frequency: str = "immediate",
+    url: str | None = None,
+) -> Any:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["subscribers"] = [{"channel": "ops", "countries": ["VN"], "frequency": frequency}]
+    data.setdefault("mail", {}).update(
+        hard_bounce_limit=2, transport="maildir", maildir=str(tmp_path / "mail")
+    )
+    environ = {"WATCHER_CHANNEL_OPS": url or receiver.url, "WATCHER_CHANNEL_OPS_SECRET": SECRET}
+    return build_config(data, environ, tmp_path / "watcher.toml")
+
+
+async def outbox(app: Any) -> list[Any]:
+    async with read_transaction(app.engine) as connection:
+        return list((await connection.execute(select(messages))).all())
+
+
+async def test_a_change_reaches_the_webhook_signed_once(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    config = channel_config(site, receiver, tmp_path)
+    async with open_app(config) as app:
+        await cycle(app, site, "r1")
+        report = await cycle(app, site, "r2")
+        assert report.sent == 1
+        (row,) = await outbox(app)
+    (payload,) = receiver.kept.values()
+    assert payload["version"] == 1
+    assert payload["event"] == "change"
+    assert payload["country"] == {"code": "VN", "name": "Vietnam"}
+    sources = {change["source_id"] for change in payload["changes"]}
+    assert sources == {"vn-profile", "vn-news"}
+    profile = next(c for c in payload["changes"] if c["source_id"] == "vn-profile")
+    assert profile["change"]["kind"] == "page"
+    assert profile["web_url"].endswith(f"/changes/{profile['id']}")
+    assert row.recipient == "channel:ops"  # the name, never the URL
+    assert receiver.url not in json.dumps([str(value) for value in row])
+
+
+async def test_trouble_is_retried_with_backoff_and_a_repeat_is_dropped_by_its_key(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    clock = Clock(START)
+    config = channel_config(site, receiver, tmp_path)
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        receiver.status = 500
+        report = await cycle(app, site, "r2")
+        assert (report.sent, report.retrying) == (0, 1)
+        receiver.status, receiver.headers = 429, {"Retry-After": "3600"}
+        clock.advance(minutes=5)
+        assert (await cycle(app, site)).retrying == 1
+        (row,) = await outbox(app)
+        assert row.last_error == "channel ops: HTTP 429 Too Many Requests"
+        assert row.next_attempt_at >= clock() + timedelta(minutes=59)  # as the receiver asked
+        receiver.status, receiver.headers = 200, {}
+        clock.advance(minutes=30)
+        assert (await cycle(app, site)).attempted == 0  # not before the hour
+        clock.advance(minutes=31)
+        assert (await cycle(app, site)).sent == 1
+        (row,) = await outbox(app)
+        assert (row.status, row.attempts) == ("sent", 3)
+    assert receiver.posts == 3
+    assert len(receiver.kept) == 1
+    # A worker that died after the receiver answered sends the same message again: the
+    # same key, which the receiver drops.
+    from watcher.config.loader import Channel
+    from watcher.notify.channels.webhook import WebhookSender
+    from watcher.store.outbox import Message
+
+    message = Message(
+        row.id,
+        row.kind,
+        row.subscriber_id,
+        row.recipient,
+        row.subject,
+        row.message_id,
+        row.body,
+        row.status,
+        0,
+        row.next_attempt_at,
+        None,
+        row.created_at,
+        None,
+    )
+    sender = WebhookSender(5.0)
+    await sender.send(message, Channel("ops", receiver.url, SECRET))
+    await sender.close()
+    assert receiver.repeats == 1
+    assert len(receiver.kept) == 1
+
+
+@pytest.mark.parametrize(("status", "suspended"), [(410, True), (400, False)])
+async def test_a_refusal_fails_the_message_and_a_gone_endpoint_bounces(
+    status: int,
+    suspended: bool,
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    config = channel_config(site, receiver, tmp_path)
+    receiver.status = status
+    async with open_app(config) as app:
+        await cycle(app, site, "r1")
+        report = await cycle(app, site, "r2")
+        assert report.failed == 1
+        await cycle(app, site, "r3")
+        await cycle(app, site, "r1")  # a second change, a second refusal
+        async with read_transaction(app.engine) as connection:
+            (reader,) = (await connection.execute(select(subscribers))).all()
+        rows = await outbox(app)
+    assert all(row.status == "failed" for row in rows)
+    assert rows[0].last_error.startswith(f"channel ops: HTTP {status}")
+    assert (reader.status == "suspended") is suspended
+
+
+async def test_a_receiver_that_is_down_delays_the_message_never_drops_it(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    clock = Clock(START)
+    down = channel_config(site, receiver, tmp_path, url="http://127.0.0.1:9/hook")  # refused
+    async with open_app(down, clock=clock) as app:
+        await cycle(app, site, "r1")
+        report = await cycle(app, site, "r2")
+        assert report.retrying == 1
+        (row,) = await outbox(app)
+        assert row.last_error == "channel ops: cannot be reached (ConnectError)"
+    clock.advance(minutes=10)
+    async with open_app(channel_config(site, receiver, tmp_path), clock=clock) as app:
+        assert (await cycle(app, site)).sent == 1
+    assert len(receiver.kept) == 1
+
+
+async def test_a_daily_channel_gets_one_digest(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    clock = Clock(START)
+    config = channel_config(site, receiver, tmp_path, frequency="daily")
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        clock.advance(hours=1)
+        await cycle(app, site, "r2")
+        assert receiver.posts == 0
+        clock.advance(days=1)
+        assert (await cycle(app, site)).sent == 1
+    (payload,) = receiver.kept.values()
+    assert payload["event"] == "digest"
+    assert payload["frequency"] == "daily"
+    assert len(payload["changes"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("subscriber", "environ", "words"),
+    [
+        ({"channel": "ops"}, {}, "subscribers[0].channel: set WATCHER_CHANNEL_OPS to the URL"),
+        (
+            {"channel": "ops"},
+            {"WATCHER_CHANNEL_OPS": "https://hooks.example/x"},
+            "set WATCHER_CHANNEL_OPS_SECRET",
+        ),
+        (
+            {"channel": "ops"},
+            {"WATCHER_CHANNEL_OPS": "ftp://x", "WATCHER_CHANNEL_OPS_SECRET": SECRET},
+            "WATCHER_CHANNEL_OPS: a webhook URL starts with https://",
+        ),
+        ({"channel": "ops", "email": "a@example.org"}, {}, "give either 'email' or 'channel'"),
+        ({"channel": "Ops Room"}, {}, "a channel name is lower-case letters"),
+    ],
+)
+def test_a_channel_written_wrong_is_one_clear_line(
+    subscriber: dict[str, str], environ: dict[str, str], words: str
+) -> None:
+    data = base()
+    data["subscribers"] = [{**subscriber, "countries": ["VN"]}]
+    problems = errors_of(data, environ)
+    assert any(words in problem for problem in problems), problems
