@@ -78,3 +78,18 @@ class Harness:
                 return int(count), await latest_snapshot(connection, source_id)
         finally:
             await engine.dispose()
+
+
+def one_source(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    source: dict[str, Any],
+    checks: dict[str, Any] | None = None,
+) -> Harness:
+    """A configuration of one country (VN) watching one source, on a SQLite file."""
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": checks or {},
+        "countries": [{"code": "VN", "name": "Vietnam", "sources": [source]}],
+    }
+    return Harness(tmp_path, data, capsys)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import Harness
+from tests.harness import Harness, one_source
 from tests.servers import ScriptedServer, endless, reply, static
 
 pytestmark = pytest.mark.skipif(
@@ -37,20 +37,8 @@ def data(scripted: ScriptedServer, policy: str, casualties: int) -> None:
 def browser_harness(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], **source: Any
 ) -> Harness:
-    config = {
-        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
-        "checks": {"timeout": "20s"},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [
-                    {"id": "vn-app", "url": scripted.url("/app.html"), "fetch": "browser", **source}
-                ],
-            }
-        ],
-    }
-    return Harness(tmp_path, config, capsys)
+    own = {"id": "vn-app", "url": scripted.url("/app.html"), "fetch": "browser", **source}
+    return one_source(tmp_path, capsys, own, {"timeout": "20s"})
 
 
 def test_a_page_built_by_its_script_is_watched_as_the_browser_shows_it(

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests import pdfs
-from tests.harness import Harness
+from tests.harness import Harness, one_source
 from tests.servers import ScriptedServer, endless, static
 from tests.test_config import base, only_error
 from watcher.extract import PageDocument
@@ -35,18 +35,8 @@ def api(
 def json_harness(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], **source: Any
 ) -> Harness:
-    data = {
-        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
-        "checks": {"timeout": "5s", "max_bytes": "200KB"},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [{"id": "vn-api", "url": scripted.url("/api/vn.json"), **source}],
-            }
-        ],
-    }
-    return Harness(tmp_path, data, capsys)
+    own = {"id": "vn-api", "url": scripted.url("/api/vn.json"), **source}
+    return one_source(tmp_path, capsys, own, {"timeout": "5s", "max_bytes": "200KB"})
 
 
 def outcome(out: str) -> str:
@@ -176,18 +166,8 @@ def pdf_harness(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: bytes
 ) -> Harness:
     scripted.routes["/reports/vn.pdf"] = static(body, "application/pdf")
-    data = {
-        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
-        "checks": {"timeout": "5s"},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [{"id": "vn-report", "url": scripted.url("/reports/vn.pdf")}],
-            }
-        ],
-    }
-    return Harness(tmp_path, data, capsys)
+    own = {"id": "vn-report", "url": scripted.url("/reports/vn.pdf")}
+    return one_source(tmp_path, capsys, own, {"timeout": "5s"})
 
 
 def test_a_changed_paragraph_on_page_three_is_one_rewritten_line_in_its_section(
