@@ -22,6 +22,7 @@ from tests.servers import ScriptedServer, reply
 from tests.test_config import base, errors_of
 from watcher.app import open_app
 from watcher.config import build_config
+from watcher.config.model import check_email
 from watcher.demo.site import SiteServer
 from watcher.store import read_transaction
 from watcher.store.schema import messages, subscribers
@@ -262,3 +263,11 @@ def test_a_channel_written_wrong_is_one_clear_line(
     data["subscribers"] = [{**subscriber, "countries": ["VN"]}]
     problems = errors_of(data, environ)
     assert any(words in problem for problem in problems), problems
+
+
+def test_no_email_address_can_pass_for_a_channel() -> None:
+    """`channel:NAME` addresses are channels: an address typed into the subscribe form can
+    never be one (a colon is allowed in an email address only when quoted)."""
+    with pytest.raises(ValueError, match="not an email address"):
+        check_email("channel:ops@example.org")
+    assert check_email("reader.one+vn@example.org") == "reader.one+vn@example.org"

@@ -32,7 +32,9 @@ DEFAULT_UPDATED_PATTERN = (
     r"|\d{1,2}/\d{1,2}/\d{2,4})"
 )
 
-_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;.]+(\.[^@\s<>\"',;.]+)*$")
+_EMAIL = re.compile(
+    r"^[^@\s<>\"',;:]+@[^@\s<>\"',;.]+(\.[^@\s<>\"',;.]+)*$"
+)  # ":" only quoted (RFC 5322)
 _COUNTRY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
