@@ -169,7 +169,7 @@ async def test_trouble_is_retried_with_backoff_and_a_repeat_is_dropped_by_its_ke
         None,
     )
     sender = WebhookSender(5.0)
-    await sender.send(message, Channel("ops", receiver.url, SECRET))
+    await sender.send(message, Channel("ops", "webhook", receiver.url, SECRET))
     await sender.close()
     assert receiver.repeats == 1
     assert len(receiver.kept) == 1
@@ -250,7 +250,7 @@ async def test_a_daily_channel_gets_one_digest(
         (
             {"channel": "ops"},
             {"WATCHER_CHANNEL_OPS": "ftp://x", "WATCHER_CHANNEL_OPS_SECRET": SECRET},
-            "WATCHER_CHANNEL_OPS: a webhook URL starts with https://",
+            "WATCHER_CHANNEL_OPS: not a URL apprise knows",
         ),
         ({"channel": "ops", "email": "a@example.org"}, {}, "give either 'email' or 'channel'"),
         ({"channel": "Ops Room"}, {}, "a channel name is lower-case letters"),
@@ -271,3 +271,87 @@ def test_no_email_address_can_pass_for_a_channel() -> None:
     with pytest.raises(ValueError, match="not an email address"):
         check_email("channel:ops@example.org")
     assert check_email("reader.one+vn@example.org") == "reader.one+vn@example.org"
+
+
+# apprise: its generic json:// scheme pointed at the receiver stands for any chat service.
+
+
+class ChatReceiver:
+    """What apprise's json:// posts: {"title", "message", "type", ...}."""
+
+    def __init__(self, scripted: ScriptedServer) -> None:
+        self.scripted = scripted
+        self.status = 200
+        self.posts: list[dict[str, Any]] = []
+        scripted.routes["/chat"] = self.answer
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.status >= 300:
+            reply(handler, self.status, b"no", "text/plain")
+            return
+        self.posts.append(json.loads(handler.body))  # type: ignore[attr-defined]
+        reply(handler, 200, b"{}", "application/json")
+
+    @property
+    def url(self) -> str:
+        return self.scripted.url("/chat").replace("http://", "json://")
+
+
+def chat_config(site: SiteServer, chat: ChatReceiver, tmp_path: Path) -> Any:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["subscribers"] = [{"channel": "team-chat", "countries": ["VN"]}]
+    data.setdefault("mail", {}).update(transport="maildir", maildir=str(tmp_path / "mail"))
+    data["service"]["public_url"] = "https://monitor.example"
+    return build_config(data, {"WATCHER_CHANNEL_TEAM_CHAT": chat.url}, tmp_path / "watcher.toml")
+
+
+async def test_a_chat_gets_a_short_markdown_summary_with_a_link(
+    site: SiteServer, scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    chat = ChatReceiver(scripted)
+    clock = Clock(START)
+    async with open_app(chat_config(site, chat, tmp_path), clock=clock) as app:
+        assert app.config.channels["team-chat"].kind == "apprise"
+        await cycle(app, site, "r1")
+        chat.status = 500
+        assert (await cycle(app, site, "r2")).retrying == 1  # apprise said no: tried again
+        (row,) = await outbox(app)
+        assert row.last_error == "channel team-chat: apprise could not deliver it"
+        chat.status = 200
+        clock.advance(minutes=10)
+        assert (await cycle(app, site)).sent == 1
+    (post,) = chat.posts
+    assert post["title"] == "Vietnam: what changed"
+    text = post["message"]
+    assert "**Vietnam country profile**" in text
+    assert "Sections: Mine Ban Policy, Cluster Munition Ban Policy \\(new\\)" in text
+    assert "Last Updated: 02 November 2011 → 29 October 2012" in text
+    assert "New: " in text  # the news feed's entry
+    assert "[The whole change](https://monitor.example/changes/" in text
+
+
+def test_the_chat_rendering_marks_words_and_escapes_what_pages_say() -> None:
+    from watcher.diff import diff_pages
+    from watcher.extract import Line, PageDocument
+    from watcher.notify.channels.chat import escape, render
+    from watcher.store.changes import ChangeRecord
+
+    old = PageDocument(
+        (Line(("Policy",), "h2", "Policy"), Line(("Policy",), "text", "Viet Nam has not acceded."))
+    )
+    new = PageDocument(
+        (
+            Line(("Policy",), "h2", "Policy"),
+            Line(("Policy",), "text", "Viet Nam has acceded."),
+            Line(("Policy",), "text", "[click](https://evil.example) *now*"),
+        )
+    )
+    change = diff_pages(old, new)
+    assert change is not None
+    record = ChangeRecord(7, "vn", "VN", START, "page", change.summary(), change, "Profile", "u")
+    data = base()
+    text = render([record], build_config(data, {}, Path("watcher.toml")))
+    assert "~ Viet Nam has ~~not~~ acceded\\." in text
+    assert "\\[click\\]\\(https://evil\\.example\\) \\*now\\*" in text
+    assert "](https://evil" not in text
+    assert escape("# Title") == "\\# Title"

@@ -43,6 +43,7 @@ class Channel:
     and are never shown: the repr names the channel alone."""
 
     name: str
+    kind: str  # "webhook" or "apprise" (notify/channels/)
     url: str = field(repr=False)
     secret: str = field(repr=False)
 
@@ -177,9 +178,11 @@ def channel_variable(name: str) -> str:
 
 
 def _channels(settings: Settings, environ: Mapping[str, str], file: str) -> dict[str, Channel]:
-    """The channels subscribers name, each with its URL and signing secret, read from
-    `WATCHER_CHANNEL_<NAME>` and `WATCHER_CHANNEL_<NAME>_SECRET`: a channel URL carries
-    secrets, so it never lives in the file."""
+    """The channels subscribers name, each with its URL (and a webhook's signing secret),
+    read from `WATCHER_CHANNEL_<NAME>` and `WATCHER_CHANNEL_<NAME>_SECRET`: a channel URL
+    carries secrets, so it never lives in the file."""
+    from watcher.notify.channels import kind_name, url_problem
+
     channels: dict[str, Channel] = {}
     problems: list[str] = []
     for index, subscriber in enumerate(settings.subscribers):
@@ -192,14 +195,17 @@ def _channels(settings: Settings, environ: Mapping[str, str], file: str) -> dict
         where = f"{file}: subscribers[{index}].channel"
         if not url:
             problems.append(f"{where}: set {variable} to the URL of channel {name!r}")
-        elif not re.match(r"^https?://[^/\s]+", url):
-            problems.append(f"{variable}: a webhook URL starts with https:// (or http://)")
-        if len(secret) < 16:
+            continue
+        if problem := url_problem(url):
+            problems.append(f"{variable}: {problem}")
+            continue
+        kind = kind_name(url)
+        if kind == "webhook" and len(secret) < 16:
             problems.append(
-                f"{where}: set {variable}_SECRET to the secret its messages are signed with"
-                " (16 characters or more)"
+                f"{where}: set {variable}_SECRET to the secret its webhook's messages are"
+                " signed with (16 characters or more)"
             )
-        channels[name] = Channel(name, url, secret)
+        channels[name] = Channel(name, kind, url, secret)
     if problems:
         raise ConfigError(problems)
     return channels

@@ -32,8 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
-from watcher.notify.channels import channel_of
-from watcher.notify.channels.webhook import WebhookSender
+from watcher.notify.channels import Sender, channel_of, kind
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
@@ -172,7 +171,7 @@ class ChannelTransport:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.webhooks: WebhookSender | None = None
+        self.senders: dict[str, Sender] = {}  # by kind: one client each for the batch
 
     async def open(self) -> None:
         pass  # each request stands alone: nothing to open for the batch
@@ -182,13 +181,15 @@ class ChannelTransport:
         channel = self.app.config.channels.get(name)
         if channel is None:
             raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
-        if self.webhooks is None:
-            self.webhooks = WebhookSender(self.app.settings.mail.timeout.total_seconds())
-        await self.webhooks.send(message, channel)
+        sender = self.senders.get(channel.kind)
+        if sender is None:
+            timeout = self.app.settings.mail.timeout.total_seconds()
+            sender = self.senders[channel.kind] = kind(channel.kind).sender(timeout)
+        await sender.send(message, channel)
 
     async def close(self) -> None:
-        if self.webhooks is not None:
-            await self.webhooks.close()
+        for sender in self.senders.values():
+            await sender.close()
 
 
 def transport_for(app: App) -> Transport:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from watcher.app import App
-from watcher.notify.channels import channel_of, webhook
+from watcher.notify.channels import ChannelKind, channel_of, kind
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
 from watcher.store.changes import get_changes
@@ -22,7 +22,7 @@ from watcher.store.outbox import (
     subscribers_with_pending,
 )
 from watcher.store.schema import messages
-from watcher.store.subscribers import subscribers_by_ids
+from watcher.store.subscribers import Subscriber, subscribers_by_ids
 
 BATCH = 50  # subscribers composed per transaction
 
@@ -91,7 +91,9 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
                     else []
                 )
                 composed += [
-                    webhook.change_message(people[reader], country, changes, now, app.config)
+                    _channel(app, people[reader]).change_message(
+                        people[reader], country, changes, now, app.config
+                    )
                     for reader in hooked
                 ]
                 for reader, message in zip(mailed + hooked, composed, strict=True):
@@ -152,7 +154,9 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 if channel_of(reader.email) is None:
                     composed = app.composer.digest_message(reader, changes, now, end)
                 else:
-                    composed = webhook.digest_message(reader, changes, now, end, app.config)
+                    composed = _channel(app, reader).digest_message(
+                        reader, changes, now, end, app.config
+                    )
                 message_id = await add_message(
                     connection,
                     composed,
@@ -165,3 +169,10 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                     await mark_composed(connection, [(item.id, message_id) for item in mine])
                     queued += 1
     return queued
+
+
+def _channel(app: App, reader: Subscriber) -> ChannelKind:
+    """The kind of channel a channel subscriber's URL is (a webhook if it left the config:
+    its message fails at delivery with that reason, as an email to a dead address would)."""
+    channel = app.config.channels.get(channel_of(reader.email) or "")
+    return kind(channel.kind if channel is not None else "webhook")

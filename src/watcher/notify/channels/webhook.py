@@ -41,35 +41,48 @@ RETRIED = {408, 425, 429}
 BOUNCES = {404, 410}
 
 
-def change_message(
-    reader: Subscriber, country: str, records: Sequence[ChangeRecord], now: datetime, config: Config
-) -> Composed:
-    """What an "immediate" channel subscriber receives about one country's changes."""
-    name = config.country_name(country)
-    payload = _envelope("change", reader, now, config, records)
-    payload["country"] = {"code": country, "name": name}
-    count = len(records)
-    return _composed(reader, f"{name}: {count} change{'s' if count != 1 else ''}", payload)
+class WebhookKind:
+    name = "webhook"
+
+    def change_message(
+        self,
+        reader: Subscriber,
+        country: str,
+        records: Sequence[ChangeRecord],
+        now: datetime,
+        config: Config,
+    ) -> Composed:
+        """What an "immediate" channel subscriber receives about one country's changes."""
+        name = config.country_name(country)
+        payload = _envelope("change", now, config, records)
+        payload["country"] = {"code": country, "name": name}
+        return _composed(reader, f"{name}: {_changes(records)}", payload)
+
+    def digest_message(
+        self,
+        reader: Subscriber,
+        records: Sequence[ChangeRecord],
+        now: datetime,
+        period_end: datetime,
+        config: Config,
+    ) -> Composed:
+        """A daily or weekly channel subscriber's digest: every change of the period."""
+        payload = _envelope("digest", now, config, records)
+        payload["frequency"] = reader.frequency
+        payload["period_end"] = iso(period_end)
+        label = "Daily" if reader.frequency == "daily" else "Weekly"
+        return _composed(reader, f"{label} digest: {_changes(records)}", payload)
+
+    def sender(self, timeout: float) -> WebhookSender:
+        return WebhookSender(timeout)
 
 
-def digest_message(
-    reader: Subscriber,
-    records: Sequence[ChangeRecord],
-    now: datetime,
-    period_end: datetime,
-    config: Config,
-) -> Composed:
-    """A daily or weekly channel subscriber's digest: every change of the period."""
-    payload = _envelope("digest", reader, now, config, records)
-    payload["frequency"] = reader.frequency
-    payload["period_end"] = iso(period_end)
-    count = len(records)
-    label = "Daily" if reader.frequency == "daily" else "Weekly"
-    return _composed(reader, f"{label} digest: {count} change{'s' if count != 1 else ''}", payload)
+def _changes(records: Sequence[ChangeRecord]) -> str:
+    return f"{len(records)} change{'s' if len(records) != 1 else ''}"
 
 
 def _envelope(
-    event: str, reader: Subscriber, now: datetime, config: Config, records: Sequence[ChangeRecord]
+    event: str, now: datetime, config: Config, records: Sequence[ChangeRecord]
 ) -> dict[str, Any]:
     public = config.settings.service.public_url
     changes = []
