@@ -21,7 +21,7 @@ from tests.mailing import cycle
 from tests.servers import ScriptedServer, reply
 from tests.test_config import base, errors_of
 from watcher.app import open_app
-from watcher.config import build_config
+from watcher.config import ConfigError, build_config
 from watcher.config.model import check_email
 from watcher.demo.site import SiteServer
 from watcher.store import read_transaction
@@ -355,3 +355,25 @@ def test_the_chat_rendering_marks_words_and_escapes_what_pages_say() -> None:
     assert "\\[click\\]\\(https://evil\\.example\\) \\*now\\*" in text
     assert "](https://evil" not in text
     assert escape("# Title") == "\\# Title"
+
+
+def test_a_secrets_file_beside_the_configuration_holds_channel_urls(tmp_path: Path) -> None:
+    """`[service] secrets` names a file of WATCHER_...=value lines (mode 600): commands run
+    later (`watcher log`) need no environment; the environment still wins."""
+    data = base()
+    data["service"]["secrets"] = "secrets.env"
+    data["subscribers"] = [{"channel": "ops", "countries": ["VN"]}]
+    secrets = tmp_path / "secrets.env"
+    secrets.write_text(
+        f"# the team's webhook\nWATCHER_CHANNEL_OPS=https://hooks.example/a\n"
+        f"WATCHER_CHANNEL_OPS_SECRET={SECRET}\n"
+    )
+    secrets.chmod(0o600)
+    config = build_config(data, {}, tmp_path / "watcher.toml")
+    assert config.channels["ops"].url == "https://hooks.example/a"
+    assert "hooks.example" not in repr(config.channels["ops"])
+    environ = {"WATCHER_CHANNEL_OPS": "https://hooks.example/b"}
+    assert build_config(data, environ, tmp_path / "watcher.toml").channels["ops"].url.endswith("/b")
+    secrets.chmod(0o644)
+    with pytest.raises(ConfigError, match="can be read by others; chmod 600 it"):
+        build_config(data, {}, tmp_path / "watcher.toml")

@@ -35,6 +35,11 @@ def test_demo_once_tells_the_story_and_writes_the_emails(tmp_path: Path) -> None
         "Lao PDR: entry updated: Lao PDR submits Article 7 transparency report (corrected)",
         "Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)",
     ]
+    # Beside email, a webhook channel into a local receiver, whose log the demo prints.
+    assert "webhook demo-webhook received a signed change: Vietnam, 2 changes" in out
+    hooks = (tmp_path / "webhook.log").read_text().splitlines()
+    assert len(hooks) == 1
+    assert "signature ok" in hooks[0]
     log = watcher("--config", str(tmp_path / "watcher.toml"), "log")
     assert log.returncode == 0
     assert "Mine Ban Policy, Cluster Munition Ban Policy (new)" in log.stdout

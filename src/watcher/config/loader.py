@@ -90,6 +90,7 @@ def load_config(
     raw = _read(path)
     cached = cache.load(raw, environ)
     if cached is not None:  # this file, read by this watcher before
+        environ = with_secrets(cached.data, environ, path)
         settings = _settings(cached.data, environ, str(path))
         # its sources resolved with these settings (countries and subscribers checked then)
         if cached.fits(settings):
@@ -138,8 +139,10 @@ def _toml_message(exc: tomli.TOMLDecodeError) -> str:
 
 
 def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
-    """Validate `data` (a parsed file) with `environ`'s overrides; `data` is left as it was."""
+    """Validate `data` (a parsed file) with `environ`'s overrides (and those of the secrets
+    file it names); `data` is left as it was."""
     where = str(path) if path else "configuration"
+    environ = with_secrets(data, environ, path)
     settings = _settings(data, environ, where)
     problems = _check_references(settings)
     sources, source_problems = _resolve_sources(settings)
@@ -147,6 +150,38 @@ def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | 
     if problems:
         raise ConfigError([f"{where}: {line}" for line in problems])
     return _config(settings, sources, path, environ)
+
+
+def with_secrets(
+    data: dict[str, Any], environ: Mapping[str, str], path: Path | None
+) -> Mapping[str, str]:
+    """The environment, with what `[service] secrets` (a file of `WATCHER_...=value` lines,
+    relative to the configuration's folder) adds; the environment wins. The file must be
+    readable by its owner alone: it holds channel URLs, passwords, tokens."""
+    service = data.get("service")
+    name = service.get("secrets") if isinstance(service, dict) else None
+    if not isinstance(name, str) or not name:
+        return environ
+    where = path.parent if path else Path()
+    file = where / name
+    try:
+        mode = file.stat().st_mode
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"service.secrets: {file} cannot be read ({exc.strerror})"]) from None
+    if mode & 0o077:
+        raise ConfigError([f"service.secrets: {file} can be read by others; chmod 600 it"])
+    found: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        variable, equals, value = line.partition("=")
+        variable = variable.strip()
+        if not equals or not variable.startswith(ENV_PREFIX):
+            raise ConfigError([f"service.secrets: {file}, line {number}: write WATCHER_NAME=value"])
+        found[variable] = value.strip()
+    return {**found, **environ}
 
 
 def _settings(data: dict[str, Any], environ: Mapping[str, str], where: str) -> Settings:

@@ -145,6 +145,9 @@ class ServiceConfig(Model):
     operator_email: Email | None = None
     timezone: TimeZone = "UTC"
     keep_snapshots: int = Field(20, ge=1, description="snapshots kept per source")
+    secrets: str | None = Field(
+        None, description="a file of WATCHER_...=value lines (mode 600), beside the environment"
+    )
 
     @field_validator("database")
     @classmethod

@@ -23,6 +23,7 @@ from typing import TextIO
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.config import Config, load_config
+from watcher.demo import receiver
 from watcher.demo.site import SiteServer
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
@@ -53,8 +54,11 @@ def free_port(preferred: int) -> int:
     raise OSError("no free port on 127.0.0.1")
 
 
-def write_demo_config(folder: Path, site_url: str, listen: str, *, live: bool) -> Path:
-    """The bundled demo configuration, pointed at this site, folder and address."""
+def write_demo_config(
+    folder: Path, site_url: str, listen: str, *, live: bool, secrets: dict[str, str] | None = None
+) -> Path:
+    """The bundled demo configuration, pointed at this site, folder and address; with
+    `secrets`, a secrets file beside it (mode 600) that the configuration names."""
     text = (resources.files("watcher.demo") / "demo.toml").read_text()
     text = text.replace("http://127.0.0.1:8931", site_url)
     values = {
@@ -70,6 +74,13 @@ def write_demo_config(folder: Path, site_url: str, listen: str, *, live: bool) -
     for key, value in values.items():
         text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {json.dumps(value)}", text, count=1)
     folder.mkdir(parents=True, exist_ok=True)
+    if secrets:  # a channel beside email: a webhook into the demo's receiver
+        file = folder / "secrets.env"
+        file.touch(mode=0o600)
+        file.chmod(0o600)
+        file.write_text("".join(f"{name}={value}\n" for name, value in secrets.items()))
+        text = text.replace("[service]\n", '[service]\nsecrets = "secrets.env"\n', 1)
+        text += f'\n[[subscribers]]\nchannel = "{receiver.NAME}"\ncountries = ["VN"]\n'
     path = folder / "watcher.toml"
     path.write_text(text)
     return path
@@ -78,10 +89,13 @@ def write_demo_config(folder: Path, site_url: str, listen: str, *, live: bool) -
 class Narrator:
     """Tells what the service did, as it does it."""
 
-    def __init__(self, app: App, folder: Path, out: TextIO) -> None:
-        self.app, self.folder, self.out = app, folder, out
+    def __init__(
+        self, app: App, folder: Path, out: TextIO, hooks: receiver.WebhookReceiver
+    ) -> None:
+        self.app, self.folder, self.out, self.hooks = app, folder, out, hooks
         self.seen_change = 0
         self.seen_mail: set[str] = set()
+        self.seen_hooks = 0
 
     def say(self, text: str) -> None:
         stamp = self.app.clock().astimezone().strftime("%H:%M:%S")
@@ -103,7 +117,12 @@ class Narrator:
             if name not in self.seen_mail:
                 self.seen_mail.add(name)
                 self.say(f'email to {to}: "{subject}"')
-        return len(fresh) + len(emails)
+        hooks = self.hooks.lines[self.seen_hooks :]
+        for line in hooks:
+            _, event, _, rest = line.split(" ", 3)
+            self.say(f"webhook {receiver.NAME} received a signed {event}: {rest.split(';')[0]}")
+        self.seen_hooks += len(hooks)
+        return len(fresh) + len(emails) + len(hooks)
 
     def emails(self) -> list[tuple[str, str, str]]:
         folder = self.folder / "mail"
@@ -124,6 +143,7 @@ def intro(out: TextIO, site: SiteServer, folder: Path, config: Path, web: str | 
         f"  example site      {site.url('/cp/vietnam.html')}",
         f"  data folder       {folder}",
         f"  emails arrive in  {folder / 'mail' / 'new'}",
+        f"  webhook log       {folder / 'webhook.log'} (a channel beside email)",
         f"  change log        watcher --config {config} log",
     ]
     if web:
@@ -133,11 +153,14 @@ def intro(out: TextIO, site: SiteServer, folder: Path, config: Path, web: str | 
 
 async def demo_once(folder: Path, out: TextIO = sys.stdout) -> int:
     """r1, r2, r3 as three passes (as `watcher check` runs them); no web server."""
-    with SiteServer(port=free_port(SITE_PORT)) as site:
-        path = write_demo_config(folder, site.base_url, "127.0.0.1:8080", live=False)
+    hooks = receiver.WebhookReceiver(folder / "webhook.log")
+    with SiteServer(port=free_port(SITE_PORT)) as site, hooks:
+        path = write_demo_config(
+            folder, site.base_url, "127.0.0.1:8080", live=False, secrets=hooks.environ()
+        )
         intro(out, site, folder, path, None)
         async with open_app(load_config(path, environ={})) as app:
-            narrator = Narrator(app, folder, out)
+            narrator = Narrator(app, folder, out, hooks)
             for revision in ("r1", "r2", "r3"):
                 site.revision = revision
                 narrator.say(STORY[revision])
@@ -153,7 +176,8 @@ async def demo_once(folder: Path, out: TextIO = sys.stdout) -> int:
                 await narrator.news()
             narrator.say(
                 f"done: {narrator.seen_change} changes recorded, "
-                f"{len(narrator.seen_mail)} emails written to {folder / 'mail' / 'new'}"
+                f"{len(narrator.seen_mail)} emails written to {folder / 'mail' / 'new'}, "
+                f"{narrator.seen_hooks} webhook delivered"
             )
     return 0
 
@@ -164,14 +188,17 @@ async def demo_live(
     """The service on the example site, the site moving on its own; Ctrl-C stops it."""
     from watcher.service.runner import Service
 
-    with SiteServer(port=free_port(SITE_PORT)) as site:
+    hooks = receiver.WebhookReceiver(folder / "webhook.log")
+    with SiteServer(port=free_port(SITE_PORT)) as site, hooks:
         listen = f"127.0.0.1:{free_port(port)}"
-        path = write_demo_config(folder, site.base_url, listen, live=True)
+        path = write_demo_config(folder, site.base_url, listen, live=True, secrets=hooks.environ())
         config: Config = load_config(path, environ={})
         intro(out, site, folder, path, f"http://{listen}")
         service = Service(config, path)
         running = asyncio.create_task(service.run())
-        story = asyncio.create_task(_tell(config, site, folder, out, step, lambda: running.done()))
+        story = asyncio.create_task(
+            _tell(config, site, folder, out, step, lambda: running.done(), hooks)
+        )
         try:
             return await running
         finally:
@@ -187,10 +214,11 @@ async def _tell(
     out: TextIO,
     step: float,
     stopped: Callable[[], bool],
+    hooks: receiver.WebhookReceiver,
 ) -> None:
     await asyncio.sleep(0.5)
     async with open_app(config) as app:
-        narrator = Narrator(app, folder, out)
+        narrator = Narrator(app, folder, out, hooks)
         narrator.say(STORY["r1"])
         for _ in range(240):  # the first checks start within seconds
             if await narrator.baselines_done():
