@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Harness, one_source
-from tests.servers import ScriptedServer, endless, reply, static
+from tests.servers import ScriptedServer, endless, redirect, reply, static
 
 pytestmark = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Chromium (apt-get install chromium)"
@@ -147,5 +147,34 @@ def test_no_cookie_outlives_a_check(
     scripted.routes["/app.html"] = page
     harness = browser_harness(scripted, tmp_path, capsys)
     harness.check()
+    first = len(seen)
     harness.check()
-    assert seen == [None, None]
+    assert seen[0] is None
+    assert seen[first] is None  # the second check starts without the first one's cookie
+
+
+def test_a_redirect_into_private_space_is_refused_before_it_is_followed(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Chromium follows a redirect without asking the page's route again: watcher follows
+    a document's redirects itself, each hop checked, so the private page is never asked."""
+    scripted.routes["/app.html"] = redirect(
+        scripted.url("/secret.html").replace("127.0.0.1", "localhost")
+    )
+    scripted.routes["/secret.html"] = static(b"<html><body><p>Internal.</p></body></html>")
+    harness = browser_harness(scripted, tmp_path, capsys)
+    status, _ = harness.check()
+    assert status == 3
+    reason = harness.sources()["vn-app"]["last_error"]
+    assert reason.startswith("redirected into private address space (localhost)")
+    assert scripted.count("/secret.html") == 0
+
+    scripted.routes["/app.html"] = redirect("/moved/app.html")  # the same host: followed
+    scripted.routes["/moved/app.html"] = static(APP.replace(b'"/data.json"', b'"data.json"'))
+    scripted.routes["/moved/data.json"] = static(
+        json.dumps({"policy": "Followed.", "casualties": 1}).encode(), "application/json"
+    )
+    status, out = harness.check()
+    assert status == 0, out
+    _, document = harness.snapshot("vn-app")
+    assert "Followed." in document.render_text()  # type: ignore[union-attr]

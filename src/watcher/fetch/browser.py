@@ -13,7 +13,9 @@ stands after `IDLE_WAIT`. The source's `timeout` bounds the whole, `max_bytes` t
 document. The address rules are the HTTP fetcher's (`fetch/guard.py`): the configured URL's
 host is the operator's choice; any other host a request of the page reaches (a script, a
 frame, a redirect) must be public unless the source sets `allow_private`, or the request is
-refused (and a refused main document is a failed check).
+refused (and a refused main document is a failed check). Chromium follows a redirect
+without asking the page's route again, so a document's redirects are followed by the route
+itself, hop by hop, before the browser is sent where they end.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 import shutil
 import socket
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
 from watcher.fetch.errors import FetchError
@@ -41,6 +43,7 @@ ARGS = (
     "--no-first-run",
 )
 IDLE_WAIT = 5.0  # seconds after "load" to wait for the network to go quiet, at most
+MAX_REDIRECTS = 10  # of one document
 
 
 class BrowserFetcher:
@@ -121,19 +124,56 @@ async def _render(context: Any, request: Request) -> Response:
     own = (urlsplit(request.url).hostname or "").lower()
     refused: list[str] = []
 
-    async def guard(route: Any) -> None:
-        parts = urlsplit(route.request.url)
-        if parts.scheme in ("data", "blob", "about"):
-            await route.continue_()
-            return
+    async def allowed(url: str) -> bool:
+        parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("http", "https") or (
             host != own and not request.allow_private and not await _public(host)
         ):
             refused.append(host or parts.scheme)
+            return False
+        return True
+
+    async def guard(route: Any) -> None:
+        url = route.request.url
+        if urlsplit(url).scheme in ("data", "blob", "about"):
+            await route.continue_()
+            return
+        if not await allowed(url):
             await route.abort("blockedbyclient")
             return
-        await route.continue_()
+        if not route.request.is_navigation_request():
+            await route.continue_()
+            return
+        # Chromium follows a redirect without asking the route again: a document's
+        # redirects are followed here, each hop checked, and the browser sent straight to
+        # where they end (the page keeps its own URL, for its relative links).
+        final = url
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                answer = await route.fetch(url=final, max_redirects=0)
+            except Exception:  # the browser's own request would have failed as well
+                await route.abort("failed")
+                return
+            location = answer.headers.get("location")
+            if answer.status not in (301, 302, 303, 307, 308) or not location:
+                break
+            final = urljoin(final, location)
+            if not await allowed(final):
+                await route.abort("blockedbyclient")
+                return
+        else:
+            await route.abort("failed")  # too many redirects
+            return
+        if final == url and await _public(urlsplit(url).hostname or ""):
+            await route.fulfill(response=answer)
+        elif final == url:
+            # A document on a private host the operator chose: the browser fetches it
+            # itself, so that Chromium knows its address space and lets it load what it
+            # may from there (a fulfilled document counts as public, and is refused that).
+            await route.continue_()
+        else:
+            await route.fulfill(status=302, headers={"Location": final})
 
     await context.route("**/*", guard)
     page = await context.new_page()
@@ -147,6 +187,11 @@ async def _render(context: Any, request: Request) -> Response:
         raise FetchError(f"the browser could not load the page: {_first_line(exc)}") from None
     if response is None:
         raise FetchError("the browser got no response")
+    hop = response.request.redirected_from
+    while hop is not None:  # what the guard could not see (a redirect that changed meanwhile)
+        if not await allowed(hop.url) or not await allowed(response.url):
+            raise FetchError(f"redirected into private address space ({refused[-1]}); {OPT_IN}")
+        hop = hop.redirected_from
     if response.status >= 400:
         raise FetchError(f"HTTP {response.status} {response.status_text}".strip())
     try:
