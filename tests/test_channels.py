@@ -375,5 +375,5 @@ def test_a_secrets_file_beside_the_configuration_holds_channel_urls(tmp_path: Pa
     environ = {"WATCHER_CHANNEL_OPS": "https://hooks.example/b"}
     assert build_config(data, environ, tmp_path / "watcher.toml").channels["ops"].url.endswith("/b")
     secrets.chmod(0o644)
-    with pytest.raises(ConfigError, match="can be read by others; chmod 600 it"):
+    with pytest.raises(ConfigError, match="can be read or written by others; chmod 600 it"):
         build_config(data, {}, tmp_path / "watcher.toml")

@@ -156,21 +156,25 @@ def with_secrets(
     data: dict[str, Any], environ: Mapping[str, str], path: Path | None
 ) -> Mapping[str, str]:
     """The environment, with what `[service] secrets` (a file of `WATCHER_...=value` lines,
-    relative to the configuration's folder) adds; the environment wins. The file must be
-    readable by its owner alone: it holds channel URLs, passwords, tokens."""
+    relative to the configuration's folder) adds; the environment wins. It holds channel
+    URLs, passwords, tokens: a file of ours that others may read is refused, as is one that
+    others may write (a secret mounted read-only by a container runtime, owned by root, is
+    fine)."""
     service = data.get("service")
     name = service.get("secrets") if isinstance(service, dict) else None
     if not isinstance(name, str) or not name:
         return environ
     where = path.parent if path else Path()
     file = where / name
+    key = f"{path or 'configuration'}: service.secrets"
     try:
-        mode = file.stat().st_mode
+        status = file.stat()
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([f"service.secrets: {file} cannot be read ({exc.strerror})"]) from None
-    if mode & 0o077:
-        raise ConfigError([f"service.secrets: {file} can be read by others; chmod 600 it"])
+        raise ConfigError([f"{key}: {file} cannot be read ({exc.strerror})"]) from None
+    ours = status.st_uid == os.getuid()
+    if status.st_mode & 0o022 or (ours and status.st_mode & 0o044):
+        raise ConfigError([f"{key}: {file} can be read or written by others; chmod 600 it"])
     found: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -179,7 +183,7 @@ def with_secrets(
         variable, equals, value = line.partition("=")
         variable = variable.strip()
         if not equals or not variable.startswith(ENV_PREFIX):
-            raise ConfigError([f"service.secrets: {file}, line {number}: write WATCHER_NAME=value"])
+            raise ConfigError([f"{key}: {file}, line {number}: write WATCHER_NAME=value"])
         found[variable] = value.strip()
     return {**found, **environ}
 
