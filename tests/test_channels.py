@@ -377,3 +377,24 @@ def test_a_secrets_file_beside_the_configuration_holds_channel_urls(tmp_path: Pa
     secrets.chmod(0o644)
     with pytest.raises(ConfigError, match="can be read or written by others; chmod 600 it"):
         build_config(data, {}, tmp_path / "watcher.toml")
+
+
+async def test_a_sender_that_breaks_delays_its_message_and_nothing_else(
+    site: SiteServer, scripted: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a channel's sender (a library's surprise) is that message's temporary
+    failure, logged: the delivery run goes on, nothing is lost."""
+    from watcher.notify.channels.chat import AppriseSender
+
+    async def broken(*_: object) -> None:
+        raise RuntimeError("a library's surprise")
+
+    chat = ChatReceiver(scripted)
+    monkeypatch.setattr(AppriseSender, "send", broken)
+    async with open_app(chat_config(site, chat, tmp_path)) as app:
+        await cycle(app, site, "r1")
+        report = await cycle(app, site, "r2")
+        assert report.retrying == 1
+        (row,) = await outbox(app)
+    assert row.status == "queued"
+    assert row.last_error == "channel team-chat: internal error: RuntimeError"

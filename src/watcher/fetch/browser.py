@@ -123,12 +123,15 @@ async def _render(context: Any, request: Request) -> Response:
 
     own = (urlsplit(request.url).hostname or "").lower()
     refused: list[str] = []
+    public: dict[str, bool] = {}  # each host resolved once a page, not once a request
 
     async def allowed(url: str) -> bool:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
+        if host != own and not request.allow_private and host not in public:
+            public[host] = await _public(host)
         if parts.scheme not in ("http", "https") or (
-            host != own and not request.allow_private and not await _public(host)
+            host != own and not request.allow_private and not public[host]
         ):
             refused.append(host or parts.scheme)
             return False
@@ -220,13 +223,14 @@ async def _public(host: str) -> bool:
     """Does every address of `host` lie in public address space?"""
     try:
         return is_public(host.strip("[]"))
-    except ValueError:
-        pass  # a name
-    try:
-        answers = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return True  # it will not resolve for the browser either
-    return all(is_public(str(answer[4][0])) for answer in answers)
+    except ValueError:  # a name: its addresses are
+        try:
+            answers = await asyncio.get_running_loop().getaddrinfo(
+                host, None, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            return True  # it will not resolve for the browser either
+        return all(is_public(str(answer[4][0])) for answer in answers)
 
 
 def _ms(request: Request) -> float:

@@ -181,11 +181,19 @@ class ChannelTransport:
         channel = self.app.config.channels.get(name)
         if channel is None:
             raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
-        sender = self.senders.get(channel.kind)
-        if sender is None:
-            timeout = self.app.settings.mail.timeout.total_seconds()
-            sender = self.senders[channel.kind] = kind(channel.kind).sender(timeout)
-        await sender.send(message, channel)
+        try:
+            sender = self.senders.get(channel.kind)
+            if sender is None:
+                timeout = self.app.settings.mail.timeout.total_seconds()
+                sender = self.senders[channel.kind] = kind(channel.kind).sender(timeout)
+            await sender.send(message, channel)
+        except DeliveryError:
+            raise
+        except Exception as exc:  # a bug, a library's surprise: this message waits, logged
+            log.error("channel %s: sending failed", name, exc_info=exc)
+            raise DeliveryError(
+                f"channel {name}: internal error: {type(exc).__name__}", permanent=False
+            ) from None
 
     async def close(self) -> None:
         for sender in self.senders.values():

@@ -25,11 +25,13 @@ imported when it is first used.
 
 from __future__ import annotations
 
+import json
 import re
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from watcher.config.model import CHANNEL_PREFIX
 
@@ -98,6 +100,16 @@ def url_problem(url: str) -> str | None:
         if not apprise.Apprise().add(url):
             return "not a URL apprise knows (its scheme or its parts)"
     return None
+
+
+def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Composed:
+    """A channel message as the outbox keeps it: `payload` as JSON, under a fresh key that
+    is its message id (a webhook's Idempotency-Key), the same for every try."""
+    from watcher.notify.compose import Composed
+
+    key = secrets.token_hex(16)
+    body = json.dumps({"id": key, **payload}, ensure_ascii=False, separators=(",", ":"))
+    return Composed(recipient=reader.email, subject=subject, message_id=key, body=body.encode())
 
 
 @cache

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.diff import FeedChange, PageChange
 from watcher.errors import DeliveryError
+from watcher.notify.channels import composed
 from watcher.notify.compose import Composed
 from watcher.store.changes import ChangeRecord
 from watcher.store.outbox import Message
@@ -49,7 +49,7 @@ class AppriseKind:
         config: Config,
     ) -> Composed:
         title = f"{config.country_name(country)}: what changed"
-        return _composed(reader, title, render(records, config))
+        return composed(reader, title, {"title": title, "body": render(records, config)})
 
     def digest_message(
         self,
@@ -68,7 +68,11 @@ class AppriseKind:
             f"**{escape(config.country_name(code))}**\n\n{render(found, config)}"
             for code, found in countries.items()
         ]
-        return _composed(reader, f"{label} digest, {day}", "\n\n".join(parts))
+        return composed(
+            reader,
+            f"{label} digest, {day}",
+            {"title": f"{label} digest, {day}", "body": "\n\n".join(parts)},
+        )
 
     def sender(self, timeout: float) -> AppriseSender:
         return AppriseSender()
@@ -133,13 +137,6 @@ def escape(text: str) -> str:
 
 def _cut(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
-
-
-def _composed(reader: Subscriber, title: str, body: str) -> Composed:
-    key = secrets.token_hex(16)
-    payload = {"title": title, "body": body}
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Composed(recipient=reader.email, subject=title, message_id=key, body=data)
 
 
 class AppriseSender:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-import secrets
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -29,6 +27,7 @@ from watcher import __version__
 from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.errors import DeliveryError
+from watcher.notify.channels import composed
 from watcher.notify.compose import Composed
 from watcher.render.json import change_json
 from watcher.render.times import iso
@@ -56,7 +55,7 @@ class WebhookKind:
         name = config.country_name(country)
         payload = _envelope("change", now, config, records)
         payload["country"] = {"code": country, "name": name}
-        return _composed(reader, f"{name}: {_changes(records)}", payload)
+        return composed(reader, f"{name}: {_changes(records)}", payload)
 
     def digest_message(
         self,
@@ -71,7 +70,7 @@ class WebhookKind:
         payload["frequency"] = reader.frequency
         payload["period_end"] = iso(period_end)
         label = "Daily" if reader.frequency == "daily" else "Weekly"
-        return _composed(reader, f"{label} digest: {_changes(records)}", payload)
+        return composed(reader, f"{label} digest: {_changes(records)}", payload)
 
     def sender(self, timeout: float) -> WebhookSender:
         return WebhookSender(timeout)
@@ -91,13 +90,6 @@ def _envelope(
         data["web_url"] = f"{public}/changes/{record.id}"
         changes.append(data)
     return {"version": VERSION, "event": event, "composed_at": iso(now), "changes": changes}
-
-
-def _composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Composed:
-    key = secrets.token_hex(16)
-    payload = {"id": key, **payload}
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return Composed(recipient=reader.email, subject=subject, message_id=key, body=body)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
