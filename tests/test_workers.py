@@ -409,3 +409,52 @@ async def test_a_source_is_checked_again_when_its_interval_ends_not_after_the_id
     gaps = [later - earlier for earlier, later in itertools.pairwise(asked)]
     assert len(asked) >= 3, f"checked {len(asked)} times in 9 s with a 2 s interval"
     assert max(gaps) < 4.5, gaps
+
+
+async def test_a_batch_spreads_over_hosts_when_the_due_sources_come_grouped(
+    tmp_path: Path,
+) -> None:
+    """Due sources that come grouped by host (one site's twelve pages, then another's) are
+    claimed across hosts: with `per_host = 1` a batch of one host's pages would leave every
+    fetch slot but one idle while the other host's pages wait for the next batch."""
+    slow_host, other_host = ScriptedServer().start(), ScriptedServer().start()
+    asked: dict[str, float] = {}
+
+    def page(delay: float) -> Any:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            asked[handler.path] = time.monotonic()
+            time.sleep(delay)
+            reply(handler, 200, f"<p>{handler.path}</p>".encode())
+
+        return answer
+
+    for n in range(12):
+        slow_host.routes[f"/a{n}.html"] = page(0.4)
+    for n in range(4):
+        other_host.routes[f"/b{n}.html"] = page(0.0)
+    pages = [{"id": f"a{n:02d}", "url": slow_host.url(f"/a{n}.html")} for n in range(12)]
+    pages += [{"id": f"b{n}", "url": other_host.url(f"/b{n}.html")} for n in range(4)]
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "checks": {"concurrency": 2, "per_host": 1},  # batches of 4 x 2 = 8 sources
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [{"code": "VN", "name": "Vietnam", "sources": pages}],
+    }
+    try:
+        async with open_app(build_config(data, {}, tmp_path / "w.toml")) as app:
+            scheduler = Scheduler(app)
+            started = time.monotonic()
+            await scheduler.start()
+            try:
+                for _ in range(100):
+                    if len(asked) == 16:
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                await scheduler.stop()
+    finally:
+        slow_host.stop()
+        other_host.stop()
+    late = {path: round(at - started, 2) for path, at in asked.items() if path.startswith("/b")}
+    assert len(late) == 4, asked
+    assert max(late.values()) < 1.0, f"the other host's pages waited: {late}"

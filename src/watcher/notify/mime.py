@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 SUBJECT_LIMIT = 180
@@ -51,8 +52,18 @@ def encode_header(value: str, limit: int = 900) -> str:
 
 
 def encode_address(value: str) -> str:
-    """`Name <address>` with a non-ASCII name encoded."""
-    name, address = parseaddr(clean_header(value, 400))
+    """`Name <address>` with a non-ASCII name encoded. A bare address of plain characters
+    (every subscriber's) is itself: parsing it cost a tenth of composing an email."""
+    value = clean_header(value, 400)
+    return value if _BARE_ADDRESS.fullmatch(value) else _named_address(value)
+
+
+_BARE_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+")
+
+
+@lru_cache(maxsize=64)  # the sender, the same for every message
+def _named_address(value: str) -> str:
+    name, address = parseaddr(value)
     return formataddr((name, address), charset="utf-8")
 
 

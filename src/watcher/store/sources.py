@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +20,8 @@ from watcher.config.sources import Source
 from watcher.fetch.client import Validators
 from watcher.store.db import analyze_if_grown, chunks, lock_rows
 from watcher.store.schema import sources
+
+SPREAD = 4  # a batch is chosen from this many times its size of the most overdue
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,15 +125,30 @@ async def claim_sources(
     """Lease the sources to check now: the given ids, or those due, longest overdue first, at
     most `limit` of them (rows another worker is claiming are skipped, not waited for). With
     `siblings_within`, also the sources sharing a URL with those that are due within that
-    time anyway: one fetch serves them all. Call in a write transaction."""
+    time anyway: one fetch serves them all. Call in a write transaction.
+
+    A batch (`limit`) is spread over hosts: it is chosen from the `SPREAD` x `limit` most
+    overdue, taking each host's first before any host's second (`across_hosts`). One site's
+    pages due together would otherwise fill a batch whose requests `checks.per_host` lets
+    out two at a time, while the fetch slots idle."""
     free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
     query = select(sources).where(sources.c.active.is_(True), free)
     if due_only:
         query = query.where(_due_by(now))
     query = query.order_by(sources.c.next_check_at.asc().nulls_first(), sources.c.id)
-    if limit is not None:
-        query = query.limit(limit)
-    if ids is not None:
+    if limit is not None and ids is None:
+        window = query.with_only_columns(sources.c.id, sources.c.url).limit(SPREAD * limit)
+        candidates = (await connection.execute(lock_rows(connection, window))).all()
+        chosen = across_hosts([(row.id, row.url) for row in candidates], limit)
+        found = {}
+        for batch in chunks(chosen):  # locked above: read whole
+            found.update(
+                (row.id, row)
+                for row in await connection.execute(select(sources).where(sources.c.id.in_(batch)))
+            )
+        rows = [found[source_id] for source_id in chosen if source_id in found]
+    elif ids is not None:
+        query = query if limit is None else query.limit(limit)
         rows = []
         for batch in chunks(list(ids)):
             rows += (
@@ -158,6 +176,18 @@ async def claim_sources(
             .values(claimed_by=worker, claimed_until=now + lease)
         )
     return claimed
+
+
+def across_hosts(candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
+    """At most `limit` of the (id, URL) candidates, given most overdue first: every host's
+    first, then every host's second, and so on, each round in the order given."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for position, (source_id, url) in enumerate(candidates):
+        host = urlsplit(url).netloc.lower()
+        rank = seen[host] = seen.get(host, -1) + 1
+        ranked.append((rank, position, source_id))
+    return [source_id for _, _, source_id in sorted(ranked)[:limit]]
 
 
 def _due_by(moment: datetime) -> Any:
