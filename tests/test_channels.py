@@ -218,6 +218,30 @@ async def test_a_receiver_that_is_down_delays_the_message_never_drops_it(
     assert len(receiver.kept) == 1
 
 
+async def test_a_message_to_a_channel_that_left_the_configuration_ends(
+    site: SiteServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    """The operator removes a channel (and its subscriber) while a message to it waits for
+    a retry: the next delivery ends that message, with no channel configured at all; it
+    does not wait in the outbox for ever."""
+    clock = Clock(START)
+    down = channel_config(site, receiver, tmp_path, url="http://127.0.0.1:9/hook")  # refused
+    async with open_app(down, clock=clock) as app:
+        await cycle(app, site, "r1")
+        assert (await cycle(app, site, "r2")).retrying == 1
+    clock.advance(minutes=10)
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"] = {"transport": "maildir", "maildir": str(tmp_path / "mail")}
+    gone = build_config(data, {}, tmp_path / "watcher.toml")
+    async with open_app(gone, clock=clock) as app:
+        await cycle(app, site)
+        (row,) = await outbox(app)
+    assert row.status == "cancelled", (row.status, row.last_error)
+    assert not receiver.kept
+
+
 async def test_a_daily_channel_gets_one_digest(
     site: SiteServer,
     receiver: Receiver,

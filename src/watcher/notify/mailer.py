@@ -1,4 +1,6 @@
-"""Delivery: drain the outbox over SMTP (one connection per batch) or into a maildir.
+"""Delivery: drain the outbox, each claimed batch through its channel's transport
+(`notify/channels/`: email over SMTP, one connection per batch, or into a maildir;
+webhooks; apprise).
 
 Each message's result is recorded as soon as the server has answered it, so a crash loses
 nothing and repeats at most the one message each connection had in flight. Temporary trouble
@@ -17,22 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mailbox
 import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
-from pathlib import Path
-from typing import Protocol
+from operator import attrgetter
 
-import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
-from watcher.notify.channels import Sender, channel_of, kind
+from watcher.notify.channels import Transport, by_kind
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
@@ -46,166 +44,6 @@ from watcher.store.outbox import (
 from watcher.store.schema import messages
 
 log = logging.getLogger("watcher.mail")
-
-
-class Transport(Protocol):
-    async def open(self) -> None: ...
-    async def send(self, message: Message) -> None: ...
-    async def close(self) -> None: ...
-
-
-class SmtpTransport:
-    """aiosmtplib, one connection for a batch: STARTTLS or implicit TLS, and AUTH."""
-
-    def __init__(self, mail: MailConfig) -> None:
-        self.mail = mail
-        self.sender = parseaddr(mail.from_)[1]
-        self.smtp: aiosmtplib.SMTP | None = None
-
-    async def open(self) -> None:
-        mail = self.mail
-        self.smtp = aiosmtplib.SMTP(
-            hostname=mail.host,
-            port=mail.smtp_port,
-            use_tls=mail.security == "tls",
-            start_tls=mail.security == "starttls",
-            timeout=mail.timeout.total_seconds(),
-            username=mail.username,
-            password=mail.password.get_secret_value() if mail.password else None,
-            cert_bundle=mail.ca_file,
-        )
-        try:
-            await self.smtp.connect()
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(
-                f"SMTP login refused: {exc.code} {exc.message}",
-                permanent=False,
-                connection_lost=True,
-            ) from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryError(
-                f"cannot reach the SMTP server {mail.host}:{mail.smtp_port}: {_text(exc)}",
-                permanent=False,
-                connection_lost=True,
-            ) from None
-
-    async def send(self, message: Message) -> None:
-        assert self.smtp is not None
-        try:
-            await self.smtp.sendmail(self.sender, [message.recipient], message.body)
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refusal = exc.recipients[0]
-            await self._reset()
-            raise _classified(refusal.code, refusal.message, recipient=True) from None
-        except aiosmtplib.SMTPResponseException as exc:
-            await self._reset()
-            raise _classified(exc.code, exc.message, recipient=False) from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            raise DeliveryError(
-                f"connection to the SMTP server lost: {_text(exc)}",
-                permanent=False,
-                connection_lost=True,
-            ) from None
-
-    async def _reset(self) -> None:
-        """After a refusal the session continues with the next message, from a clean state."""
-        if self.smtp is not None and self.smtp.is_connected:
-            try:
-                await self.smtp.rset()
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                self.smtp.close()
-
-    async def close(self) -> None:
-        if self.smtp is None or not self.smtp.is_connected:
-            return
-        try:
-            await self.smtp.quit()
-        except (aiosmtplib.SMTPException, OSError, TimeoutError):
-            self.smtp.close()
-
-
-def _classified(code: int, message: str, *, recipient: bool) -> DeliveryError:
-    reason = f"{code} {message}".strip()
-    if 500 <= code < 600:
-        return DeliveryError(reason, permanent=True, bounce=recipient)
-    # 421 means the server is closing the connection: the rest of the batch waits too.
-    return DeliveryError(reason, permanent=False, connection_lost=code == 421)
-
-
-def _text(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
-
-
-class MaildirTransport:
-    """Each message as a file in a maildir's `new/` (written to `tmp/` first, then moved)."""
-
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-        self.box: mailbox.Maildir | None = None
-
-    async def open(self) -> None:
-        try:
-            self.box = await asyncio.to_thread(mailbox.Maildir, self.folder, create=True)
-        except OSError as exc:
-            raise DeliveryError(
-                f"cannot open the maildir {self.folder}: {exc}",
-                permanent=False,
-                connection_lost=True,
-            ) from None
-
-    async def send(self, message: Message) -> None:
-        assert self.box is not None
-        try:
-            await asyncio.to_thread(self.box.add, message.body)
-        except OSError as exc:
-            raise DeliveryError(
-                f"cannot write to the maildir: {exc}", permanent=False, connection_lost=True
-            ) from None
-
-    async def close(self) -> None:
-        self.box = None
-
-
-class ChannelTransport:
-    """Messages to channels (`notify/channels/`), each through its channel's sender."""
-
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.senders: dict[str, Sender] = {}  # by kind: one client each for the batch
-
-    async def open(self) -> None:
-        pass  # each request stands alone: nothing to open for the batch
-
-    async def send(self, message: Message) -> None:
-        name = channel_of(message.recipient) or ""
-        channel = self.app.config.channels.get(name)
-        if channel is None:
-            raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
-        try:
-            sender = self.senders.get(channel.kind)
-            if sender is None:
-                timeout = self.app.settings.mail.timeout.total_seconds()
-                sender = self.senders[channel.kind] = kind(channel.kind).sender(timeout)
-            await sender.send(message, channel)
-        except DeliveryError:
-            raise
-        except Exception as exc:  # a bug, a library's surprise: this message waits, logged
-            log.error("channel %s: sending failed", name, exc_info=exc)
-            raise DeliveryError(
-                f"channel {name}: internal error: {type(exc).__name__}", permanent=False
-            ) from None
-
-    async def close(self) -> None:
-        for sender in self.senders.values():
-            await sender.close()
-
-
-def transport_for(app: App) -> Transport:
-    """A fresh transport of the configured kind, for one batch."""
-    mail = app.settings.mail
-    if mail.transport == "maildir":
-        return MaildirTransport(mail.maildir)
-    return SmtpTransport(mail)
 
 
 @dataclass
@@ -224,11 +62,11 @@ class DeliveryReport:
 async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport:
     """Send what is due in the outbox until it is empty, the server is in trouble, or `stop`.
 
-    `mail.connections` lanes work at once, each claiming a batch and sending it over one
-    connection. A lane waits until each result is committed before it sends its next
-    message; the recorder commits the results of all lanes together (group commit).
-    With channels configured, one more lane delivers their messages: trouble with the
-    mail server never holds them up. One delivery runs at a time in a process (the
+    `mail.connections` lanes deliver email at once, each claiming a batch and sending it
+    over one connection; one more lane delivers the messages to the other channels
+    (webhooks, apprise), so trouble with the mail server never holds them up. A lane waits
+    until each result is committed before it sends its next message; the recorder commits
+    the results of all lanes together (group commit). One delivery runs at a time in a process (the
     service's drain holds a lock).
     """
     report = DeliveryReport()
@@ -246,10 +84,11 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
                 return
             ids = {message.id for message in batch}
             claimed.update(ids)
-            transport = ChannelTransport(app) if channels else transport_for(app)
             try:
-                if not await _send_batch(transport, batch, recorder, stop) and not channels:
-                    trouble.set()  # the rest waits for the next run
+                for kind, part in by_kind(app, batch, attrgetter("recipient")):
+                    delivered = await _send_batch(kind.transport(app), part, recorder, stop)
+                    if not delivered and not channels:
+                        trouble.set()  # the mail server: the rest waits for the next run
             finally:
                 claimed.difference_update(ids)
 
@@ -269,8 +108,9 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
         async with renewed, Recorder(app, report) as recorder, asyncio.TaskGroup() as group:
             for _ in range(lanes):
                 group.create_task(lane(recorder))
-            if app.config.channels:
-                group.create_task(lane(recorder, channels=True))
+            # Also with no channel configured: messages queued for one that has left the
+            # configuration end (cancelled, or failed with that reason), never wait forever.
+            group.create_task(lane(recorder, channels=True))
     except ExceptionGroup as problems:
         raise problems.exceptions[0] from None  # the first failure; the others followed it
     return report

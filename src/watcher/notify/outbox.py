@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from watcher.app import App
-from watcher.notify.channels import ChannelKind, channel_of, kind
+from watcher.notify.channels import by_kind, kind_of
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
 from watcher.store.changes import get_changes
@@ -22,7 +23,7 @@ from watcher.store.outbox import (
     subscribers_with_pending,
 )
 from watcher.store.schema import messages
-from watcher.store.subscribers import Subscriber, subscribers_by_ids
+from watcher.store.subscribers import subscribers_by_ids
 
 BATCH = 50  # subscribers composed per transaction
 
@@ -81,24 +82,11 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
             rows, covered = [], []
             for (country, change_ids), readers in same.items():
                 changes = [records[change_id] for change_id in change_ids]
-                mailed = [r for r in readers if channel_of(people[r].email) is None]
-                hooked = [r for r in readers if channel_of(people[r].email) is not None]
-                composed = (
-                    app.composer.change_messages(
-                        [people[reader] for reader in mailed], country, changes, now
-                    )
-                    if mailed
-                    else []
-                )
-                composed += [
-                    _channel(app, people[reader]).change_message(
-                        people[reader], country, changes, now, app.config
-                    )
-                    for reader in hooked
-                ]
-                for reader, message in zip(mailed + hooked, composed, strict=True):
-                    rows.append(message_row("change", reader, message, now))
-                    covered.append([item.id for item in mine[(reader, country)]])
+                for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("email")):
+                    composed = kind.change_messages(group, country, changes, now, app)
+                    for reader, message in zip(group, composed, strict=True):
+                        rows.append(message_row("change", reader.id, message, now))
+                        covered.append([item.id for item in mine[(reader.id, country)]])
             ids = await add_messages(connection, rows)
             await mark_composed(
                 connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
@@ -151,12 +139,7 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                     continue
                 changes = [records[item.change_id] for item in mine]
                 reader = people[subscriber_id]
-                if channel_of(reader.email) is None:
-                    composed = app.composer.digest_message(reader, changes, now, end)
-                else:
-                    composed = _channel(app, reader).digest_message(
-                        reader, changes, now, end, app.config
-                    )
+                composed = kind_of(app, reader.email).digest_message(reader, changes, now, end, app)
                 message_id = await add_message(
                     connection,
                     composed,
@@ -169,10 +152,3 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                     await mark_composed(connection, [(item.id, message_id) for item in mine])
                     queued += 1
     return queued
-
-
-def _channel(app: App, reader: Subscriber) -> ChannelKind:
-    """The kind of channel a channel subscriber's URL is (a webhook if it left the config:
-    its message fails at delivery with that reason, as an email to a dead address would)."""
-    channel = app.config.channels.get(channel_of(reader.email) or "")
-    return kind(channel.kind if channel is not None else "webhook")

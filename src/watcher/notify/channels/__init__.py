@@ -1,23 +1,29 @@
-"""Channels: where a subscriber's messages go when it is not a mailbox.
+"""Channels: where a subscriber's messages go, and how each medium renders and delivers them.
 
-A subscriber declared with `channel = "NAME"` has the address `channel:NAME`; its URL (and,
-for a webhook, its signing secret) come from the environment (`config/loader.py: Channel`).
-The URL's scheme picks the kind of channel: http(s) is a `webhook` (`webhook.py`), any other
-scheme apprise knows (slack://, msteams://, matrix://, tgram://, ntfy://, json://, ...) goes
+Every subscriber is reached through one kind of channel. An email address is the `email`
+channel (`email.py`: MIME, then SMTP or a maildir). A subscriber declared with
+`channel = "NAME"` has the address `channel:NAME`; its URL (and, for a webhook, its signing
+secret) come from the environment or the secrets file (`config/loader.py: Channel`), and
+the URL's scheme picks the kind: http(s) is a `webhook` (`webhook.py`), any other scheme
+apprise knows (slack://, msteams://, matrix://, tgram://, ntfy://, json://, ...) goes
 through `apprise` (`chat.py`).
 
 Each kind is one module with one class, in the manner of the source kinds
 (`extract/kinds/`): it renders a change or a digest for its medium when the outbox composes
-(stored in the outbox like an email's bytes, so a retry sends exactly what was composed),
-and gives a sender that delivers a message through the same outbox as email: claimed,
-retried with backoff on temporary trouble, recorded on permanent failure, never lost
-(`notify/mailer.py: ChannelTransport`).
+(stored in the outbox as composed, so a retry sends exactly that), and gives the transport
+that delivers a claimed batch of its messages. Every kind goes through the same outbox
+(`notify/outbox.py` composes, `notify/mailer.py` delivers): claimed, retried with backoff
+on temporary trouble, recorded on permanent failure, never lost, repeated at most for the
+message in flight when a process died.
 
     class PagerKind:
         name = "pager"
-        def change_message(self, reader, country, records, now, config) -> Composed: ...
-        def digest_message(self, reader, records, now, period_end, config) -> Composed: ...
-        def sender(self, timeout: float) -> Sender: ...
+        def change_messages(self, readers, country, records, now, app) -> list[Composed]: ...
+        def digest_message(self, reader, records, now, period_end, app) -> Composed: ...
+        def transport(self, app) -> Transport: ...
+
+A kind whose medium has no batch of its own gives `SenderTransport(app, sender)`: a sender
+with one method, `send(message, channel)`.
 
 This module stays light (the configuration checks URLs with it); a kind's module is
 imported when it is first used.
@@ -26,27 +32,43 @@ imported when it is first used.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from watcher.config.model import CHANNEL_PREFIX
+from watcher.errors import DeliveryError
 
 if TYPE_CHECKING:
-    from watcher.config import Config
+    from watcher.app import App
     from watcher.config.loader import Channel
     from watcher.notify.compose import Composed
     from watcher.store.changes import ChangeRecord
     from watcher.store.outbox import Message
     from watcher.store.subscribers import Subscriber
 
+log = logging.getLogger("watcher.mail")
+T = TypeVar("T")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://\S+$", re.IGNORECASE)
 
 
+class Transport(Protocol):
+    """Delivers one claimed batch of a kind's messages: `open`, `send` each, `close`.
+    `send` returns once the message is delivered, or raises `DeliveryError` saying whether
+    to try again (`connection_lost`: the rest of the batch waits too)."""
+
+    async def open(self) -> None: ...
+    async def send(self, message: Message) -> None: ...
+    async def close(self) -> None: ...
+
+
 class Sender(Protocol):
+    """One message to one configured channel (`SenderTransport` looks the channel up)."""
+
     async def send(self, message: Message, channel: Channel) -> None:
         """Deliver, or raise `DeliveryError` saying whether to try again."""
         ...
@@ -57,14 +79,16 @@ class Sender(Protocol):
 class ChannelKind(Protocol):
     name: str
 
-    def change_message(
+    def change_messages(
         self,
-        reader: Subscriber,
+        readers: Sequence[Subscriber],
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        config: Config,
-    ) -> Composed: ...
+        app: App,
+    ) -> list[Composed]:
+        """One message per reader about one country's changes (the same news for all)."""
+        ...
 
     def digest_message(
         self,
@@ -72,10 +96,10 @@ class ChannelKind(Protocol):
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        config: Config,
+        app: App,
     ) -> Composed: ...
 
-    def sender(self, timeout: float) -> Sender: ...
+    def transport(self, app: App) -> Transport: ...
 
 
 def channel_of(address: str) -> str | None:
@@ -112,9 +136,37 @@ def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Compo
     return Composed(recipient=reader.email, subject=subject, message_id=key, body=body.encode())
 
 
+def kind_of(app: App, address: str) -> ChannelKind:
+    """The kind of channel that reaches an address: `email` for an email address; for
+    `channel:NAME`, the kind of the configured channel's URL (a webhook if it left the
+    configuration: its message fails at delivery with that reason, as mail to a dead
+    address would)."""
+    name = channel_of(address)
+    if name is None:
+        return kind("email")
+    channel = app.config.channels.get(name)
+    return kind(channel.kind if channel is not None else "webhook")
+
+
+def by_kind(
+    app: App, items: Iterable[T], address: Callable[[T], str]
+) -> list[tuple[ChannelKind, list[T]]]:
+    """`items` (readers, messages) split by the kind of channel that reaches each one's
+    address, in the order given."""
+    kinds: dict[str, tuple[ChannelKind, list[T]]] = {}
+    for item in items:
+        found = kind_of(app, address(item))
+        kinds.setdefault(found.name, (found, []))[1].append(item)
+    return list(kinds.values())
+
+
 @cache
 def kind(name: str) -> ChannelKind:
     """The kind of channel named, its module imported on first use."""
+    if name == "email":
+        from watcher.notify.channels.email import EmailKind
+
+        return EmailKind()
     if name == "webhook":
         from watcher.notify.channels.webhook import WebhookKind
 
@@ -122,3 +174,34 @@ def kind(name: str) -> ChannelKind:
     from watcher.notify.channels.chat import AppriseKind
 
     return AppriseKind()
+
+
+class SenderTransport:
+    """A batch for a kind that sends message by message to its configured channel: each
+    message through `sender`, which is that message's error boundary (a bug or a library's
+    surprise is that message's temporary failure, logged; the lane goes on)."""
+
+    def __init__(self, app: App, sender: Sender) -> None:
+        self.app = app
+        self.sender = sender
+
+    async def open(self) -> None:
+        pass  # each request stands alone: nothing to open for the batch
+
+    async def send(self, message: Message) -> None:
+        name = channel_of(message.recipient) or ""
+        channel = self.app.config.channels.get(name)
+        if channel is None:
+            raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
+        try:
+            await self.sender.send(message, channel)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            log.error("channel %s: sending failed", name, exc_info=exc)
+            raise DeliveryError(
+                f"channel {name}: internal error: {type(exc).__name__}", permanent=False
+            ) from None
+
+    async def close(self) -> None:
+        await self.sender.close()

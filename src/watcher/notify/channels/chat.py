@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from watcher.app import App
 from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.diff import FeedChange, PageChange
 from watcher.errors import DeliveryError
-from watcher.notify.channels import composed
+from watcher.notify.channels import SenderTransport, Transport, composed
 from watcher.notify.compose import Composed
 from watcher.store.changes import ChangeRecord
 from watcher.store.outbox import Message
@@ -40,16 +41,17 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 class AppriseKind:
     name = "apprise"
 
-    def change_message(
+    def change_messages(
         self,
-        reader: Subscriber,
+        readers: Sequence[Subscriber],
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        config: Config,
-    ) -> Composed:
-        title = f"{config.country_name(country)}: what changed"
-        return composed(reader, title, {"title": title, "body": render(records, config)})
+        app: App,
+    ) -> list[Composed]:
+        title = f"{app.config.country_name(country)}: what changed"
+        payload = {"title": title, "body": render(records, app.config)}
+        return [composed(reader, title, payload) for reader in readers]
 
     def digest_message(
         self,
@@ -57,8 +59,9 @@ class AppriseKind:
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        config: Config,
+        app: App,
     ) -> Composed:
+        config = app.config
         label = "Daily" if reader.frequency == "daily" else "Weekly"
         day = f"{period_end:%Y-%m-%d}"
         countries: dict[str, list[ChangeRecord]] = {}
@@ -74,8 +77,8 @@ class AppriseKind:
             {"title": f"{label} digest, {day}", "body": "\n\n".join(parts)},
         )
 
-    def sender(self, timeout: float) -> AppriseSender:
-        return AppriseSender()
+    def transport(self, app: App) -> Transport:
+        return SenderTransport(app, AppriseSender())
 
 
 def render(records: Sequence[ChangeRecord], config: Config) -> str:

@@ -24,10 +24,11 @@ from typing import Any
 import httpx
 
 from watcher import __version__
+from watcher.app import App
 from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.errors import DeliveryError
-from watcher.notify.channels import composed
+from watcher.notify.channels import SenderTransport, Transport, composed
 from watcher.notify.compose import Composed
 from watcher.render.json import change_json
 from watcher.render.times import iso
@@ -43,19 +44,20 @@ BOUNCES = {404, 410}
 class WebhookKind:
     name = "webhook"
 
-    def change_message(
+    def change_messages(
         self,
-        reader: Subscriber,
+        readers: Sequence[Subscriber],
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        config: Config,
-    ) -> Composed:
+        app: App,
+    ) -> list[Composed]:
         """What an "immediate" channel subscriber receives about one country's changes."""
+        config = app.config
         name = config.country_name(country)
         payload = _envelope("change", now, config, records)
         payload["country"] = {"code": country, "name": name}
-        return composed(reader, f"{name}: {_changes(records)}", payload)
+        return [composed(reader, f"{name}: {_changes(records)}", payload) for reader in readers]
 
     def digest_message(
         self,
@@ -63,17 +65,17 @@ class WebhookKind:
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        config: Config,
+        app: App,
     ) -> Composed:
         """A daily or weekly channel subscriber's digest: every change of the period."""
-        payload = _envelope("digest", now, config, records)
+        payload = _envelope("digest", now, app.config, records)
         payload["frequency"] = reader.frequency
         payload["period_end"] = iso(period_end)
         label = "Daily" if reader.frequency == "daily" else "Weekly"
         return composed(reader, f"{label} digest: {_changes(records)}", payload)
 
-    def sender(self, timeout: float) -> WebhookSender:
-        return WebhookSender(timeout)
+    def transport(self, app: App) -> Transport:
+        return SenderTransport(app, WebhookSender(app.settings.mail.timeout.total_seconds()))
 
 
 def _changes(records: Sequence[ChangeRecord]) -> str:
