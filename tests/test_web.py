@@ -261,9 +261,11 @@ async def test_wrong_or_tampered_tokens_get_a_plain_error(
     for path in (
         f"/unsubscribe/{mangle(token)}",
         f"/manage/{mangle(token)}",
+        f"/manage/{mangle(token)}/data",
+        f"/manage/{mangle(token)}/erase",
         f"/confirm/{mangle(token)}",
     ):
-        for method in ("GET", "POST"):
+        for method in ("POST",) if path.endswith("/data") else ("GET", "POST"):
             response = await client.request(method, path, headers=SAME_SITE)
             assert response.status_code == 404, (method, path)
             assert "not valid" in response.text

@@ -24,7 +24,7 @@ from watcher.config.sources import Source, resolve_source
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_PREFIX = "WATCHER_"
-OVERRIDABLE_SECTIONS = ("service", "checks", "mail")
+OVERRIDABLE_SECTIONS = ("service", "checks", "mail", "retention")
 # Secrets never live in a file that may be committed or mounted world-readable.
 SECRET_KEYS = {("mail", "password")}
 

@@ -112,6 +112,19 @@ def _recheck(value: object) -> timedelta:
 
 
 Recheck = Annotated[timedelta, BeforeValidator(_recheck)]
+
+
+def _kept(value: object) -> timedelta | None:
+    """A retention period: a duration, or "forever" (None: nothing is dropped)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "forever"):
+        return None
+    try:
+        return parse_duration(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"{value!r}: write how long, like '30d' or '52w', or 'forever'") from None
+
+
+Kept = Annotated[timedelta | None, BeforeValidator(_kept)]
 Size = Annotated[int, BeforeValidator(parse_size)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 UpdatedPattern = Annotated[str, AfterValidator(_check_updated_pattern)]
@@ -353,9 +366,24 @@ class SubscriberConfig(Model):
         return self.email if self.email is not None else f"{CHANNEL_PREFIX}{self.channel}"
 
 
+class RetentionConfig(Model):
+    """How long what watcher stores is kept; the service prunes once a day, at `hour`."""
+
+    message_bodies: Kept = Field(
+        timedelta(days=365),
+        description="the bodies of mail sent, failed or cancelled (the rows and states stay)",
+    )
+    changes: Kept = Field(
+        timedelta(days=365),
+        description="changes, with their notifications and snapshots (never a source's latest)",
+    )
+    hour: int = Field(4, ge=0, le=23, description="when the daily pruning runs (service.timezone)")
+
+
 class Settings(Model):
     service: ServiceConfig = ServiceConfig()
     checks: ChecksConfig = ChecksConfig()
     mail: MailConfig = MailConfig()
+    retention: RetentionConfig = RetentionConfig()
     countries: list[CountryConfig] = Field(default_factory=list)
     subscribers: list[SubscriberConfig] = Field(default_factory=list)

@@ -90,4 +90,5 @@ def message_json(message: Message) -> dict[str, Any]:
         "last_error": message.last_error,
         "created_at": iso(message.created_at),
         "sent_at": iso(message.sent_at),
+        "body_dropped_at": iso(message.body_dropped_at),
     }

@@ -11,7 +11,8 @@ sleep until the next due time (read off an index) or until woken: by one of our 
 ending (its source's new due time may come before the sleep would end), a reload, a check
 asked through the API, or, on PostgreSQL, another worker's NOTIFY that due times moved.
 
-APScheduler drives the outbox drain and the digest hours; it holds no job per source.
+APScheduler drives the outbox drain, the digest hours and the daily pruning
+(`[retention]`); it holds no job per source.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from watcher.store import read_transaction
 from watcher.store.clock import DatabaseClock
 from watcher.store.db import listening
 from watcher.store.outbox import outbox_counts
+from watcher.store.retention import prune
 from watcher.store.sources import next_due, source_counts
 
 log = logging.getLogger("watcher.scheduler")
@@ -262,9 +264,32 @@ class Scheduler:
             finally:
                 self.drainer = None
 
+    async def _prune_job(self) -> None:
+        """Once a day: drop what `[retention]` says is old enough (`store/retention.py`)."""
+        retention = self.app.settings.retention
+        try:
+            pruned = await prune(
+                self.app.engine,
+                now=self.app.clock(),
+                message_bodies=retention.message_bodies,
+                changes_after=retention.changes,
+            )
+        except StoreError as exc:
+            log.error("pruning stopped: %s; it is tried again tomorrow", exc)
+        except Exception:
+            log.exception("pruning failed; it is tried again tomorrow")
+        else:
+            log.info("pruned: %s", pruned)
+
     def _schedule_digests(self) -> None:
         mail = self.app.settings.mail
         zone = ZoneInfo(self.app.settings.service.timezone)
+        self.aps.add_job(
+            self._prune_job,
+            CronTrigger(hour=self.app.settings.retention.hour, minute=17, timezone=zone),
+            id="retention",
+            replace_existing=True,
+        )
         minute = {"hour": mail.digest_hour, "minute": 0, "second": 5, "timezone": zone}
         self.aps.add_job(
             self._drain_job, CronTrigger(**minute), id="digest-daily", replace_existing=True

@@ -49,6 +49,7 @@ class Message:
     created_at: datetime
     sent_at: datetime | None
     bounces: int = 0  # the subscriber's hard bounces so far, when claimed for delivery
+    body_dropped_at: datetime | None = None  # retention emptied the body (store/retention.py)
 
 
 async def queue_notifications(
@@ -530,4 +531,5 @@ def _message(row: Any) -> Message:
         created_at=row.created_at,
         sent_at=row.sent_at,
         bounces=getattr(row, "bounces", None) or 0,
+        body_dropped_at=row.body_dropped_at,
     )

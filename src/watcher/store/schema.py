@@ -200,6 +200,7 @@ messages = Table(
     Column("last_error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime),
+    Column("body_dropped_at", UTCDateTime),  # retention, or its reader erased themselves
     Column("claimed_by", String(64)),
     Column("claimed_until", UTCDateTime),
     UniqueConstraint("subscriber_id", "period"),

@@ -54,7 +54,7 @@ def create_web(
     kick: Callable[[], None] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    from watcher.web import api, health, pages, subscriptions
+    from watcher.web import api, health, pages, personal, subscriptions
 
     web = FastAPI(
         title="watcher",
@@ -75,7 +75,7 @@ def create_web(
     if alive:
         web.state.site.alive = alive
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, subscriptions, api, health):
+    for module in (pages, subscriptions, personal, api, health):
         web.include_router(module.router)
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)

@@ -177,7 +177,8 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
     )
 
 
-async def _subscriber(site: Site, token: str) -> Subscriber:
+async def reader_of(site: Site, token: str) -> Subscriber:
+    """The subscriber a token link is for; 404 for a link that is not valid."""
     parsed = parse_token(token)
     if parsed is None:
         raise HTTPException(404, INVALID_LINK)
@@ -191,7 +192,7 @@ async def _subscriber(site: Site, token: str) -> Subscriber:
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
 async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
-    subscriber = await _subscriber(site, token)
+    subscriber = await reader_of(site, token)
     return site.page(
         request,
         "unsubscribe.html",
@@ -203,7 +204,7 @@ async def unsubscribe_page(request: Request, token: str) -> HTMLResponse:
 async def unsubscribe(request: Request, token: str) -> HTMLResponse:
     """RFC 8058 one-click, or the button: no cookie, no origin check, 200, no redirect."""
     site = site_of(request)
-    subscriber = await _subscriber(site, token)
+    subscriber = await reader_of(site, token)
     await request.body()  # `List-Unsubscribe=One-Click`, urlencoded or multipart, or the form
     async with write_transaction(site.app.engine) as connection:
         await unsubscribe_subscriber(connection, subscriber, site.app.clock())
@@ -213,7 +214,7 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
 @router.get("/manage/{token}", response_class=HTMLResponse)
 async def manage_page(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
-    subscriber = await _subscriber(site, token)
+    subscriber = await reader_of(site, token)
     return site.page(request, "manage.html", _manage_context(site, subscriber, token, saved=False))
 
 
@@ -221,7 +222,7 @@ async def manage_page(request: Request, token: str) -> HTMLResponse:
 async def manage(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
     require_same_origin(request, site)
-    subscriber = await _subscriber(site, token)
+    subscriber = await reader_of(site, token)
     form = await request.form()
     known = {country.code for country in site.app.settings.countries}
     wanted = {str(code).upper() for code in form.getlist("countries")}
@@ -233,7 +234,7 @@ async def manage(request: Request, token: str) -> HTMLResponse:
         await change_subscription(
             connection, subscriber, countries=countries, frequency=frequency, now=site.app.clock()
         )
-    updated = await _subscriber(site, token)
+    updated = await reader_of(site, token)
     return site.page(request, "manage.html", _manage_context(site, updated, token, saved=True))
 
 
