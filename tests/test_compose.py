@@ -288,6 +288,7 @@ def test_show_previews_the_email_and_outbox_lists_it(
         "last_error",
         "created_at",
         "sent_at",
+        "body_dropped_at",
     }
 
     profile = next(c for c in harness.changes() if c["source_id"] == "vn-profile")

@@ -38,7 +38,8 @@ from watcher.store.changes import (
 from watcher.store.claims import claimants
 from watcher.store.db import use_wal
 from watcher.store.migrate import head_revision
-from watcher.store.outbox import counts_query, queue_notifications
+from watcher.store.news import News, queue_notifications
+from watcher.store.outbox import counts_query
 from watcher.store.schema import changes, messages, metadata, notifications, snapshots, sources
 from watcher.store.sources import due_queries
 from watcher.store.subscribers import subscribe
@@ -444,7 +445,9 @@ async def batched_writes(url: str) -> None:
                 now,
             )
             queued = await queue_notifications(
-                connection, [(change_ids[0], "VN"), (change_ids[1], "TH")], now=now
+                connection,
+                [News(change_ids[0], "VN", change), News(change_ids[1], "TH", change)],
+                now=now,
             )
         async with read_transaction(engine) as connection:
             logged = [

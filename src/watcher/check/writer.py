@@ -8,6 +8,7 @@ every check waiting on it, and ends the pass.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,10 +21,12 @@ from watcher.config.sources import Source
 from watcher.diff import Change
 from watcher.errors import LostClaim
 from watcher.extract import Document
+from watcher.extract.document import PageDocument, top_sections
 from watcher.store.batch import GroupCommit
 from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.claims import held
-from watcher.store.outbox import add_message, queue_notifications
+from watcher.store.news import News, queue_notifications
+from watcher.store.outbox import add_message
 from watcher.store.schema import sources
 
 if TYPE_CHECKING:
@@ -99,8 +102,14 @@ class Writer:
                 ids = await add_changes(connection, [new for _, new in changed], now)
                 for (index, _), change_id in zip(changed, ids, strict=True):
                     change_ids[index] = change_id
-                news = [(id_, new.country) for (_, new), id_ in zip(changed, ids, strict=True)]
+                news = [
+                    News(id_, new.country, new.change)
+                    for (_, new), id_ in zip(changed, ids, strict=True)
+                ]
                 await queue_notifications(connection, news, now=now)
+            for _, result, snapshot in taken:  # the sections readers can choose from
+                if isinstance(snapshot, PageDocument):
+                    result.state["sections"] = json.dumps(top_sections(snapshot))
         for result in batch:
             if result.alert is not None:
                 await add_message(

@@ -382,6 +382,11 @@ def _check_references(settings: Settings) -> list[str]:
                 known = ", ".join(codes) or "none are configured"
                 key = f"subscribers[{index}].countries"
                 problems.append(f"{key}: unknown country code {code!r} (known: {known})")
+        for code, _ in subscriber.section_pairs:
+            if code != "*" and code not in codes:
+                known = ", ".join(codes) or "none are configured"
+                key = f"subscribers[{index}].sections"
+                problems.append(f"{key}: unknown country code {code!r} (known: {known})")
     return problems
 
 

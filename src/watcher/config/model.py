@@ -346,7 +346,12 @@ class SubscriberConfig(Model):
     channel: ChannelName | None = Field(
         None, description="a webhook named here, its URL in $WATCHER_CHANNEL_<NAME>"
     )
-    countries: list[str] = Field(min_length=1)
+    countries: list[str] = Field(default_factory=list, description="followed whole")
+    sections: list[str] = Field(
+        default_factory=list,
+        description='"VN: Mine Ban Policy" (a section of a country), "*: ..." (everywhere)',
+    )
+    keywords: list[str] = Field(default_factory=list, description="in every country")
     frequency: Frequency = "immediate"
 
     @field_validator("countries")
@@ -354,11 +359,35 @@ class SubscriberConfig(Model):
     def _codes(cls, codes: list[str]) -> list[str]:
         return [code.upper() if code != "*" else code for code in codes]
 
+    @field_validator("sections")
+    @classmethod
+    def _sections(cls, sections: list[str]) -> list[str]:
+        for section in sections:
+            code, colon, name = section.partition(":")
+            if not colon or not code.strip() or not name.strip():
+                raise ValueError(
+                    f"{section!r}: write a section as 'CODE: Section name',"
+                    " or '*: Section name' for every country"
+                )
+        return sections
+
     @model_validator(mode="after")
     def _one_address(self) -> SubscriberConfig:
         if (self.email is None) == (self.channel is None):
             raise ValueError("give either 'email' or 'channel'")
+        if not (self.countries or self.sections or self.keywords):
+            raise ValueError("give 'countries', 'sections' or 'keywords' to follow")
         return self
+
+    @property
+    def section_pairs(self) -> list[tuple[str, str]]:
+        """The sections as (country code or "*", name)."""
+        pairs = []
+        for section in self.sections:
+            code, _, name = section.partition(":")
+            code = code.strip()
+            pairs.append((code if code == "*" else code.upper(), " ".join(name.split())))
+        return pairs
 
     @property
     def address(self) -> str:

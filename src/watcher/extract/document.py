@@ -34,6 +34,15 @@ class Line:
         return self.kind in HEADING_KINDS
 
 
+def top_sections(document: PageDocument) -> list[str]:
+    """The page's top-level headings, in order, each once: the sections a reader can follow."""
+    names: dict[str, None] = {}
+    for line in document.lines:
+        if line.is_heading and len(line.section) == 1:
+            names.setdefault(line.section[0], None)
+    return list(names)
+
+
 @dataclass(frozen=True)
 class PageDocument:
     lines: tuple[Line, ...]

@@ -20,10 +20,19 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import css_inline
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    pass_context,
+    select_autoescape,
+)
+from markupsafe import Markup
 
 from watcher.config import Config, Source
 from watcher.diff import FeedChange, Headline, PageChange
+from watcher.diff.interest import keyword_pattern
 from watcher.notify.links import Links, make_token
 from watcher.notify.mime import (
     Body,
@@ -155,6 +164,8 @@ class Composer:
             keep_trailing_newline=True,
         )
         self.env.filters["safe_url"] = safe_url
+        self.env.filters["keywords"] = _marked_keywords
+        self.env.filters["keywords_text"] = _marked_keywords_text
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
     # -- what subscribers get ------------------------------------------------------------
@@ -174,12 +185,14 @@ class Composer:
     ) -> list[Composed]:
         """The same news for many readers: rendered once, then given each reader's details."""
         name = self.config.country_name(country)
+        keywords = readers[0].keywords if readers else ()  # the same for the whole group
 
         def render(limit: int) -> tuple[str, str, str]:
             update = self._country(country, records, limit)
             subject = change_subject(update)
             context = self._context(PLACEHOLDER, "immediate", [update], subject, now)
             context["title"] = f"{name}: what changed"
+            context["keyword_pattern"] = keyword_pattern(keywords)
             return (subject, *self._render("change", context))
 
         subject, text, html = self._fitting(render)
@@ -219,6 +232,7 @@ class Composer:
             names = ", ".join(update.name for update in updates)
             subject = f"{label} digest, {day}: {names}"
             context = self._context(PLACEHOLDER, subscriber.frequency, updates, subject, now)
+            context["keyword_pattern"] = keyword_pattern(subscriber.keywords)
             count = len(records)
             context["title"] = f"{label} digest: {count} change{'s' if count != 1 else ''}"
             return (subject, *self._render("digest", context))
@@ -349,10 +363,9 @@ class Composer:
 
     def _personal(self, subscriber: Subscriber) -> Personal:
         token = make_token(subscriber.id, subscriber.token)
-        followed = [self.config.country_name(c) for c in subscriber.countries if c != "*"]
         return Personal(
             email=subscriber.email,
-            following="every country" if "*" in subscriber.countries else ", ".join(followed),
+            following=self.following(subscriber),
             unsubscribe_url=self.links.unsubscribe(token),
             manage_url=self.links.manage(token),
         )
@@ -384,6 +397,30 @@ class Composer:
             thread_root=thread,
         )
         return Composed(subscriber.email, clean_header(subject), message_id, body)
+
+    def following(self, subscriber: Subscriber) -> str:
+        """What a reader follows, in words: `Vietnam (Mine Ban Policy), Cluster Munition
+        Ban Policy in every country, and the keywords "accede", "Ottawa"`."""
+        sections: dict[str, list[str]] = {}
+        for code, section in subscriber.sections:
+            sections.setdefault(code, []).append(section)
+        parts = []
+        if "*" in subscriber.countries:
+            parts.append("every country")
+        for code in subscriber.countries:
+            if code != "*":
+                name = self.config.country_name(code)
+                chosen = sections.pop(code, None)
+                parts.append(f"{name} ({', '.join(chosen)})" if chosen else name)
+        for code, chosen in sections.items():
+            where = "in every country" if code == "*" else f"of {self.config.country_name(code)}"
+            parts.append(f"{', '.join(chosen)} {where}")
+        if subscriber.keywords:
+            words = ", ".join(f'"{word}"' for word in subscriber.keywords)
+            parts.append(f"the keyword{'s' if len(subscriber.keywords) > 1 else ''} {words}")
+        if not parts:
+            return "nothing"
+        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
     def _unsubscribe(self, personal: Personal) -> list[str]:
         targets = [personal.unsubscribe_url]
@@ -424,6 +461,29 @@ def _preheader(country: CountryUpdate) -> str:
     if country.entry_count():
         parts.append(f"{country.entry_count()} news item{'s' if country.entry_count() > 1 else ''}")
     return f"{country.name}: {', '.join(parts)}" if parts else country.name
+
+
+@pass_context
+def _marked_keywords(context: Any, text: str | None) -> Markup | str:
+    """HTML: the text escaped, each keyword the reader follows in a `<mark>`."""
+    pattern = context.get("keyword_pattern")
+    if not text or pattern is None:
+        return text or ""
+    pieces, last = [], 0
+    for found in pattern.finditer(text):
+        pieces += [escape(text[last : found.start()]), f"<mark>{escape(found.group())}</mark>"]
+        last = found.end()
+    pieces.append(escape(text[last:]))
+    return Markup("".join(pieces))  # noqa: S704 (every piece of text was escaped above)
+
+
+@pass_context
+def _marked_keywords_text(context: Any, text: str | None) -> str:
+    """Plain text: each keyword the reader follows between `**`."""
+    pattern = context.get("keyword_pattern")
+    if not text or pattern is None:
+        return text or ""
+    return pattern.sub(lambda found: f"**{found.group()}**", text)
 
 
 def _display_name(sender: str) -> str:

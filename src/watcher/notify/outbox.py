@@ -4,6 +4,7 @@ their period has closed. Each batch is composed and queued in one short transact
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 
@@ -11,19 +12,20 @@ from watcher.app import App
 from watcher.notify.channels import by_kind, kind_of
 from watcher.notify.digest import period_end, period_key
 from watcher.store import write_transaction
-from watcher.store.changes import get_changes
+from watcher.store.changes import ChangeRecord, get_changes
 from watcher.store.db import analyze_if_grown
 from watcher.store.outbox import (
     Pending,
     add_message,
     add_messages,
+    drop_notifications,
     mark_composed,
     message_row,
     pending_notifications,
     subscribers_with_pending,
 )
 from watcher.store.schema import messages
-from watcher.store.subscribers import subscribers_by_ids
+from watcher.store.subscribers import Subscriber, subscribers_by_ids
 
 BATCH = 50  # subscribers composed per transaction
 
@@ -75,13 +77,20 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
             mine: dict[tuple[int, str], list[Pending]] = defaultdict(list)
             for item in pending:
                 mine[(item.subscriber_id, item.country)].append(item)
-            # Readers who are to hear of the very same changes get one rendering between them.
-            same: dict[tuple[str, tuple[int, ...]], list[int]] = defaultdict(list)
+            # Readers who are to hear of the very same part of the same changes (whole, or
+            # the same sections and keywords) get one rendering between them.
+            same: dict[tuple[object, ...], list[int]] = defaultdict(list)
             for (subscriber_id, country), items in mine.items():
-                same[(country, tuple(item.change_id for item in items))].append(subscriber_id)
-            rows, covered = [], []
-            for (country, change_ids), readers in same.items():
-                changes = [records[change_id] for change_id in change_ids]
+                interest = people[subscriber_id].interest.key(country)
+                same[(country, tuple(item.change_id for item in items), interest)].append(
+                    subscriber_id
+                )
+            rows, covered, nothing = [], [], []
+            for (country, change_ids, _), readers in same.items():
+                changes = narrowed(people[readers[0]], [records[c] for c in change_ids])
+                if not changes:  # their choices changed since: none of it is theirs now
+                    nothing += [n.id for r in readers for n in mine[(r, country)]]
+                    continue
                 for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("email")):
                     composed = kind.change_messages(group, country, changes, now, app)
                     for reader, message in zip(group, composed, strict=True):
@@ -91,6 +100,7 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
             await mark_composed(
                 connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
             )
+            await drop_notifications(connection, nothing)
             queued += len(ids)
     return queued
 
@@ -137,8 +147,11 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                 mine = [item for item in pending if item.subscriber_id == subscriber_id]
                 if not mine:  # a digest is only ever queued with the news it carries
                     continue
-                changes = [records[item.change_id] for item in mine]
                 reader = people[subscriber_id]
+                changes = narrowed(reader, [records[item.change_id] for item in mine])
+                if not changes:  # their choices changed since: none of it is theirs now
+                    await drop_notifications(connection, [item.id for item in mine])
+                    continue
                 composed = kind_of(app, reader.email).digest_message(reader, changes, now, end, app)
                 message_id = await add_message(
                     connection,
@@ -152,3 +165,17 @@ async def _digests(app: App, frequency: str, now: datetime) -> int:
                     await mark_composed(connection, [(item.id, message_id) for item in mine])
                     queued += 1
     return queued
+
+
+def narrowed(reader: Subscriber, records: list[ChangeRecord]) -> list[ChangeRecord]:
+    """The records as this reader is to hear of them: only the sections and the lines their
+    choices select (`diff/interest.py`); those with nothing left are left out."""
+    interest = reader.interest
+    if not interest.narrowed:
+        return records
+    found = []
+    for record in records:
+        change = interest.narrow(record.country, record.change)
+        if change is not None:
+            found.append(record if change is record.change else replace(record, change=change))
+    return found

@@ -69,6 +69,10 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     return {
         "email": subscriber.email,
         "countries": list(subscriber.countries),
+        "sections": [
+            {"country": country, "section": name} for country, name in subscriber.sections
+        ],
+        "keywords": list(subscriber.keywords),
         "frequency": subscriber.frequency,
         "status": subscriber.status,
         "origin": subscriber.origin,

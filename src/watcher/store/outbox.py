@@ -17,8 +17,8 @@ from sqlalchemy import Select, and_, bindparam, func, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.model import CHANNEL_PREFIX
-from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates, lock_rows
-from watcher.store.schema import messages, notifications, subscribers, subscriptions
+from watcher.store.db import insert_ignoring_duplicates, lock_rows
+from watcher.store.schema import messages, notifications, subscribers
 from watcher.store.subscribers import ACTIVE, SUSPENDED
 
 QUEUED, SENT, FAILED, CANCELLED = "queued", "sent", "failed", "cancelled"
@@ -50,45 +50,6 @@ class Message:
     sent_at: datetime | None
     bounces: int = 0  # the subscriber's hard bounces so far, when claimed for delivery
     body_dropped_at: datetime | None = None  # retention emptied the body (store/retention.py)
-
-
-async def queue_notifications(
-    connection: AsyncConnection, news: Sequence[tuple[int, str]], *, now: datetime
-) -> int:
-    """Every active subscriber of the country (or of "*") is to hear of each change, once.
-
-    `news` holds (change id, country) pairs; how many notifications were queued.
-    """
-    countries = {country for _, country in news}
-    followers = (
-        select(subscribers.c.id, subscribers.c.frequency, subscriptions.c.country)
-        .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
-        .where(subscribers.c.status == ACTIVE, subscriptions.c.country.in_([*countries, "*"]))
-    )
-    by_country: defaultdict[str, set[int]] = defaultdict(set)
-    frequency: dict[int, str] = {}
-    for row in (await connection.execute(followers)).all():
-        by_country[row.country].add(row.id)
-        frequency[row.id] = row.frequency
-    everywhere = by_country.pop("*", set())
-    rows = [
-        {
-            "subscriber_id": subscriber_id,
-            "change_id": change_id,
-            "country": country,
-            "created_at": now,
-            "status": "pending",
-            "frequency": frequency[subscriber_id],
-        }
-        for change_id, country in news
-        for subscriber_id in sorted(by_country[country] | everywhere)
-    ]
-    if not rows:
-        return 0
-    unique = ["subscriber_id", "change_id"]
-    await connection.execute(insert_ignoring_duplicates(connection, notifications, unique), rows)
-    await analyze_if_grown(connection, notifications, len(rows))  # a fan-out to thousands
-    return len(rows)
 
 
 def _news(
@@ -324,6 +285,14 @@ async def has_period(connection: AsyncConnection, subscriber_id: int, period: st
         messages.c.subscriber_id == subscriber_id, messages.c.period == period
     )
     return (await connection.execute(query)).first() is not None
+
+
+async def drop_notifications(connection: AsyncConnection, ids: Sequence[int]) -> None:
+    """News that is nobody's any more (the reader's choices changed): never sent."""
+    if ids:
+        await connection.execute(
+            update(notifications).where(notifications.c.id.in_(list(ids))).values(status="dropped")
+        )
 
 
 async def mark_composed(

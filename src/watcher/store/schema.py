@@ -105,6 +105,7 @@ sources = Table(
     Column("last_error", Text),
     Column("last_warning", Text),  # what was off in the last extraction that succeeded
     Column("volatile", Text),  # JSON: the lines learned as noise (extract/noise.py)
+    Column("sections", Text),  # JSON: the latest snapshot's top-level headings, for readers
     Column("failing_since", UTCDateTime),
     Column("alerted_at", UTCDateTime),
     Column("last_checked_at", UTCDateTime),
@@ -163,6 +164,7 @@ subscribers = Table(
     Column("confirm_sent_at", UTCDateTime),
     Column("requested_countries", Text),  # a web request awaiting confirmation: "VN,LA"
     Column("requested_frequency", String(16)),
+    Column("requested_follows", Text),  # JSON: the sections and keywords asked for
     Column("hard_bounces", Integer, nullable=False, default=0),
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
@@ -181,6 +183,21 @@ subscriptions = Table(
     ),
     Column("country", String(16), primary_key=True),  # a country code, or "*" for all
     Index("ix_subscriptions_country", "country"),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(16), primary_key=True),  # "section" or "keyword"
+    Column("country", String(16), primary_key=True),  # a section's country, or "*"
+    Column("value", String(200), primary_key=True),  # the section's heading, or the keyword
+    Index("ix_follows_kind_country", "kind", "country"),  # who follows everywhere
 )
 
 messages = Table(

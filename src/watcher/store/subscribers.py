@@ -18,7 +18,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.model import SubscriberConfig
+from watcher.diff.interest import Interest
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
+from watcher.store.follows import cleaned, follows_of, set_follows
 from watcher.store.schema import notifications, subscribers, subscriptions
 
 ACTIVE = "active"
@@ -51,6 +53,13 @@ class Subscriber:
     created_at: datetime
     confirmed_at: datetime | None
     hard_bounces: int
+    sections: tuple[tuple[str, str], ...] = ()  # (country or "*", top-level section name)
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def interest(self) -> Interest:
+        """What of a change this reader is told about (`diff/interest.py`)."""
+        return Interest(frozenset(self.countries), frozenset(self.sections), self.keywords)
 
 
 def new_token() -> str:
@@ -67,6 +76,7 @@ def email_key(email: str) -> str:
 
 
 async def find_subscriber(connection: AsyncConnection, email: str) -> Subscriber | None:
+    """The subscriber with this address (any case), with what they follow."""
     row = (
         await connection.execute(
             select(subscribers).where(subscribers.c.email_key == email_key(email))
@@ -193,18 +203,28 @@ async def sync_config_subscribers(
                 .where(subscribers.c.id == row.id)
                 .values(status=UNSUBSCRIBED, updated_at=now)
             )
+    known: dict[str, Subscriber] = {}  # every declared address already here, read at once
+    keys = list(wanted)
+    for start in range(0, len(keys), 500):
+        query = select(subscribers).where(subscribers.c.email_key.in_(keys[start : start + 500]))
+        found = (await connection.execute(query)).all()
+        known.update(
+            (email_key(reader.email), reader) for reader in await _with_countries(connection, found)
+        )
     written = 0
     for key, item in wanted.items():
-        existing = await find_subscriber(connection, key)
+        existing = known.get(key)
         if existing is not None and existing.status in (UNSUBSCRIBED, SUSPENDED):
             continue
+        choices = cleaned(item.section_pairs, item.keywords)
         if existing is not None and (
             existing.countries == tuple(sorted(item.countries))
+            and (existing.sections, existing.keywords) == choices
             and existing.frequency == item.frequency
             and existing.status == ACTIVE
         ):
             continue
-        await subscribe(
+        subscriber = await subscribe(
             connection,
             email=item.address,
             countries=item.countries,
@@ -213,6 +233,7 @@ async def sync_config_subscribers(
             now=now,
             replace=True,
         )
+        await set_follows(connection, subscriber.id, *choices)
         written += 1
     await analyze_if_grown(connection, subscribers, written)
     await analyze_if_grown(connection, subscriptions, written)
@@ -256,7 +277,9 @@ async def _countries(connection: AsyncConnection, ids: list[int]) -> dict[int, l
 
 
 async def _with_countries(connection: AsyncConnection, rows: Sequence[Any]) -> list[Subscriber]:
+    """Subscribers with what they follow: countries, sections and keywords."""
     countries = await _countries(connection, [row.id for row in rows])
+    chosen = await follows_of(connection, [row.id for row in rows])
     return [
         Subscriber(
             id=row.id,
@@ -269,6 +292,8 @@ async def _with_countries(connection: AsyncConnection, rows: Sequence[Any]) -> l
             created_at=row.created_at,
             confirmed_at=row.confirmed_at,
             hard_bounces=row.hard_bounces,
+            sections=chosen.get(row.id, ((), ()))[0],
+            keywords=chosen.get(row.id, ((), ()))[1],
         )
         for row in rows
     ]

@@ -1,0 +1,111 @@
+"""Sections and keywords readers follow (`diff/interest.py` says what they mean), and the
+sections there are to follow: each page source's latest top-level headings."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.diff.interest import EVERYWHERE, MAX_KEYWORDS, clean_keyword
+from watcher.store.schema import follows, sources
+
+SECTION = "section"
+KEYWORD = "keyword"
+MAX_SECTIONS = 200  # per reader
+MAX_NAME = 200  # characters of a section's name
+
+
+Choices = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]  # (sections, keywords)
+
+
+def cleaned(sections: Iterable[tuple[str, str]], keywords: Iterable[str]) -> Choices:
+    """Choices as stored: trimmed, each once, sorted, within the limits."""
+    pairs = {
+        (country.strip().upper() if country.strip() != EVERYWHERE else EVERYWHERE, name)
+        for country, raw in sections
+        if (name := " ".join(raw.split())[:MAX_NAME])
+    }
+    words = {word for raw in keywords if (word := clean_keyword(raw))}
+    return tuple(sorted(pairs))[:MAX_SECTIONS], tuple(sorted(words, key=str.lower))[:MAX_KEYWORDS]
+
+
+async def follows_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, Choices]:
+    """Each reader's (sections, keywords); readers without any are left out."""
+    found: defaultdict[int, tuple[list[tuple[str, str]], list[str]]] = defaultdict(lambda: ([], []))
+    for start in range(0, len(ids), 500):
+        rows = await connection.execute(
+            select(follows)
+            .where(follows.c.subscriber_id.in_(list(ids[start : start + 500])))
+            .order_by(follows.c.subscriber_id, follows.c.country, follows.c.value)
+        )
+        for row in rows:
+            sections, keywords = found[row.subscriber_id]
+            if row.kind == SECTION:
+                sections.append((row.country, row.value))
+            else:
+                keywords.append(row.value)
+    return {id_: (tuple(s), tuple(k)) for id_, (s, k) in found.items()}
+
+
+async def set_follows(
+    connection: AsyncConnection,
+    subscriber_id: int,
+    sections: Iterable[tuple[str, str]],
+    keywords: Iterable[str],
+) -> None:
+    """Exactly these choices from now on."""
+    pairs, words = cleaned(sections, keywords)
+    await connection.execute(delete(follows).where(follows.c.subscriber_id == subscriber_id))
+    rows = [
+        {"subscriber_id": subscriber_id, "kind": SECTION, "country": country, "value": name}
+        for country, name in pairs
+    ] + [
+        {"subscriber_id": subscriber_id, "kind": KEYWORD, "country": EVERYWHERE, "value": word}
+        for word in words
+    ]
+    if rows:
+        await connection.execute(follows.insert(), rows)
+
+
+async def readers_everywhere(connection: AsyncConnection) -> list[int]:
+    """Readers who may hear of a change in any country: keywords, or a section everywhere."""
+    query = (
+        select(follows.c.subscriber_id)
+        .where(
+            or_(
+                follows.c.kind == KEYWORD,
+                (follows.c.kind == SECTION) & (follows.c.country == EVERYWHERE),
+            )
+        )
+        .distinct()
+    )
+    return list((await connection.execute(query)).scalars())
+
+
+async def record_sections(connection: AsyncConnection, found: dict[str, list[str]]) -> None:
+    """The top-level headings of pages just read (source id -> names), for readers to
+    choose from."""
+    for source_id, names in found.items():
+        await connection.execute(
+            update(sources)
+            .where(sources.c.id == source_id)
+            .values(sections=json.dumps(names, ensure_ascii=False))
+        )
+
+
+async def sections_seen(connection: AsyncConnection) -> dict[str, list[str]]:
+    """Country code -> the top-level sections of its pages, in page order, each once."""
+    rows = await connection.execute(
+        select(sources.c.country, sources.c.sections)
+        .where(sources.c.active.is_(True), sources.c.sections.is_not(None))
+        .order_by(sources.c.country, sources.c.id)
+    )
+    seen: defaultdict[str, dict[str, None]] = defaultdict(dict)
+    for row in rows:
+        for name in json.loads(row.sections):
+            seen[row.country].setdefault(name, None)
+    return {country: list(names) for country, names in seen.items()}

@@ -1,0 +1,114 @@
+"""Who is to hear of a change: one pending notification per reader and change.
+
+A reader hears of a change of a country they follow whole; a reader who chose sections or
+keywords (`diff/interest.py`) hears of it only when the part of it they chose changed: a
+section of theirs, a line or a feed entry a keyword of theirs matches. No notification, no
+email: a change that touches none of a reader's sections is never news to them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.diff import Change
+from watcher.diff.interest import EVERYWHERE, Interest
+from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
+from watcher.store.follows import KEYWORD, SECTION
+from watcher.store.schema import follows, notifications, subscribers, subscriptions
+from watcher.store.subscribers import ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class News:
+    """A change just recorded: its id, its source's country, and what changed."""
+
+    change_id: int
+    country: str
+    change: Change
+
+
+async def queue_notifications(
+    connection: AsyncConnection, news: Sequence[News], *, now: datetime
+) -> int:
+    """Every active reader who is to hear of each change (see the module), once; how many
+    notifications were queued."""
+    countries = {item.country for item in news}
+    followers = (
+        select(subscribers.c.id, subscribers.c.frequency, subscriptions.c.country)
+        .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        .where(subscribers.c.status == ACTIVE, subscriptions.c.country.in_([*countries, "*"]))
+    )
+    by_country: defaultdict[str, set[int]] = defaultdict(set)
+    frequency: dict[int, str] = {}
+    for row in (await connection.execute(followers)).all():
+        by_country[row.country].add(row.id)
+        frequency[row.id] = row.frequency
+    everywhere = by_country.pop("*", set())
+    choosy = await _choices(connection, countries, frequency)
+    rows = []
+    for item in news:
+        whole = by_country[item.country] | everywhere
+        readers = whole | choosy.keys()
+        for subscriber_id in sorted(readers):
+            chosen = choosy.get(subscriber_id)
+            if chosen is not None:
+                followed = frozenset({item.country}) if subscriber_id in whole else frozenset()
+                interest = Interest(followed, chosen.sections, chosen.keywords)
+                if interest.narrow(item.country, item.change) is None:
+                    continue  # none of what they chose changed
+            rows.append(
+                {
+                    "subscriber_id": subscriber_id,
+                    "change_id": item.change_id,
+                    "country": item.country,
+                    "created_at": now,
+                    "status": "pending",
+                    "frequency": frequency[subscriber_id],
+                }
+            )
+    if not rows:
+        return 0
+    unique = ["subscriber_id", "change_id"]
+    await connection.execute(insert_ignoring_duplicates(connection, notifications, unique), rows)
+    await analyze_if_grown(connection, notifications, len(rows))  # a fan-out to thousands
+    return len(rows)
+
+
+@dataclass
+class _Chosen:
+    sections: frozenset[tuple[str, str]] = frozenset()
+    keywords: tuple[str, ...] = ()
+
+
+async def _choices(
+    connection: AsyncConnection, countries: set[str], frequency: dict[int, str]
+) -> dict[int, _Chosen]:
+    """The active readers whose sections or keywords bear on changes of these countries,
+    with those choices; fills in the frequency of those who follow no country of these."""
+    relevant = or_(
+        follows.c.kind == KEYWORD,
+        (follows.c.kind == SECTION) & follows.c.country.in_([*countries, EVERYWHERE]),
+    )
+    query = (
+        select(follows, subscribers.c.frequency)
+        .join(subscribers, subscribers.c.id == follows.c.subscriber_id)
+        .where(subscribers.c.status == ACTIVE, relevant)
+    )
+    sections: defaultdict[int, set[tuple[str, str]]] = defaultdict(set)
+    keywords: defaultdict[int, list[str]] = defaultdict(list)
+    for row in (await connection.execute(query)).all():
+        frequency.setdefault(row.subscriber_id, row.frequency)
+        if row.kind == SECTION:
+            sections[row.subscriber_id].add((row.country, row.value))
+        else:
+            keywords[row.subscriber_id].append(row.value)
+    return {
+        id_: _Chosen(frozenset(sections.get(id_, ())), tuple(sorted(keywords.get(id_, ()))))
+        for id_ in sections.keys() | keywords.keys()
+    }

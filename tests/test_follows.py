@@ -1,0 +1,231 @@
+"""Readers who follow sections and keywords (`diff/interest.py`): each gets exactly the part
+of a change they chose, highlighted where a keyword matched, and no email when nothing they
+chose changed. The example site at r2 changes Vietnam's profile (its "Mine Ban Policy"
+rewritten, a "Cluster Munition Ban Policy" section added, Last Updated moved) and both
+countries' news feeds; Lao PDR's profile stays as it was."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import mailbox
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import demo_data
+from tests.mailing import cycle
+from watcher.app import open_app
+from watcher.config import build_config
+from watcher.demo.site import SiteServer
+from watcher.diff.change import DiffLine, PageChange, SectionChange
+from watcher.diff.interest import Interest, keyword_pattern
+
+READERS = [
+    {"email": "whole@example.org", "countries": ["VN"]},
+    {
+        "email": "cmbp@example.org",
+        "countries": ["VN"],
+        "sections": ["VN: Cluster Munition Ban Policy"],
+    },
+    {"email": "everywhere@example.org", "sections": ["*: Cluster Munition Ban Policy"]},
+    {"email": "la-mbp@example.org", "countries": ["LA"], "sections": ["LA: Mine Ban Policy"]},
+    {"email": "words@example.org", "keywords": ["transparency"]},
+    {"email": "nothing@example.org", "keywords": ["Ottawa Convention"]},
+]
+
+
+def inbox(folder: Path) -> dict[str, list[EmailMessage]]:
+    found: dict[str, list[EmailMessage]] = {}
+    for item in mailbox.Maildir(folder, create=False):
+        parsed = email.message_from_bytes(item.as_bytes(), policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        found.setdefault(str(parsed["To"]), []).append(parsed)
+    return found
+
+
+def text_of(message: EmailMessage, kind: str = "plain") -> str:
+    part = message.get_body((kind,))
+    assert part is not None
+    return str(part.get_content())
+
+
+@pytest.fixture
+def config(site: SiteServer, tmp_path: Path) -> Any:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"] = {"transport": "maildir", "maildir": str(tmp_path / "mail")}
+    data["subscribers"] = READERS
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+async def test_each_reader_gets_what_they_chose_and_nothing_else(
+    site: SiteServer, config: Any, tmp_path: Path
+) -> None:
+    async with open_app(config) as app:
+        await cycle(app, site, "r1")
+        await cycle(app, site, "r2")
+    mail = inbox(tmp_path / "mail")
+    assert set(mail) == {
+        "whole@example.org",
+        "cmbp@example.org",
+        "everywhere@example.org",
+        "words@example.org",
+    }, "no email for a section that did not change, or a keyword nowhere"
+
+    [whole] = mail["whole@example.org"]
+    assert "Mine ban policy overview" in text_of(whole)  # the whole change, as before
+    assert "Country profile updated: Vietnam" in text_of(whole)  # and the news feed
+
+    for address in ("cmbp@example.org", "everywhere@example.org"):
+        [message] = mail[address]
+        body = text_of(message)
+        assert "Cluster Munition Ban Policy" in body
+        assert "Mine ban policy overview" not in body, "a section they did not choose"
+        assert "Country profile updated: Vietnam" not in body, "a feed is no section"
+        assert "02 November 2011" in body
+        assert "29 October 2012" in body  # the Last Updated date came along
+    [cmbp] = mail["cmbp@example.org"]
+    assert "follows Vietnam (Cluster Munition Ban Policy)" in text_of(cmbp)
+    [anywhere] = mail["everywhere@example.org"]
+    assert "follows Cluster Munition Ban Policy in every country" in text_of(anywhere)
+
+    [words] = mail["words@example.org"]
+    assert "Lao PDR" in str(words["Subject"])
+    assert "**transparency**" in text_of(words)
+    assert "<mark>transparency</mark>" in text_of(words, "html")
+    assert "Vietnam" not in str(words["Subject"])
+
+
+async def test_choices_from_the_configuration_are_kept_and_changed(
+    site: SiteServer, config: Any, tmp_path: Path
+) -> None:
+    from watcher.store import read_transaction
+    from watcher.store.subscribers import find_subscriber
+
+    async with open_app(config) as app, read_transaction(app.engine) as connection:
+        reader = await find_subscriber(connection, "cmbp@example.org")
+    assert reader is not None
+    assert reader.sections == (("VN", "Cluster Munition Ban Policy"),)
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["subscribers"] = [{"email": "cmbp@example.org", "keywords": ["accede"]}]
+    changed = build_config(data, {}, tmp_path / "watcher.toml")
+    async with open_app(changed) as app, read_transaction(app.engine) as connection:
+        reader = await find_subscriber(connection, "cmbp@example.org")
+    assert reader is not None
+    assert (reader.countries, reader.sections, reader.keywords) == ((), (), ("accede",))
+
+
+def test_sections_written_wrong_are_one_clear_line() -> None:
+    from tests.test_config import base, errors_of
+
+    data = base()
+    data["subscribers"] = [{"email": "a@example.org", "sections": ["Mine Ban Policy"]}]
+    data["subscribers"].append({"email": "b@example.org", "sections": ["XX: Policy"]})
+    data["subscribers"].append({"email": "c@example.org"})
+    assert errors_of(data) == [
+        "watcher.toml: subscribers[0].sections: 'Mine Ban Policy': write a section as"
+        " 'CODE: Section name', or '*: Section name' for every country",
+        "watcher.toml: subscribers[2]: give 'countries', 'sections' or 'keywords' to follow",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keyword", "text", "found"),
+    [
+        ("accede", "Vietnam acceded in 2026", ["acceded"]),
+        ("accede", "it accedes, acceding", ["accedes", "acceding"]),
+        ("accede", "its accession", []),
+        ("Ottawa Convention", "the ottawa-convention and the Ottawa  Convention", 2),
+        ("cluster munition", "Cluster Munitions Convention", ["Cluster Munitions"]),
+        ("ban", "the banner", []),
+        ("ban", "bans and banned", ["bans", "banned"]),
+        ("Việt Nam", "VIỆT NAM joined", ["VIỆT NAM"]),
+    ],
+)
+def test_keywords_match_in_any_case_and_simple_inflections(
+    keyword: str, text: str, found: list[str] | int
+) -> None:
+    pattern = keyword_pattern([keyword])
+    assert pattern is not None
+    matches = [m.group() for m in pattern.finditer(text)]
+    assert matches == found if isinstance(found, list) else len(matches) == found
+
+
+def page_change(lines: list[tuple[str, str]]) -> PageChange:
+    hunk = tuple(DiffLine("added", (section,), "text", text) for section, text in lines)
+    sections = tuple(
+        SectionChange((name,), "changed") for name in dict.fromkeys(s for s, _ in lines)
+    )
+    return PageChange("t", "1 May", "2 May", sections, (hunk,), len(hunk), 0, 0)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["x", "accede now", "y"])),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sets(st.sampled_from(["A", "B", "C"])),
+    st.booleans(),
+)
+def test_a_narrowed_change_holds_exactly_the_chosen_lines(
+    lines: list[tuple[str, str]], chosen: set[str], with_keyword: bool
+) -> None:
+    interest = Interest(
+        frozenset(),
+        frozenset(("VN", name) for name in chosen),
+        ("accede",) if with_keyword else (),
+    )
+    narrowed = interest.narrow("VN", page_change(lines))
+    wanted = [(s, t) for s, t in lines if s in chosen or (with_keyword and t == "accede now")]
+    if not wanted:
+        assert narrowed is None
+        return
+    assert isinstance(narrowed, PageChange)
+    kept = [(line.section[0], line.text) for hunk in narrowed.hunks for line in hunk]
+    assert kept == wanted
+    assert narrowed.added == len(wanted)
+    assert (narrowed.updated_old, narrowed.updated_new) == ("1 May", "2 May")
+    assert {section.path[0] for section in narrowed.sections} == {s for s, _ in wanted}
+
+
+def test_a_country_followed_whole_is_never_narrowed() -> None:
+    change = page_change([("A", "x")])
+    interest = Interest(frozenset({"VN"}), frozenset({("LA", "A")}), ("zzz",))
+    assert interest.narrow("VN", change) is change
+    assert Interest(frozenset({"*"})).narrow("TH", change) is change
+    assert Interest(frozenset({"VN"}), frozenset({("VN", "B")})).narrow("VN", change) is None
+
+
+async def test_settle_and_digests_keep_working_for_choosy_readers(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"] = {"transport": "maildir", "maildir": str(tmp_path / "mail")}
+    data["subscribers"] = [
+        {
+            "email": "d@example.org",
+            "sections": ["*: Cluster Munition Ban Policy"],
+            "frequency": "daily",
+        }
+    ]
+    config = build_config(data, {}, tmp_path / "watcher.toml")
+    from tests.conftest import Clock
+    from tests.mailing import START
+
+    clock = Clock(START)
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        await cycle(app, site, "r2")
+        clock.advance(days=1)
+        report = await cycle(app, site)
+        assert report.sent == 1
+        clock.advance(days=1, hours=1)
+        assert (await cycle(app, site)).attempted == 0
+    [digest] = inbox(tmp_path / "mail")["d@example.org"]
+    assert "Cluster Munition Ban Policy" in text_of(digest)
+    assert "Mine ban policy overview" not in text_of(digest)
