@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 import tomli_w
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from tests.service import Running
 from tests.smtp import MailServer
 from watcher.app import App, open_app
+from watcher.check import run_pass
 from watcher.config import Config, build_config
 from watcher.demo.site import SiteServer, site_root
 
@@ -182,3 +184,30 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+BASE = "http://127.0.0.1:8080"  # the demo configuration's public_url
+TOKEN = "api-token-for-tests-0123456789"
+
+
+@pytest.fixture
+async def served(site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:
+    """The example site checked at r1 and r2, mailing into a maildir of the test's (the
+    demo's own `data/demo/mail` is relative to the working directory)."""
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"]["maildir"] = str(tmp_path / "mail")
+    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
+        await run_pass(app, every=True)
+        site.revision = "r2"
+        await run_pass(app, every=True)
+        yield app
+
+
+@pytest.fixture
+async def reader_client(served: App) -> AsyncIterator[httpx.AsyncClient]:
+    from watcher.web.app import create_web
+
+    web = create_web(served, api_token=TOKEN)
+    transport = httpx.ASGITransport(app=web, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        yield http

@@ -125,12 +125,24 @@ def test_subscribe_unsubscribe_and_list(harness: Harness) -> None:
         "subscribe", "Desk@Example.org", "vn", "LA", "--frequency", "daily"
     )
     assert status == 0
-    assert "Desk@Example.org follows LA, VN (daily)." in out
+    assert "Desk@Example.org follows Vietnam, Lao PDR (daily)." in out
     status, out, _ = harness.cli("subscribe", "desk@example.org", "VN")
-    assert "follows LA, VN (daily)" in out  # same address, case aside; frequency kept
+    assert "follows Vietnam, Lao PDR (daily)" in out  # same address, case aside; frequency kept
+    status, out, _ = harness.cli(
+        "subscribe", "desk@example.org", "--section", "*: Casualties", "--keyword", "accede"
+    )
+    assert 'follows Vietnam, Lao PDR, Casualties in every country, the keyword "accede"' in out
+    status, _, err = harness.cli("subscribe", "x@example.org", "--section", "XX: Casualties")
+    assert status == 2
+    assert "unknown country code XX" in err
+    status, _, err = harness.cli("subscribe", "x@example.org")
+    assert status == 2
+    assert "name a country, a --section or a --keyword" in err
     status, out, _ = harness.cli("subscribers", "--json")
     people = {item["email"]: item for item in json.loads(out)}
     assert people["Desk@Example.org"]["countries"] == ["LA", "VN"]
+    assert people["Desk@Example.org"]["sections"] == [{"country": "*", "section": "Casualties"}]
+    assert people["Desk@Example.org"]["keywords"] == ["accede"]
     assert people["editor@monitor.example"]["origin"] == "config"
     assert "token" not in people["Desk@Example.org"]
     status, out, _ = harness.cli("unsubscribe", "desk@example.org", "LA")

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html
 import mailbox
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import demo_data
 from tests.mailing import cycle
-from watcher.app import open_app
+from tests.test_web import SAME_SITE
+from watcher.app import App, open_app
 from watcher.config import build_config
 from watcher.demo.site import SiteServer
 from watcher.diff.change import DiffLine, PageChange, SectionChange
@@ -229,3 +232,92 @@ async def test_settle_and_digests_keep_working_for_choosy_readers(
     [digest] = inbox(tmp_path / "mail")["d@example.org"]
     assert "Cluster Munition Ban Policy" in text_of(digest)
     assert "Mine ban policy overview" not in text_of(digest)
+
+
+async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
+    reader_client: httpx.AsyncClient, served: App
+) -> None:
+    """The sections on offer are those the pages have; a reader picks some of Vietnam's, one
+    everywhere and keywords; a tampered section is ignored; nothing chosen unsubscribes."""
+    from watcher.notify.links import make_token
+    from watcher.store import read_transaction
+    from watcher.store.subscribers import find_subscriber
+
+    front = await reader_client.get("/")
+    assert 'value="*:Cluster Munition Ban Policy"' in front.text
+    assert 'name="keywords"' in front.text
+    async with read_transaction(served.engine) as connection:
+        editor = await find_subscriber(connection, "editor@monitor.example")
+    assert editor is not None
+    manage = f"/manage/{make_token(editor.id, editor.token)}"
+    page = await reader_client.get(manage)
+    assert 'value="VN:Mine Ban Policy"' in page.text
+    assert 'value="LA:Cluster Munition Ban Policy"' in page.text
+    form = {
+        "countries": ["VN"],
+        "sections": ["VN:Mine Ban Policy", "*:Cluster Munition Ban Policy", "VN:Made Up"],
+        "keywords": "accede, Ottawa Convention",
+        "frequency": "daily",
+    }
+    saved = await reader_client.post(manage, data=form, headers=SAME_SITE)
+    assert saved.status_code == 200
+    assert (
+        "You follow Vietnam (Mine Ban Policy), Cluster Munition Ban Policy in every" in saved.text
+    )
+    async with read_transaction(served.engine) as connection:
+        editor = await find_subscriber(connection, "editor@monitor.example")
+    assert editor is not None
+    assert editor.sections == (
+        ("*", "Cluster Munition Ban Policy"),
+        ("VN", "Mine Ban Policy"),
+    )
+    assert editor.keywords == ("accede", "Ottawa Convention")
+    assert 'value="VN:Mine Ban Policy" checked' in saved.text
+    nothing = await reader_client.post(manage, data={"frequency": "daily"}, headers=SAME_SITE)
+    assert "no updates are sent" in nothing.text
+
+
+async def test_a_web_reader_asks_for_keywords_and_gets_them_once_confirmed(
+    reader_client: httpx.AsyncClient, served: App
+) -> None:
+    from tests.test_web import confirmation_link
+    from watcher.store import read_transaction
+    from watcher.store.subscribers import find_subscriber
+
+    form = {"email": "kw@readers.example", "keywords": "transparency", "frequency": "weekly"}
+    assert (await reader_client.post("/subscribe", data=form, headers=SAME_SITE)).status_code == 200
+    refused = await reader_client.post(
+        "/subscribe", data={"email": "none@readers.example"}, headers=SAME_SITE
+    )
+    assert refused.status_code == 400
+    assert "at least one country, section or keyword" in refused.text
+    link = await confirmation_link(served, "kw@readers.example")
+    page = await reader_client.get(link)
+    assert 'the keyword "transparency"' in html.unescape(page.text)
+    await reader_client.post(link, headers=SAME_SITE)
+    async with read_transaction(served.engine) as connection:
+        reader = await find_subscriber(connection, "kw@readers.example")
+    assert reader is not None
+    assert (reader.status, reader.countries, reader.keywords) == ("active", (), ("transparency",))
+
+
+async def test_the_api_lists_sections_and_subscribes_with_choices(
+    reader_client: httpx.AsyncClient,
+) -> None:
+    from tests.test_web import bearer
+
+    sections = (await reader_client.get("/api/v1/sections", headers=bearer())).json()
+    assert sections["VN"] == ["Mine Ban Policy", "Cluster Munition Ban Policy"]
+    wanted = {
+        "email": "api@readers.example",
+        "sections": [{"country": "vn", "section": "Mine Ban Policy"}],
+        "keywords": ["accede"],
+    }
+    made = await reader_client.post("/api/v1/subscribers", json=wanted, headers=bearer())
+    assert made.status_code == 200, made.text
+    assert made.json()["sections"] == [{"country": "VN", "section": "Mine Ban Policy"}]
+    assert made.json()["origin"] == "api"
+    wrong = {**wanted, "sections": [{"country": "XX", "section": "Policy"}]}
+    refused = await reader_client.post("/api/v1/subscribers", json=wrong, headers=bearer())
+    assert refused.status_code == 422
+    assert (await reader_client.post("/api/v1/subscribers", json=wanted)).status_code == 401

@@ -4,19 +4,14 @@ so that nothing left in the database names them."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import demo_data
-from tests.test_web import BASE, SAME_SITE, TOKEN, confirmation_link
-from watcher.app import App, open_app
+from tests.test_web import SAME_SITE, confirmation_link
+from watcher.app import App
 from watcher.check import run_pass
-from watcher.config import build_config
 from watcher.demo.site import SiteServer
 from watcher.notify.links import make_token
 from watcher.notify.mailer import deliver
@@ -24,29 +19,8 @@ from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
 from watcher.store.schema import metadata
 from watcher.store.subscribers import find_subscriber
-from watcher.web.app import create_web
 
 READER = "reader@readers.example"
-
-
-@pytest.fixture
-async def watched(site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:
-    """The example site checked at r1 and r2, mailing into a maildir of the test's."""
-    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
-    data["mail"]["maildir"] = str(tmp_path / "mail")
-    async with open_app(build_config(data, {}, tmp_path / "watcher.toml")) as app:
-        await run_pass(app, every=True)
-        site.revision = "r2"
-        await run_pass(app, every=True)
-        yield app
-
-
-@pytest.fixture
-async def client(watched: App) -> AsyncIterator[httpx.AsyncClient]:
-    web = create_web(watched, api_token=TOKEN)
-    transport = httpx.ASGITransport(app=web, client=("203.0.113.9", 1234))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
-        yield http
 
 
 async def subscribed_and_mailed(
@@ -80,15 +54,15 @@ async def everything_stored(app: App) -> str:
 
 
 async def test_a_reader_downloads_everything_held_about_them(
-    client: httpx.AsyncClient,
-    watched: App,
+    reader_client: httpx.AsyncClient,
+    served: App,
     site: SiteServer,
 ) -> None:
-    manage = await subscribed_and_mailed(client, watched, site)
-    page = await client.get(manage)
+    manage = await subscribed_and_mailed(reader_client, served, site)
+    page = await reader_client.get(manage)
     assert "Download my data" in page.text
-    assert (await client.post(f"{manage}/data")).status_code == 403  # another site's form
-    download = await client.post(f"{manage}/data", headers=SAME_SITE)
+    assert (await reader_client.post(f"{manage}/data")).status_code == 403  # another site's form
+    download = await reader_client.post(f"{manage}/data", headers=SAME_SITE)
     assert download.status_code == 200
     assert download.headers["content-disposition"].startswith("attachment")
     assert download.headers["cache-control"] == "no-store"
@@ -103,30 +77,30 @@ async def test_a_reader_downloads_everything_held_about_them(
 
 
 async def test_erasing_leaves_nothing_that_names_the_reader(
-    client: httpx.AsyncClient,
-    watched: App,
+    reader_client: httpx.AsyncClient,
+    served: App,
     site: SiteServer,
 ) -> None:
-    manage = await subscribed_and_mailed(client, watched, site)
-    async with read_transaction(watched.engine) as connection:
+    manage = await subscribed_and_mailed(reader_client, served, site)
+    async with read_transaction(served.engine) as connection:
         from watcher.store.schema import messages
 
         before = (await connection.execute(select(func.count()).select_from(messages))).scalar()
-    assert READER in await everything_stored(watched)
+    assert READER in await everything_stored(served)
 
-    shown = await client.get(f"{manage}/erase")
+    shown = await reader_client.get(f"{manage}/erase")
     assert shown.status_code == 200
     assert "Erase me" in shown.text
-    assert (await client.post(f"{manage}/erase")).status_code == 403  # another site's form
-    assert READER in await everything_stored(watched)  # neither changed anything
+    assert (await reader_client.post(f"{manage}/erase")).status_code == 403  # another site's form
+    assert READER in await everything_stored(served)  # neither changed anything
 
-    erased = await client.post(f"{manage}/erase", headers=SAME_SITE)
+    erased = await reader_client.post(f"{manage}/erase", headers=SAME_SITE)
     assert erased.status_code == 200
     assert "You are erased" in erased.text
-    stored = await everything_stored(watched)
+    stored = await everything_stored(served)
     assert READER not in stored
     assert "readers.example" not in stored
-    async with read_transaction(watched.engine) as connection:
+    async with read_transaction(served.engine) as connection:
         from watcher.store.schema import messages
 
         after = (await connection.execute(select(func.count()).select_from(messages))).scalar()
@@ -139,22 +113,22 @@ async def test_erasing_leaves_nothing_that_names_the_reader(
         ("change", "sent", b""),
     ]
     assert all(row.subscriber_id is None for row in kept)
-    assert (await client.get(manage)).status_code == 404  # the link is dead
-    assert (await client.post(f"{manage}/data", headers=SAME_SITE)).status_code == 404
+    assert (await reader_client.get(manage)).status_code == 404  # the link is dead
+    assert (await reader_client.post(f"{manage}/data", headers=SAME_SITE)).status_code == 404
 
 
 async def test_an_operators_reader_is_sent_to_the_operator(
-    client: httpx.AsyncClient,
-    watched: App,
+    reader_client: httpx.AsyncClient,
+    served: App,
 ) -> None:
     """A subscriber from the configuration would be added back at the next start: the page
     says whom to ask, and erases nothing."""
-    async with read_transaction(watched.engine) as connection:
+    async with read_transaction(served.engine) as connection:
         editor = await find_subscriber(connection, "editor@monitor.example")
     assert editor is not None
     assert editor.origin == "config"
     manage = f"/manage/{make_token(editor.id, editor.token)}"
-    assert "added by the people who run" in (await client.get(f"{manage}/erase")).text
-    refused = await client.post(f"{manage}/erase", headers=SAME_SITE)
+    assert "added by the people who run" in (await reader_client.get(f"{manage}/erase")).text
+    refused = await reader_client.post(f"{manage}/erase", headers=SAME_SITE)
     assert refused.status_code == 409
-    assert "editor@monitor.example" in await everything_stored(watched)
+    assert "editor@monitor.example" in await everything_stored(served)

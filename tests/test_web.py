@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import demo_data, make_config
+from tests.conftest import BASE, TOKEN, demo_data, make_config
 from tests.test_mail import hostile_site  # noqa: F401 (a fixture)
 from watcher.app import App, open_app
 from watcher.check import run_pass
@@ -26,9 +26,7 @@ from watcher.store.schema import sources
 from watcher.store.subscribers import find_subscriber
 from watcher.web.app import create_web
 
-BASE = "http://127.0.0.1:8080"  # the demo configuration's public_url
 SAME_SITE = {"Origin": BASE}
-TOKEN = "api-token-for-tests-0123456789"
 
 
 @pytest.fixture

@@ -21,12 +21,28 @@ def register(commands: Any) -> None:
     add = commands.add_parser(
         "subscribe",
         help="add a confirmed subscription (operator)",
-        description="Subscribe an address to one or more countries ('*' for all), confirmed.",
-        epilog=example("watcher subscribe desk@example.org VN LA --frequency daily"),
+        description=(
+            "Subscribe an address to countries ('*' for all), to sections of a country's"
+            " pages or of every country's, and to keywords; confirmed at once. Added to what"
+            " the address already follows."
+        ),
+        epilog=example(
+            "watcher subscribe desk@example.org VN LA --frequency daily\n"
+            "  watcher subscribe ban@example.org --section '*: Cluster Munition Ban Policy'"
+            " --keyword accede"
+        ),
         formatter_class=raw,
     )
     add.add_argument("email")
-    add.add_argument("countries", nargs="+", metavar="CODE")
+    add.add_argument("countries", nargs="*", metavar="CODE", help="countries followed whole")
+    add.add_argument(
+        "--section",
+        action="append",
+        default=[],
+        metavar="'CODE: NAME'",
+        help="a section of a country's pages ('*: NAME' for every country); repeatable",
+    )
+    add.add_argument("--keyword", action="append", default=[], help="a word or phrase; repeatable")
     add.add_argument("--frequency", choices=FREQUENCIES, help="default: immediate for new ones")
     add.set_defaults(handler=add_subscription)
 
@@ -78,8 +94,11 @@ async def add_subscription(args: argparse.Namespace) -> int:
     from watcher.store.subscribers import subscribe
 
     email = _email(args.email)
+    if not (args.countries or args.section or args.keyword):
+        raise CommandError("name a country, a --section or a --keyword to follow")
     async with app_of(args) as app:
         codes = _codes(app, args.countries)
+        sections = [_section(app, text) for text in args.section]
         async with write_transaction(app.engine) as connection:
             subscriber = await subscribe(
                 connection,
@@ -88,9 +107,23 @@ async def add_subscription(args: argparse.Namespace) -> int:
                 frequency=args.frequency,
                 origin="cli",
                 now=app.clock(),
+                sections=sections,
+                keywords=args.keyword,
             )
-    print(f"{subscriber.email} follows {', '.join(subscriber.countries)} ({subscriber.frequency}).")
+        following = app.composer.describe(
+            subscriber.countries, subscriber.sections, subscriber.keywords
+        )
+    print(f"{subscriber.email} follows {following} ({subscriber.frequency}).")
     return 0
+
+
+def _section(app: App, text: str) -> tuple[str, str]:
+    code, colon, name = text.partition(":")
+    if not colon or not name.strip():
+        raise CommandError(
+            f"{text!r}: write a section as 'CODE: NAME' ('*: NAME' for every country)"
+        )
+    return (_codes(app, [code.strip()])[0], " ".join(name.split()))
 
 
 async def remove_subscription(args: argparse.Namespace) -> int:

@@ -257,16 +257,17 @@ class Composer:
         frequency: str,
         lifetime: timedelta,
         now: datetime,
+        sections: Sequence[tuple[str, str]] = (),
+        keywords: Sequence[str] = (),
     ) -> Composed:
         """The double opt-in email: one link, valid for `lifetime`."""
-        names = [self.config.country_name(code) for code in countries if code != "*"]
         context = {
             "subject": f"Confirm your subscription to {self.list_name}",
             "preheader": "One click confirms it; ignore this email otherwise.",
             "list_name": self.list_name,
             "links": self.links,
             "email": recipient,
-            "countries": "every country" if "*" in countries else ", ".join(names),
+            "countries": self.describe(countries, sections, keywords),
             "frequency": frequency,
             "confirm_url": confirm_url,
             "hours": int(lifetime.total_seconds() // 3600),
@@ -399,28 +400,36 @@ class Composer:
         return Composed(subscriber.email, clean_header(subject), message_id, body)
 
     def following(self, subscriber: Subscriber) -> str:
-        """What a reader follows, in words: `Vietnam (Mine Ban Policy), Cluster Munition
-        Ban Policy in every country, and the keywords "accede", "Ottawa"`."""
+        """What a reader follows, in words (`describe`)."""
+        return self.describe(subscriber.countries, subscriber.sections, subscriber.keywords)
+
+    def describe(
+        self,
+        countries: Sequence[str],
+        chosen: Sequence[tuple[str, str]] = (),
+        keywords: Sequence[str] = (),
+    ) -> str:
+        """Choices in words: `Vietnam (Mine Ban Policy), Cluster Munition Ban Policy in
+        every country, the keywords "accede", "Ottawa"`."""
         sections: dict[str, list[str]] = {}
-        for code, section in subscriber.sections:
+        for code, section in chosen:
             sections.setdefault(code, []).append(section)
         parts = []
-        if "*" in subscriber.countries:
+        if "*" in countries:
             parts.append("every country")
-        for code in subscriber.countries:
+        order = {country.code: n for n, country in enumerate(self.config.settings.countries)}
+        for code in sorted(countries, key=lambda code: (order.get(code, 999), code)):
             if code != "*":
                 name = self.config.country_name(code)
-                chosen = sections.pop(code, None)
-                parts.append(f"{name} ({', '.join(chosen)})" if chosen else name)
-        for code, chosen in sections.items():
+                names = sections.pop(code, None)
+                parts.append(f"{name} ({', '.join(names)})" if names else name)
+        for code, names in sections.items():
             where = "in every country" if code == "*" else f"of {self.config.country_name(code)}"
-            parts.append(f"{', '.join(chosen)} {where}")
-        if subscriber.keywords:
-            words = ", ".join(f'"{word}"' for word in subscriber.keywords)
-            parts.append(f"the keyword{'s' if len(subscriber.keywords) > 1 else ''} {words}")
-        if not parts:
-            return "nothing"
-        return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+            parts.append(f"{', '.join(names)} {where}")
+        if keywords:
+            words = ", ".join(f'"{word}"' for word in keywords)
+            parts.append(f"the keyword{'s' if len(keywords) > 1 else ''} {words}")
+        return ", ".join(parts) or "nothing"
 
     def _unsubscribe(self, personal: Personal) -> list[str]:
         targets = [personal.unsubscribe_url]

@@ -48,7 +48,7 @@ async def follows_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[in
                 sections.append((row.country, row.value))
             else:
                 keywords.append(row.value)
-    return {id_: (tuple(s), tuple(k)) for id_, (s, k) in found.items()}
+    return {id_: (tuple(s), tuple(sorted(k, key=str.lower))) for id_, (s, k) in found.items()}
 
 
 async def set_follows(
@@ -69,6 +69,17 @@ async def set_follows(
     ]
     if rows:
         await connection.execute(follows.insert(), rows)
+
+
+async def add_follows(
+    connection: AsyncConnection,
+    subscriber_id: int,
+    sections: Iterable[tuple[str, str]],
+    keywords: Iterable[str],
+) -> None:
+    """These choices as well as those already made."""
+    had = (await follows_of(connection, [subscriber_id])).get(subscriber_id, ((), ()))
+    await set_follows(connection, subscriber_id, [*had[0], *sections], [*had[1], *keywords])
 
 
 async def readers_everywhere(connection: AsyncConnection) -> list[int]:

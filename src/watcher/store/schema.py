@@ -157,7 +157,7 @@ subscribers = Table(
     Column("email_key", String(254), nullable=False),  # lower-cased, for uniqueness
     Column("frequency", String(16), nullable=False, default="immediate"),
     Column("status", String(16), nullable=False),  # pending, active, suspended, unsubscribed
-    Column("origin", String(16), nullable=False),  # config, cli, web
+    Column("origin", String(16), nullable=False),  # config, cli, api, web
     Column("token", String(64), nullable=False),  # secret of the unsubscribe and manage links
     Column("confirm_hash", String(64)),
     Column("confirm_expires_at", UTCDateTime),

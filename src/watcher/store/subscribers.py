@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.config.model import SubscriberConfig
 from watcher.diff.interest import Interest
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
-from watcher.store.follows import cleaned, follows_of, set_follows
+from watcher.store.follows import add_follows, cleaned, follows_of, set_follows
 from watcher.store.schema import notifications, subscribers, subscriptions
 
 ACTIVE = "active"
@@ -39,6 +40,8 @@ class Request:
     subscriber: Subscriber
     countries: tuple[str, ...]
     frequency: str
+    sections: tuple[tuple[str, str], ...] = ()
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +97,11 @@ async def subscribe(
     origin: str,
     now: datetime,
     replace: bool = False,
+    sections: Sequence[tuple[str, str]] = (),
+    keywords: Sequence[str] = (),
 ) -> Subscriber:
-    """Add (or with `replace`, set) the countries of an active subscriber, creating it if new."""
+    """Add (or with `replace`, set) the countries of an active subscriber, and the sections
+    and keywords they follow, creating it if new."""
     existing = await find_subscriber(connection, email)
     if existing is None:
         result = await connection.execute(
@@ -125,6 +131,10 @@ async def subscribe(
             update(subscribers).where(subscribers.c.id == subscriber_id).values(**values)
         )
     await set_countries(connection, subscriber_id, countries, replace=replace)
+    if replace:
+        await set_follows(connection, subscriber_id, sections, keywords)
+    elif sections or keywords:
+        await add_follows(connection, subscriber_id, sections, keywords)
     found = await find_subscriber(connection, email)
     assert found is not None
     return found
@@ -163,7 +173,8 @@ async def set_countries(
 async def unsubscribe(
     connection: AsyncConnection, email: str, countries: Sequence[str], now: datetime
 ) -> Subscriber | None:
-    """Stop some countries, or everything when none are named. None when the address is unknown."""
+    """Stop some countries (and the sections chosen of them), or everything when none are
+    named. None when the address is unknown."""
     existing = await find_subscriber(connection, email)
     if existing is None:
         return None
@@ -174,8 +185,11 @@ async def unsubscribe(
                 subscriptions.c.country.in_(list(countries)),
             )
         )
+        kept = [pair for pair in existing.sections if pair[0] not in countries]
+        await set_follows(connection, existing.id, kept, existing.keywords)
     remaining = await _countries(connection, [existing.id])
-    if not countries or not remaining.get(existing.id):
+    chosen = (await follows_of(connection, [existing.id])).get(existing.id)
+    if not countries or not (remaining.get(existing.id) or chosen):
         await connection.execute(
             update(subscribers)
             .where(subscribers.c.id == existing.id)
@@ -224,7 +238,7 @@ async def sync_config_subscribers(
             and existing.status == ACTIVE
         ):
             continue
-        subscriber = await subscribe(
+        await subscribe(
             connection,
             email=item.address,
             countries=item.countries,
@@ -232,8 +246,9 @@ async def sync_config_subscribers(
             origin="config",
             now=now,
             replace=True,
+            sections=choices[0],
+            keywords=choices[1],
         )
-        await set_follows(connection, subscriber.id, *choices)
         written += 1
     await analyze_if_grown(connection, subscribers, written)
     await analyze_if_grown(connection, subscriptions, written)
@@ -308,6 +323,8 @@ async def request_subscription(
     now: datetime,
     secret: str,
     lifetime: timedelta,
+    sections: Sequence[tuple[str, str]] = (),
+    keywords: Sequence[str] = (),
 ) -> int | None:
     """Record a web request for `email`; the id to put in the confirmation link, or None when
     a confirmation went to this address moments ago (no email is sent then).
@@ -322,6 +339,10 @@ async def request_subscription(
         "confirm_sent_at": now,
         "requested_countries": ",".join(countries),
         "requested_frequency": frequency,
+        "requested_follows": json.dumps(
+            {"sections": [list(pair) for pair in sections], "keywords": list(keywords)},
+            ensure_ascii=False,
+        ),
         "updated_at": now,
     }
     if existing is None:
@@ -367,7 +388,14 @@ async def find_request(
         return None
     [subscriber] = await _with_countries(connection, [row])
     countries = tuple(code for code in (row.requested_countries or "").split(",") if code)
-    return Request(subscriber, countries, row.requested_frequency or subscriber.frequency)
+    follows = json.loads(row.requested_follows or "{}")
+    return Request(
+        subscriber,
+        countries,
+        row.requested_frequency or subscriber.frequency,
+        tuple((country, name) for country, name in follows.get("sections", [])),
+        tuple(follows.get("keywords", [])),
+    )
 
 
 async def confirm_request(
@@ -389,12 +417,17 @@ async def confirm_request(
             confirm_expires_at=None,
             requested_countries=None,
             requested_frequency=None,
+            requested_follows=None,
         )
     )
     await retag_pending(connection, subscriber.id, request.frequency)
     await set_countries(
         connection, subscriber.id, sorted({*keep, *request.countries}), replace=True
     )
+    if subscriber.status == ACTIVE:
+        await add_follows(connection, subscriber.id, request.sections, request.keywords)
+    else:
+        await set_follows(connection, subscriber.id, request.sections, request.keywords)
     found = await find_subscriber(connection, subscriber.email)
     assert found is not None
     return found
@@ -419,10 +452,13 @@ async def change_subscription(
     countries: Sequence[str],
     frequency: str,
     now: datetime,
+    sections: Sequence[tuple[str, str]] = (),
+    keywords: Sequence[str] = (),
 ) -> None:
-    """The manage page: exactly these countries at this frequency (none: unsubscribed)."""
+    """The manage page: exactly these countries, sections and keywords at this frequency
+    (nothing at all: unsubscribed)."""
     values: dict[str, Any] = {"frequency": frequency, "updated_at": now}
-    if not countries:
+    if not (countries or sections or keywords):
         values["status"] = UNSUBSCRIBED
     elif subscriber.status == UNSUBSCRIBED:
         values["status"] = ACTIVE
@@ -431,6 +467,7 @@ async def change_subscription(
     )
     await retag_pending(connection, subscriber.id, frequency)
     await set_countries(connection, subscriber.id, countries, replace=True)
+    await set_follows(connection, subscriber.id, sections, keywords)
 
 
 async def unsubscribe_subscriber(

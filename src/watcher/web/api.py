@@ -11,14 +11,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from watcher.check import run_pass
+from watcher.config.model import check_email
+from watcher.diff.interest import MAX_KEYWORDS
 from watcher.render.json import change_json, noise_json, source_json, subscriber_json
 from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import get_change, list_changes
+from watcher.store.follows import sections_seen
 from watcher.store.sources import SourceState, forget_noise, load_state, load_states
-from watcher.store.subscribers import list_subscribers
+from watcher.store.subscribers import list_subscribers, subscribe
 from watcher.web.pages import site_of
 from watcher.web.params import Before, ChangeId
 
@@ -106,14 +109,29 @@ class ChangeFull(ChangeOut):
     change: dict[str, Any]
 
 
+class SectionChoice(BaseModel):
+    country: str = Field(description='a country code, or "*" for every country')
+    section: str = Field(description="a top-level heading of that country's pages")
+
+
 class SubscriberOut(BaseModel):
     email: str
     countries: list[str]
+    sections: list[SectionChoice]
+    keywords: list[str]
     frequency: Literal["immediate", "daily", "weekly"]
     status: Literal["active", "pending", "suspended", "unsubscribed"]
     origin: str
     created_at: str | None
     confirmed_at: str | None
+
+
+class SubscriberIn(BaseModel):
+    email: str
+    countries: list[str] = Field(default_factory=list, description='followed whole; "*": all')
+    sections: list[SectionChoice] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    frequency: Literal["immediate", "daily", "weekly"] | None = None
 
 
 class CheckOut(BaseModel):
@@ -244,3 +262,49 @@ async def subscribers(
     async with read_transaction(app.engine) as connection:
         found = await list_subscribers(connection, include_inactive=inactive)
     return [subscriber_json(subscriber) for subscriber in found]
+
+
+@router.post(
+    "/subscribers",
+    response_model=SubscriberOut,
+    summary="Subscribe an address (confirmed at once), adding to what it follows",
+)
+async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str, Any]:
+    app = site_of(request).app
+    try:
+        email = check_email(wanted.email)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    known = {country.code for country in app.settings.countries}
+    codes = [code if code == "*" else code.upper() for code in wanted.countries]
+    sections = [
+        (c.country if c.country == "*" else c.country.upper(), c.section) for c in wanted.sections
+    ]
+    unknown = sorted({code for code in [*codes, *(c for c, _ in sections)] if code != "*"} - known)
+    if unknown:
+        raise HTTPException(422, f"unknown country code {', '.join(unknown)}")
+    if not (codes or sections or wanted.keywords):
+        raise HTTPException(422, "name countries, sections or keywords to follow")
+    async with write_transaction(app.engine) as connection:
+        subscriber = await subscribe(
+            connection,
+            email=email,
+            countries=codes,
+            frequency=wanted.frequency,
+            origin="api",
+            now=app.clock(),
+            sections=sections,
+            keywords=wanted.keywords,
+        )
+    return subscriber_json(subscriber)
+
+
+@router.get(
+    "/sections",
+    response_model=dict[str, list[str]],
+    summary="The sections readers can follow: each country's top-level headings",
+)
+async def sections(request: Request) -> dict[str, list[str]]:
+    app = site_of(request).app
+    async with read_transaction(app.engine) as connection:
+        return await sections_seen(connection)

@@ -15,6 +15,7 @@ from watcher.extract.noise import Noise
 from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord, get_change, list_changes
+from watcher.store.follows import sections_seen
 from watcher.store.sources import load_state, load_states
 from watcher.text import for_xml
 from watcher.web.app import Site
@@ -36,12 +37,18 @@ def country_or_404(site: Site, code: str) -> Any:
     raise HTTPException(404, "There is no such country here.")
 
 
+def everywhere(seen: dict[str, list[str]]) -> list[str]:
+    """The sections some country has, each once, in the order first seen."""
+    return list(dict.fromkeys(name for names in seen.values() for name in names))
+
+
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> HTMLResponse:
     site = site_of(request)
     async with read_transaction(site.app.engine) as connection:
         states = await load_states(connection)
         recent = await list_changes(connection, limit=200)
+        seen = await sections_seen(connection)
     latest: dict[str, list[ChangeRecord]] = defaultdict(list)
     for record in recent:
         if len(latest[record.country]) < 3:
@@ -52,7 +59,12 @@ async def index(request: Request) -> HTMLResponse:
     return site.page(
         request,
         "index.html",
-        {"countries": site.app.settings.countries, "states": by_country, "latest": latest},
+        {
+            "countries": site.app.settings.countries,
+            "states": by_country,
+            "latest": latest,
+            "everywhere": everywhere(seen),
+        },
     )
 
 
@@ -63,9 +75,14 @@ async def country(request: Request, code: str) -> HTMLResponse:
     async with read_transaction(site.app.engine) as connection:
         states = await load_states(connection, country=found.code)
         changes = await list_changes(connection, country=found.code, limit=20)
-    return site.page(
-        request, "country.html", {"country": found, "states": states, "changes": changes}
-    )
+        seen = await sections_seen(connection)
+    context = {
+        "country": found,
+        "states": states,
+        "changes": changes,
+        "everywhere": everywhere(seen),
+    }
+    return site.page(request, "country.html", context)
 
 
 @router.get("/sources/{source_id}", response_class=HTMLResponse)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -17,8 +18,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from watcher.config.model import FREQUENCIES, check_email
+from watcher.diff.interest import MAX_KEYWORDS, clean_keyword
 from watcher.notify.links import make_token, parse_token
 from watcher.store import read_transaction, write_transaction
+from watcher.store.follows import sections_seen
 from watcher.store.outbox import add_message
 from watcher.store.subscribers import (
     Request as SubscriptionRequest,
@@ -33,7 +36,7 @@ from watcher.store.subscribers import (
     unsubscribe_subscriber,
 )
 from watcher.web.app import Site
-from watcher.web.pages import site_of
+from watcher.web.pages import everywhere, site_of
 from watcher.web.security import same_origin
 
 router = APIRouter(include_in_schema=False)
@@ -70,33 +73,68 @@ async def subscribe(request: Request) -> HTMLResponse:
     require_same_origin(request, site)
     form = await request.form()
     email = web_email(str(form.get("email", "")))
-    known = {country.code for country in site.app.settings.countries}
-    countries = sorted({str(code).upper() for code in form.getlist("countries")} & known)
+    chosen = await choices_of(site, form)
     frequency = str(form.get("frequency", "immediate"))
     problems = []
     if email is None:
         problems.append("Please enter a valid email address.")
-    if not countries:
-        problems.append("Please choose at least one country.")
+    if not chosen.any:
+        problems.append("Please choose at least one country, section or keyword.")
     if frequency not in FREQUENCIES:
         problems.append("Please choose how often to hear from us.")
     if problems:
-        return site.page(
-            request,
-            "index_form.html",
-            {"problems": problems, "email": form.get("email", ""), "chosen": countries},
-            status=400,
-        )
+        async with read_transaction(site.app.engine) as connection:
+            seen = await sections_seen(connection)
+        context = {
+            "problems": problems,
+            "email": form.get("email", ""),
+            "chosen": chosen.countries,
+            "everywhere": everywhere(seen),
+            "chosen_sections": chosen.sections,
+            "keywords": ", ".join(chosen.keywords),
+        }
+        return site.page(request, "index_form.html", context, status=400)
     client = request.client.host if request.client else "unknown"
     if not site.per_client.allow(client):
         raise HTTPException(429, "Too many requests from here; please try again later.")
     if not form.get("website"):  # a field people never see: only robots fill it in
         assert email is not None
-        await _request(site, email, countries, frequency)
+        await _request(site, email, chosen, frequency)
     return site.page(request, "subscribe_sent.html", {})
 
 
-async def _request(site: Site, email: str, countries: list[str], frequency: str) -> None:
+@dataclass(frozen=True)
+class Choices:
+    """What a form asks to follow: countries whole, sections, keywords."""
+
+    countries: list[str]
+    sections: list[tuple[str, str]]
+    keywords: list[str]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.countries or self.sections or self.keywords)
+
+
+async def choices_of(site: Site, form: Any) -> Choices:
+    """The choices a form sends, each checked: known countries, sections some page of that
+    country (or, for "*", of any country) has, at most `MAX_KEYWORDS` keywords."""
+    known = {country.code for country in site.app.settings.countries}
+    countries = sorted({str(code).upper() for code in form.getlist("countries")} & known)
+    async with read_transaction(site.app.engine) as connection:
+        seen = await sections_seen(connection)
+    anywhere = set(everywhere(seen))
+    sections = []
+    for value in form.getlist("sections"):
+        code, _, name = str(value).partition(":")
+        if (code == "*" and name in anywhere) or name in seen.get(code, ()):
+            sections.append((code, name))
+    words = re.split(r"[,\n;]", str(form.get("keywords", "")))
+    keywords = [word for raw in words if (word := clean_keyword(raw))][:MAX_KEYWORDS]
+    return Choices(countries, sorted(set(sections)), keywords)
+
+
+async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> None:
     app = site.app
     now = app.clock()
     secret = secrets.token_urlsafe(24)
@@ -104,17 +142,26 @@ async def _request(site: Site, email: str, countries: list[str], frequency: str)
         subscriber_id = await request_subscription(
             connection,
             email=email,
-            countries=countries,
+            countries=chosen.countries,
             frequency=frequency,
             now=now,
             secret=secret,
             lifetime=CONFIRM_LIFETIME,
+            sections=chosen.sections,
+            keywords=chosen.keywords,
         )
         if subscriber_id is None:  # a confirmation went out moments ago: no second one
             return
         url = app.composer.links.confirm(make_token(subscriber_id, secret))
         composed = app.composer.confirmation_message(
-            email, url, countries, frequency, CONFIRM_LIFETIME, now
+            email,
+            url,
+            chosen.countries,
+            frequency,
+            CONFIRM_LIFETIME,
+            now,
+            sections=chosen.sections,
+            keywords=chosen.keywords,
         )
         await add_message(
             connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
@@ -133,13 +180,6 @@ async def _subscription_request(site: Site, token: str) -> SubscriptionRequest:
     return found
 
 
-def _names(site: Site, codes: tuple[str, ...] | list[str]) -> str:
-    if "*" in codes:
-        return "every country"
-    ordered = [country.name for country in site.app.settings.countries if country.code in codes]
-    return ", ".join(ordered)
-
-
 @router.get("/confirm/{token}", response_class=HTMLResponse)
 async def confirm_page(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
@@ -149,7 +189,9 @@ async def confirm_page(request: Request, token: str) -> HTMLResponse:
         "confirm.html",
         {
             "email": masked(found.subscriber.email),
-            "countries": _names(site, found.countries),
+            "countries": site.app.composer.describe(
+                found.countries, found.sections, found.keywords
+            ),
             "frequency": found.frequency,
             "done": False,
         },
@@ -169,7 +211,7 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
         "confirm.html",
         {
             "email": masked(subscriber.email),
-            "countries": _names(site, subscriber.countries),
+            "countries": site.app.composer.following(subscriber),
             "frequency": subscriber.frequency,
             "done": True,
             "manage_url": manage,
@@ -215,7 +257,8 @@ async def unsubscribe(request: Request, token: str) -> HTMLResponse:
 async def manage_page(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
     subscriber = await reader_of(site, token)
-    return site.page(request, "manage.html", _manage_context(site, subscriber, token, saved=False))
+    context = await _manage_context(site, subscriber, token, saved=False)
+    return site.page(request, "manage.html", context)
 
 
 @router.post("/manage/{token}", response_class=HTMLResponse)
@@ -224,28 +267,42 @@ async def manage(request: Request, token: str) -> HTMLResponse:
     require_same_origin(request, site)
     subscriber = await reader_of(site, token)
     form = await request.form()
-    known = {country.code for country in site.app.settings.countries}
-    wanted = {str(code).upper() for code in form.getlist("countries")}
-    countries = ["*"] if "*" in wanted else sorted(wanted & known)
+    chosen = await choices_of(site, form)
+    every = "*" in {str(code) for code in form.getlist("countries")}
     frequency = str(form.get("frequency", subscriber.frequency))
     if frequency not in FREQUENCIES:
         raise HTTPException(400, "Please choose how often to hear from us.")
     async with write_transaction(site.app.engine) as connection:
         await change_subscription(
-            connection, subscriber, countries=countries, frequency=frequency, now=site.app.clock()
+            connection,
+            subscriber,
+            countries=["*"] if every else chosen.countries,
+            frequency=frequency,
+            now=site.app.clock(),
+            sections=chosen.sections,
+            keywords=chosen.keywords,
         )
     updated = await reader_of(site, token)
-    return site.page(request, "manage.html", _manage_context(site, updated, token, saved=True))
+    context = await _manage_context(site, updated, token, saved=True)
+    return site.page(request, "manage.html", context)
 
 
-def _manage_context(
+async def _manage_context(
     site: Site, subscriber: Subscriber, token: str, *, saved: bool
 ) -> dict[str, Any]:
+    async with read_transaction(site.app.engine) as connection:
+        seen = await sections_seen(connection)
+    active = subscriber.status == "active"
     return {
         "email": masked(subscriber.email),
         "subscriber": subscriber,
         "token": token,
         "saved": saved,
-        "active": subscriber.status == "active",
+        "active": active,
         "every": "*" in subscriber.countries,
+        "seen": seen,
+        "everywhere": everywhere(seen),
+        "chosen_sections": set(subscriber.sections) if active else set(),
+        "keywords": ", ".join(subscriber.keywords) if active else "",
+        "following": site.app.composer.following(subscriber) if active else "nothing",
     }
