@@ -83,7 +83,15 @@ def test_show_json_is_the_documented_shape(harness: Harness) -> None:
         "summary",
         "change",
     }
-    assert set(data["change"]) == {"kind", "title", "updated", "sections", "stats", "hunks"}
+    assert set(data["change"]) == {
+        "kind",
+        "title",
+        "updated",
+        "sections",
+        "stats",
+        "hunks",
+        "renamed",
+    }
     line = data["change"]["hunks"][0][0]
     assert set(line) == {"op", "section", "kind", "text"}
     status, _, err = harness.cli("show", "999")

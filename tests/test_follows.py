@@ -10,6 +10,7 @@ import email
 import email.policy
 import html
 import mailbox
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from watcher.config import build_config
 from watcher.demo.site import SiteServer
 from watcher.diff.change import DiffLine, PageChange, SectionChange
 from watcher.diff.interest import Interest, keyword_pattern
+from watcher.extract.document import Line, PageDocument
 
 READERS = [
     {"email": "whole@example.org", "countries": ["VN"]},
@@ -321,3 +323,116 @@ async def test_the_api_lists_sections_and_subscribes_with_choices(
     refused = await reader_client.post("/api/v1/subscribers", json=wrong, headers=bearer())
     assert refused.status_code == 422
     assert (await reader_client.post("/api/v1/subscribers", json=wanted)).status_code == 401
+
+
+def profile(sections: dict[str, list[str]], updated: str = "1 May 2026") -> PageDocument:
+    lines = [Line((), "updated", f"Last Updated: {updated}")]
+    for name, body in sections.items():
+        lines.append(Line((name,), "h2", name))
+        lines += [Line((name,), "text", text) for text in body]
+    return PageDocument(tuple(lines), title="Vietnam", updated=updated)
+
+
+BODY = ["Vietnam has not acceded.", "It abstained in 2025.", "No stockpile was declared."]
+
+
+@pytest.mark.parametrize(
+    ("new", "body", "renamed"),
+    [
+        ("Mine Ban Treaty Policy", BODY, True),  # a word shared, everything kept
+        ("Landmines", BODY, True),  # no word shared, everything kept (at least 80%)
+        ("Mine Ban Treaty Policy", [*BODY[:2], "A stockpile was declared."], True),
+        ("Landmines", [*BODY[:2], "A stockpile was declared."], False),  # 2 of 3, no word
+        ("Mine Ban Treaty Policy", ["All new text.", "Nothing as before."], False),
+    ],
+)
+def test_a_section_is_renamed_when_the_new_heading_holds_what_the_old_held(
+    new: str, body: list[str], renamed: bool
+) -> None:
+    from watcher.diff.renames import renamed_sections
+
+    old = profile({"Mine Ban Policy": BODY, "Casualties": ["10 in 2024."]})
+    fetched = profile({new: body, "Casualties": ["10 in 2024."]})
+    found = renamed_sections(old, fetched)
+    assert found == ((("Mine Ban Policy", new),) if renamed else ())
+
+
+async def test_followers_of_a_renamed_section_follow_it_and_are_told(tmp_path: Path) -> None:
+    from tests.servers import ScriptedServer, reply
+    from watcher.check import run_pass
+    from watcher.notify.mailer import deliver
+    from watcher.notify.outbox import compose_pending
+    from watcher.store import read_transaction
+    from watcher.store.subscribers import find_subscriber
+
+    page = {"html": ""}
+
+    def write(sections: dict[str, list[str]]) -> None:
+        body = "".join(
+            f"<h2>{name}</h2>" + "".join(f"<p>{text}</p>" for text in texts)
+            for name, texts in sections.items()
+        )
+        page["html"] = f"<html><body><h1>Vietnam</h1>{body}</body></html>"
+
+    server = ScriptedServer().start()
+    server.routes["/vn.html"] = lambda handler: reply(handler, 200, page["html"].encode())
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Vietnam",
+                "sources": [{"id": "vn", "url": server.url("/vn.html")}],
+            }
+        ],
+        "subscribers": [
+            {"email": "here@example.org", "sections": ["VN: Mine Ban Policy"]},
+            {"email": "there@example.org", "sections": ["*: Mine Ban Policy"]},
+            {"email": "other@example.org", "sections": ["VN: Casualties"]},
+        ],
+    }
+    config = build_config(data, {}, tmp_path / "watcher.toml")
+    try:
+        async with open_app(config) as app:
+            write({"Mine Ban Policy": BODY, "Casualties": ["10 in 2024."]})
+            await run_pass(app, every=True)
+            write(
+                {
+                    "Mine Ban Treaty Policy": [*BODY[:2], "A stockpile was declared."],
+                    "Casualties": ["10 in 2024."],
+                }
+            )
+            await run_pass(app, every=True)
+            await compose_pending(app, settle=timedelta(0))
+            await deliver(app)
+            async with read_transaction(app.engine) as connection:
+                here = await find_subscriber(connection, "here@example.org")
+                there = await find_subscriber(connection, "there@example.org")
+            assert here is not None
+            assert there is not None
+            assert here.sections == (("VN", "Mine Ban Treaty Policy"),)
+            assert set(there.sections) == {
+                ("*", "Mine Ban Policy"),
+                ("*", "Mine Ban Treaty Policy"),
+            }
+            mail = inbox(tmp_path / "mail")
+            assert set(mail) == {"here@example.org", "there@example.org"}
+            [told] = mail["here@example.org"]
+            body = text_of(told)
+            assert "Section renamed: Mine Ban Policy -> Mine Ban Treaty Policy" in body
+            assert "[-No-]{+A+} stockpile was declared." in body
+            assert "follows Mine Ban Treaty Policy of Vietnam" in body
+
+            write(
+                {
+                    "Mine Ban Treaty Policy": [*BODY[:2], "A stockpile of 5 was declared."],
+                    "Casualties": ["10 in 2024."],
+                }
+            )
+            await run_pass(app, every=True)
+            await compose_pending(app, settle=timedelta(0))
+            await deliver(app)
+        assert len(inbox(tmp_path / "mail")["here@example.org"]) == 2  # still followed
+    finally:
+        server.stop()

@@ -18,13 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
 from watcher.config.sources import Source
-from watcher.diff import Change
+from watcher.diff import Change, PageChange
 from watcher.errors import LostClaim
 from watcher.extract import Document
 from watcher.extract.document import PageDocument, top_sections
 from watcher.store.batch import GroupCommit
 from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.claims import held
+from watcher.store.follows import follow_renames
 from watcher.store.news import News, queue_notifications
 from watcher.store.outbox import add_message
 from watcher.store.schema import sources
@@ -99,6 +100,9 @@ class Writer:
                 if (change := result.change) is not None
             ]
             if changed:
+                for _, new in changed:  # before the news is queued: followers keep up
+                    if isinstance(new.change, PageChange) and new.change.renamed:
+                        await follow_renames(connection, new.country, new.change.renamed)
                 ids = await add_changes(connection, [new for _, new in changed], now)
                 for (index, _), change_id in zip(changed, ids, strict=True):
                     change_ids[index] = change_id

@@ -98,6 +98,7 @@ class PageChange:
     removed: int
     changed: int
     kind: str = "page"
+    renamed: tuple[tuple[str, str], ...] = ()  # (old, new) top-level headings (renames.py)
 
     @property
     def updated(self) -> bool:
@@ -135,6 +136,7 @@ class PageChange:
             "sections": [section.to_json() for section in self.sections],
             "stats": {"added": self.added, "removed": self.removed, "changed": self.changed},
             "hunks": [[line.to_json() for line in hunk] for hunk in self.hunks],
+            "renamed": [{"old": old, "new": new} for old, new in self.renamed],
         }
 
     @classmethod
@@ -159,6 +161,7 @@ class PageChange:
             added=stats["added"],
             removed=stats["removed"],
             changed=stats["changed"],
+            renamed=tuple((item["old"], item["new"]) for item in data.get("renamed", [])),
         )
 
 

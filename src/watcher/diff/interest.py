@@ -115,7 +115,11 @@ class Interest:
         if isinstance(change, FeedChange):
             entries = tuple(item for item in change.entries if self._matches(_entry_text(item)))
             return replace(change, entries=entries) if entries else None
-        return self._narrow_page(change, self.names(country))
+        names = self.names(country)
+        # A section renamed in this change: its lines under the old heading are theirs too.
+        names |= {old for old, new in change.renamed if new in names or old in names}
+        names |= {new for old, new in change.renamed if old in names}
+        return self._narrow_page(change, names)
 
     def _matches(self, text: str) -> bool:
         return self.pattern is not None and self.pattern.search(text) is not None
@@ -149,6 +153,7 @@ class Interest:
             sections=sections,
             hunks=tuple(hunks),
             **_counts(hunks),
+            renamed=change.renamed,
         )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from watcher.diff.change import DiffLine, PageChange, SectionChange, SectionStatus
+from watcher.diff.renames import renamed_sections
 from watcher.diff.words import word_marks, words
 from watcher.extract.document import (
     HEADING_KINDS,
@@ -54,6 +55,7 @@ def diff_pages(old: PageDocument, new: PageDocument, context: int = CONTEXT) -> 
         added=sum(1 for line in changed_lines if line.op == "added"),
         removed=sum(1 for line in changed_lines if line.op == "removed"),
         changed=sum(1 for line in changed_lines if line.op == "changed"),
+        renamed=renamed_sections(old, new),
     )
 
 

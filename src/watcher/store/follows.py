@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.interest import EVERYWHERE, MAX_KEYWORDS, clean_keyword
+from watcher.store.db import insert_ignoring_duplicates
 from watcher.store.schema import follows, sources
 
 SECTION = "section"
@@ -80,6 +81,40 @@ async def add_follows(
     """These choices as well as those already made."""
     had = (await follows_of(connection, [subscriber_id])).get(subscriber_id, ((), ()))
     await set_follows(connection, subscriber_id, [*had[0], *sections], [*had[1], *keywords])
+
+
+async def follow_renames(
+    connection: AsyncConnection, country: str, renamed: Sequence[tuple[str, str]]
+) -> None:
+    """Sections of `country` renamed on its pages (`diff/renames.py`): their followers
+    follow the new heading; who follows the old one in every country follows both."""
+    for old, new in renamed:
+        moved = (follows.c.kind == SECTION) & (follows.c.value == old)
+        already = select(follows.c.subscriber_id).where(
+            follows.c.kind == SECTION, follows.c.country == country, follows.c.value == new
+        )
+        await connection.execute(
+            delete(follows).where(
+                moved, follows.c.country == country, follows.c.subscriber_id.in_(already)
+            )
+        )
+        await connection.execute(
+            update(follows).where(moved, follows.c.country == country).values(value=new)
+        )
+        everywhere = (
+            await connection.execute(
+                select(follows.c.subscriber_id).where(moved, follows.c.country == EVERYWHERE)
+            )
+        ).scalars()
+        rows = [
+            {"subscriber_id": id_, "kind": SECTION, "country": EVERYWHERE, "value": new}
+            for id_ in everywhere
+        ]
+        if rows:
+            statement = insert_ignoring_duplicates(
+                connection, follows, ["subscriber_id", "kind", "country", "value"]
+            )
+            await connection.execute(statement, rows)
 
 
 async def readers_everywhere(connection: AsyncConnection) -> list[int]:
