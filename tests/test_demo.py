@@ -29,12 +29,30 @@ def test_demo_once_tells_the_story_and_writes_the_emails(tmp_path: Path) -> None
     assert "checked 5 sources: 5 baselines" in out
     assert "checked 5 sources: 0 baselines, 3 changed, 2 unchanged, 0 failed" in out
     assert "checked 5 sources: 0 baselines, 0 changed, 5 unchanged, 0 failed" in out
-    assert "done: 3 changes recorded, 2 emails written" in out
-    subjects = sorted(str(m["Subject"]) for m in mailbox.Maildir(tmp_path / "mail", create=False))
+    assert "done: 3 changes recorded, 4 emails written" in out
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    subjects = sorted((str(m["To"]), str(m["Subject"])) for m in box)
     assert subjects == [
-        "Lao PDR: entry updated: Lao PDR submits Article 7 transparency report (corrected)",
-        "Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)",
+        # One section in every country, and a keyword: only what those touch.
+        (
+            "ban-policy@monitor.example",
+            "Lao PDR: entry updated: Lao PDR submits Article 7 transparency report (corrected)",
+        ),
+        (
+            "ban-policy@monitor.example",
+            "Vietnam: country profile updated (Cluster Munition Ban Policy)",
+        ),
+        # Every country, whole.
+        (
+            "editor@monitor.example",
+            "Lao PDR: entry updated: Lao PDR submits Article 7 transparency report (corrected)",
+        ),
+        (
+            "editor@monitor.example",
+            "Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)",
+        ),
     ]
+    assert 'email to ban-policy@monitor.example: "Vietnam: country profile updated' in out
     # Beside email, a webhook channel into a local receiver, whose log the demo prints.
     assert "webhook demo-webhook received a signed change: Vietnam, 2 changes" in out
     hooks = (tmp_path / "webhook.log").read_text().splitlines()

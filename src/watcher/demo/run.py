@@ -36,7 +36,9 @@ STORY = {
     "r1": "The example site is at revision r1. The first check of each source records its "
     "baseline; nobody is told.",
     "r2": "The site moves to r2: the Vietnam profile is updated, a news item appears, and a "
-    "Lao PDR Atom entry is corrected. Each change is recorded and emailed.",
+    "Lao PDR Atom entry is corrected. Each change is recorded and emailed: the editor, who "
+    "follows every country, hears of all of it; a reader who follows one section in every "
+    "country and a keyword hears only of those.",
     "r3": "The site moves to r3: only noise outside the watched part changes (navigation, "
     "footer). Nothing is recorded and nobody is told.",
 }
