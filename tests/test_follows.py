@@ -321,7 +321,12 @@ async def test_the_api_lists_sections_and_subscribes_with_choices(
     assert made.json()["origin"] == "api"
     wrong = {**wanted, "sections": [{"country": "XX", "section": "Policy"}]}
     refused = await reader_client.post("/api/v1/subscribers", json=wrong, headers=bearer())
+    assert refused.status_code == 404
+    assert refused.json() == {"detail": "no such country: XX"}
+    nothing = {"email": "api@readers.example"}
+    refused = await reader_client.post("/api/v1/subscribers", json=nothing, headers=bearer())
     assert refused.status_code == 422
+    assert "name countries, sections or keywords" in refused.text
     assert (await reader_client.post("/api/v1/subscribers", json=wanted)).status_code == 401
 
 

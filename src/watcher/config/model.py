@@ -32,8 +32,14 @@ DEFAULT_UPDATED_PATTERN = (
     r"|\d{1,2}/\d{1,2}/\d{2,4})"
 )
 
+# Not in an address: spaces of any kind, control characters, lone surrogates (which no
+# database stores), and what would end or quote it in a header.
+_NOT_IN_ADDRESS = (
+    "@\\x00-\\x20\\x7f-\\x9f\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f"
+    "\\u3000\\ufeff\\ud800-\\udfff<>\"',;"
+)
 _EMAIL = re.compile(
-    r"^[^@\s<>\"',;:]+@[^@\s<>\"',;.]+(\.[^@\s<>\"',;.]+)*$"
+    f"^[^{_NOT_IN_ADDRESS}:]+@[^{_NOT_IN_ADDRESS}.]+(\\.[^{_NOT_IN_ADDRESS}.]+)*$"
 )  # ":" only quoted (RFC 5322)
 _COUNTRY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")

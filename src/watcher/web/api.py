@@ -11,10 +11,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from watcher.check import run_pass
-from watcher.config.model import check_email
 from watcher.diff.interest import MAX_KEYWORDS
 from watcher.render.json import change_json, noise_json, source_json, subscriber_json
 from watcher.store import read_transaction, write_transaction
@@ -109,9 +108,20 @@ class ChangeFull(ChangeOut):
     change: dict[str, Any]
 
 
+# An address the API takes: plain ASCII with a dotted domain, as the subscribe form does
+# (the configuration and the CLI take any address `check_email` does).
+ADDRESS = r"^[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+Code = Annotated[str, Field(pattern=r"^(\*|[A-Za-z0-9][A-Za-z0-9_-]{1,15})$")]
+# At least one letter or digit, in a range Python and JSON Schema read alike.
+LETTER = r"[0-9A-Za-z\u00c0-\u1fff\u3040-\ud7ff]"
+Words = Annotated[str, Field(min_length=1, max_length=200, pattern=LETTER)]
+
+
 class SectionChoice(BaseModel):
-    country: str = Field(description='a country code, or "*" for every country')
-    section: str = Field(description="a top-level heading of that country's pages")
+    model_config = ConfigDict(regex_engine="python-re")
+
+    country: Code = Field(description='a country code, or "*" for every country')
+    section: Words = Field(description="a top-level heading of that country's pages")
 
 
 class SubscriberOut(BaseModel):
@@ -127,11 +137,31 @@ class SubscriberOut(BaseModel):
 
 
 class SubscriberIn(BaseModel):
-    email: str
-    countries: list[str] = Field(default_factory=list, description='followed whole; "*": all')
+    """Something to follow is required: countries, sections or keywords."""
+
+    model_config = ConfigDict(
+        regex_engine="python-re",  # the patterns mean what they mean to the configuration
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"minItems": 1}}}
+                for name in ("countries", "sections", "keywords")
+            ]
+        },
+    )
+
+    email: str = Field(pattern=ADDRESS, max_length=254)
+    countries: list[Code] = Field(default_factory=list, description='followed whole; "*": all')
     sections: list[SectionChoice] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list, max_length=MAX_KEYWORDS)
+    keywords: list[Annotated[str, Field(min_length=1, max_length=100, pattern=LETTER)]] = Field(
+        default_factory=list, max_length=MAX_KEYWORDS
+    )
     frequency: Literal["immediate", "daily", "weekly"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SubscriberIn:
+        if not (self.countries or self.sections or self.keywords):
+            raise ValueError("name countries, sections or keywords to follow")
+        return self
 
 
 class CheckOut(BaseModel):
@@ -268,13 +298,11 @@ async def subscribers(
     "/subscribers",
     response_model=SubscriberOut,
     summary="Subscribe an address (confirmed at once), adding to what it follows",
+    responses=answers(404),
 )
 async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str, Any]:
     app = site_of(request).app
-    try:
-        email = check_email(wanted.email)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+    email = wanted.email.strip()
     known = {country.code for country in app.settings.countries}
     codes = [code if code == "*" else code.upper() for code in wanted.countries]
     sections = [
@@ -282,9 +310,7 @@ async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str,
     ]
     unknown = sorted({code for code in [*codes, *(c for c, _ in sections)] if code != "*"} - known)
     if unknown:
-        raise HTTPException(422, f"unknown country code {', '.join(unknown)}")
-    if not (codes or sections or wanted.keywords):
-        raise HTTPException(422, "name countries, sections or keywords to follow")
+        raise HTTPException(404, f"no such country: {', '.join(unknown)}")
     async with write_transaction(app.engine) as connection:
         subscriber = await subscribe(
             connection,
