@@ -305,7 +305,10 @@ async def test_the_api_needs_its_token(client: httpx.AsyncClient) -> None:
     full = (await client.get(f"/api/v1/changes/{changes[0]['id']}", headers=bearer())).json()
     assert full["change"]["kind"] in ("page", "feed")
     people = (await client.get("/api/v1/subscribers", headers=bearer())).json()
-    assert people[0]["email"] == "editor@monitor.example"
+    assert [person["email"] for person in people] == [  # in address order
+        "ban-policy@monitor.example",
+        "editor@monitor.example",
+    ]
     checked = await client.post("/api/v1/sources/la-profile/check", headers=bearer())
     assert checked.status_code == 200
     assert checked.json()["status"] == "unchanged"
