@@ -51,17 +51,22 @@ async def queue_notifications(
         frequency[row.id] = row.frequency
     everywhere = by_country.pop("*", set())
     choosy = await _choices(connection, countries, frequency)
+    interests = {  # one each, its keywords compiled once for all the changes
+        subscriber_id: Interest(
+            frozenset(code for code in countries if subscriber_id in by_country[code])
+            | ({"*"} if subscriber_id in everywhere else set()),
+            chosen.sections,
+            chosen.keywords,
+        )
+        for subscriber_id, chosen in choosy.items()
+    }
     rows = []
     for item in news:
-        whole = by_country[item.country] | everywhere
-        readers = whole | choosy.keys()
+        readers = by_country[item.country] | everywhere | interests.keys()
         for subscriber_id in sorted(readers):
-            chosen = choosy.get(subscriber_id)
-            if chosen is not None:
-                followed = frozenset({item.country}) if subscriber_id in whole else frozenset()
-                interest = Interest(followed, chosen.sections, chosen.keywords)
-                if interest.narrow(item.country, item.change) is None:
-                    continue  # none of what they chose changed
+            interest = interests.get(subscriber_id)
+            if interest is not None and interest.narrow(item.country, item.change) is None:
+                continue  # none of what they chose changed
             rows.append(
                 {
                     "subscriber_id": subscriber_id,
