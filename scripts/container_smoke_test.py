@@ -2,7 +2,10 @@
 site, an email in the /data volume, a non-root user, a clean SIGTERM, an intact database.
 Then start it with nothing but a volume and an SMTP host, as `docker run` would be.
 
-    .venv/bin/python scripts/container_smoke_test.py
+    .venv/bin/python scripts/container_smoke_test.py [--browser]
+
+With `--browser`, the image is also built with `BROWSER=1` (Playwright and Debian's
+Chromium) and checks a page with `fetch = "browser"` inside the container.
 
 Machines without a container engine or registry (the CI ones) are handled as
 shared notes describe: podman with runc, and a Debian base made with debootstrap. Safe to run
@@ -34,8 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("WATCHER_CONTAINER_CACHE", "/var/tmp/watcher-containers"))
 BASE = "localhost/debian:bookworm"
 IMAGE = "localhost/watcher:smoke"
-NAMES = ("watcher-smoke", "watcher-smoke-bare")
-VOLUMES = ("watcher-smoke-data", "watcher-smoke-bare-data")
+BROWSER_IMAGE = "localhost/watcher:smoke-browser"
+NAMES = ("watcher-smoke", "watcher-smoke-bare", "watcher-smoke-browser")
+VOLUMES = ("watcher-smoke-data", "watcher-smoke-bare-data", "watcher-smoke-browser-data")
 
 
 class Failed(Exception):
@@ -118,7 +122,7 @@ def lint() -> None:
     say("hadolint: Dockerfile is clean")
 
 
-def build() -> None:
+def build(image: str = IMAGE, *extra: str) -> None:
     started = time.monotonic()
     ca = "/etc/ssl/certs/ca-certificates.crt"
     podman(
@@ -133,13 +137,14 @@ def build() -> None:
         f"BASE={BASE}",
         "--build-arg",
         "PIP_CERT=/run/host-ca.crt",
+        *extra,
         "-t",
-        IMAGE,
+        image,
         str(ROOT),
         quiet=True,
     )
-    size = podman("image", "inspect", IMAGE, "--format", "{{.Size}}", quiet=True).stdout.strip()
-    say(f"built {IMAGE} in {time.monotonic() - started:.0f}s ({int(size) / 1e6:.0f} MB)")
+    size = podman("image", "inspect", image, "--format", "{{.Size}}", quiet=True).stdout.strip()
+    say(f"built {image} in {time.monotonic() - started:.0f}s ({int(size) / 1e6:.0f} MB)")
 
 
 def free_port() -> int:
@@ -289,6 +294,45 @@ def scenario_bare_run() -> None:
     stop(NAMES[1])
 
 
+def scenario_browser() -> None:
+    """The image built with BROWSER=1 checks a page with its own Chromium, as a non-root
+    user: `watcher check` of the example site's profile with `fetch = "browser"`."""
+    build(BROWSER_IMAGE, "--build-arg", "BROWSER=1")
+    with SiteServer() as site, tempfile.TemporaryDirectory() as folder:
+        config = Path(folder) / "watcher.toml"
+        config.write_text(
+            'service.database = "sqlite:///data/watcher.db"\n'
+            'mail = { transport = "maildir", maildir = "data/mail" }\n'
+            '[[countries]]\ncode = "VN"\nname = "Vietnam"\n'
+            "[[countries.sources]]\n"
+            f'id = "vn-browser"\nurl = "{site.url("/cp/vietnam.html")}"\n'
+            'select = "#content"\nfetch = "browser"\nallow_private = true\n'
+        )
+        config.chmod(0o644)
+        Path(folder).chmod(0o755)
+        podman("volume", "create", VOLUMES[2], quiet=True)
+        checked = podman(
+            "run",
+            "--rm",
+            "--name",
+            NAMES[2],
+            "--network",
+            "host",
+            "-v",
+            f"{VOLUMES[2]}:/data",
+            "-v",
+            f"{folder}:/config:ro",
+            BROWSER_IMAGE,
+            "check",
+            "--all",
+            check=False,
+            quiet=True,
+        )
+    if checked.returncode != 0 or "baseline" not in checked.stdout:
+        raise Failed(f"the browser image's check failed:\n{checked.stdout}{checked.stderr}")
+    say("browser image: Chromium in the image rendered the page (a baseline, as uid 10001)")
+
+
 def clean() -> None:
     for name in NAMES:
         podman("rm", "-f", name, check=False, quiet=True)
@@ -305,6 +349,8 @@ def main() -> int:
         build()
         scenario_example_site()
         scenario_bare_run()
+        if "--browser" in sys.argv[1:]:
+            scenario_browser()
     except Failed as failure:
         say(f"FAILED: {failure}")
         for name in NAMES:
@@ -315,7 +361,7 @@ def main() -> int:
     finally:
         if shutil.which("podman"):
             clean()
-            podman("rmi", "-f", IMAGE, check=False, quiet=True)
+            podman("rmi", "-f", IMAGE, BROWSER_IMAGE, check=False, quiet=True)
     say("passed")
     return 0
 

@@ -67,9 +67,15 @@ def config(site: SiteServer, tmp_path: Path) -> Any:
     return build_config(data, {}, tmp_path / "watcher.toml")
 
 
+@pytest.mark.parametrize("batch", [50, 1])
 async def test_each_reader_gets_what_they_chose_and_nothing_else(
-    site: SiteServer, config: Any, tmp_path: Path
+    site: SiteServer, config: Any, tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Also when each reader is composed in a batch of their own: the renderings the
+    composer keeps between batches never go to a reader who chose otherwise."""
+    from watcher.notify import outbox
+
+    monkeypatch.setattr(outbox, "BATCH", batch)
     async with open_app(config) as app:
         await cycle(app, site, "r1")
         await cycle(app, site, "r2")

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -51,6 +52,7 @@ from watcher.store.subscribers import Subscriber
 
 MAX_BYTES = 95_000  # "well under 100 KB", headers and encoding included
 LIMITS = (1.0, 0.5, 0.25, 0.1, 0.0)  # shares of max_diff_lines tried until a message fits
+RENDERINGS_KEPT = 256  # change renderings kept for the next batch of readers
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,17 @@ class Composer:
         self.env.filters["keywords"] = _marked_keywords
         self.env.filters["keywords_text"] = _marked_keywords_text
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+        self._kept: dict[tuple[object, ...], tuple[str, Body, Body]] | None = None
+
+    @contextmanager
+    def keeping_renderings(self) -> Iterator[None]:
+        """While the outbox composes (its changes read from the log, one `now`), a change's
+        rendering for one kind of reader is kept for the next batch of such readers."""
+        self._kept = {}
+        try:
+            yield
+        finally:
+            self._kept = None
 
     # -- what subscribers get ------------------------------------------------------------
 
@@ -183,20 +196,25 @@ class Composer:
         records: Sequence[ChangeRecord],
         now: datetime,
     ) -> list[Composed]:
-        """The same news for many readers: rendered once, then given each reader's details."""
+        """The same news for many readers: rendered once, then given each reader's details.
+
+        The readers share what they follow of `country` (`Interest.key`), so `records` are
+        the same part of the same changes for each; within `keeping_renderings`, the
+        rendering is also kept for the next group with that key."""
         name = self.config.country_name(country)
-        keywords = readers[0].keywords if readers else ()  # the same for the whole group
-
-        def render(limit: int) -> tuple[str, str, str]:
-            update = self._country(country, records, limit)
-            subject = change_subject(update)
-            context = self._context(PLACEHOLDER, "immediate", [update], subject, now)
-            context["title"] = f"{name}: what changed"
-            context["keyword_pattern"] = keyword_pattern(keywords)
-            return (subject, *self._render("change", context))
-
-        subject, text, html = self._fitting(render)
-        text_body, html_body = Body.encode(text, HOLES), Body.encode(html, HOLES)
+        if not readers:
+            return []
+        keywords = readers[0].keywords  # the same for the whole group
+        key = (country, tuple(r.id for r in records), readers[0].interest.key(country), now)
+        kept = self._kept
+        rendered = kept.pop(key, None) if kept is not None else None
+        if rendered is None:
+            rendered = self._render_change(name, country, records, keywords, now)
+        if kept is not None:
+            kept[key] = rendered  # the most recent last
+            while len(kept) > RENDERINGS_KEPT:
+                kept.pop(next(iter(kept)))
+        subject, text_body, html_body = rendered
         return [
             self._message(
                 reader,
@@ -210,6 +228,26 @@ class Composer:
             )
             for reader in readers
         ]
+
+    def _render_change(
+        self,
+        name: str,
+        country: str,
+        records: Sequence[ChangeRecord],
+        keywords: Sequence[str],
+        now: datetime,
+    ) -> tuple[str, Body, Body]:
+
+        def render(limit: int) -> tuple[str, str, str]:
+            update = self._country(country, records, limit)
+            subject = change_subject(update)
+            context = self._context(PLACEHOLDER, "immediate", [update], subject, now)
+            context["title"] = f"{name}: what changed"
+            context["keyword_pattern"] = keyword_pattern(keywords)
+            return (subject, *self._render("change", context))
+
+        subject, text, html = self._fitting(render)
+        return subject, Body.encode(text, HOLES), Body.encode(html, HOLES)
 
     def digest_message(
         self,

@@ -42,7 +42,8 @@ async def compose_pending(
     """
     now = now or app.clock()
     settle = app.settings.mail.settle if settle is None else settle
-    queued = await _immediate(app, now, settle)
+    with app.composer.keeping_renderings():  # one rendering for many batches of readers
+        queued = await _immediate(app, now, settle)
     for frequency in ("daily", "weekly"):
         queued += await _digests(app, frequency, now)
     async with write_transaction(app.engine) as connection:  # a fan-out to thousands
