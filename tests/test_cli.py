@@ -81,8 +81,10 @@ def test_show_json_is_the_documented_shape(harness: Harness) -> None:
         "url",
         "kind",
         "summary",
+        "review",
         "change",
     }
+    assert data["review"] is None  # nobody reviews the demo's countries
     assert set(data["change"]) == {
         "kind",
         "title",

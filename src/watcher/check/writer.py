@@ -94,8 +94,18 @@ class Writer:
             keep = self.app.settings.service.keep_snapshots
             documents = [(result.source.id, snapshot) for _, result, snapshot in taken]
             snapshot_ids = await add_snapshots(connection, documents, now, keep)
+            reviewed = self.app.config.reviewed
             changed = [
-                (index, NewChange(result.source.id, result.source.country, change, snapshot_id))
+                (
+                    index,
+                    NewChange(
+                        result.source.id,
+                        result.source.country,
+                        change,
+                        snapshot_id,
+                        held=reviewed(result.source.country),
+                    ),
+                )
                 for (index, result, _), snapshot_id in zip(taken, snapshot_ids, strict=True)
                 if (change := result.change) is not None
             ]
@@ -107,7 +117,7 @@ class Writer:
                 for (index, _), change_id in zip(changed, ids, strict=True):
                     change_ids[index] = change_id
                 news = [
-                    News(id_, new.country, new.change)
+                    News(id_, new.country, new.change, new.held)
                     for (_, new), id_ in zip(changed, ids, strict=True)
                 ]
                 await queue_notifications(connection, news, now=now)

@@ -13,11 +13,22 @@ import sys
 from collections.abc import Sequence
 
 from watcher import __version__
-from watcher.cli import check, demo, health, noise, outbox, prune, review, run, subscribers
+from watcher.cli import (
+    check,
+    demo,
+    editors,
+    health,
+    noise,
+    outbox,
+    prune,
+    review,
+    run,
+    subscribers,
+)
 from watcher.cli.common import CommandError
 from watcher.logs import setup_logging
 
-COMMANDS = (run, check, review, noise, subscribers, outbox, prune, demo, health)
+COMMANDS = (run, check, review, noise, subscribers, editors, outbox, prune, demo, health)
 
 
 def build_parser() -> argparse.ArgumentParser:

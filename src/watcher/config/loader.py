@@ -24,7 +24,7 @@ from watcher.config.sources import Source, resolve_source
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_PREFIX = "WATCHER_"
-OVERRIDABLE_SECTIONS = ("service", "checks", "mail", "retention")
+OVERRIDABLE_SECTIONS = ("service", "checks", "mail", "retention", "review")
 # Secrets never live in a file that may be committed or mounted world-readable.
 SECRET_KEYS = {("mail", "password")}
 
@@ -71,6 +71,13 @@ class Config:
             if country.code == code:
                 return country.name
         return code
+
+    def reviewed(self, code: str) -> bool:
+        """Does an editor read this country's changes before its readers are told?"""
+        for country in self.settings.countries:
+            if country.code == code and country.review is not None:
+                return country.review
+        return self.settings.review.all
 
 
 def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:

@@ -335,6 +335,9 @@ class CountryConfig(Model):
     code: str
     name: str
     sources: list[SourceConfig] = Field(default_factory=list)
+    review: bool | None = Field(
+        None, description="hold this country's changes for an editor (default: review.all)"
+    )
 
     @field_validator("code")
     @classmethod
@@ -415,10 +418,23 @@ class RetentionConfig(Model):
     hour: int = Field(4, ge=0, le=23, description="when the daily pruning runs (service.timezone)")
 
 
+class ReviewConfig(Model):
+    """Editors read a change before readers are told of it (`review/`)."""
+
+    all: bool = Field(False, description="hold every country's changes for an editor")
+    remind_after: Duration = Field(
+        timedelta(days=1), description="a change waiting this long reminds the editors"
+    )
+    login_attempts: int = Field(
+        5, ge=1, le=100, description="failed sign-ins in a row before an account waits"
+    )
+
+
 class Settings(Model):
     service: ServiceConfig = ServiceConfig()
     checks: ChecksConfig = ChecksConfig()
     mail: MailConfig = MailConfig()
     retention: RetentionConfig = RetentionConfig()
+    review: ReviewConfig = ReviewConfig()
     countries: list[CountryConfig] = Field(default_factory=list)
     subscribers: list[SubscriberConfig] = Field(default_factory=list)

@@ -475,6 +475,10 @@ class Composer:
             targets.append(f"mailto:{self.mail.unsubscribe_mailto}?subject=unsubscribe")
         return targets
 
+    def when_text(self, moment: datetime) -> str:
+        """A moment as readers read it: `1 December 2026, 09:00 CET`."""
+        return self._when(moment)
+
     def _when(self, moment: datetime) -> str:
         return moment.astimezone(self.zone).strftime("%-d %B %Y, %H:%M %Z")
 

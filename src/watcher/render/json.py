@@ -59,10 +59,18 @@ def change_json(record: ChangeRecord, config: Config, *, full: bool = False) -> 
         "url": record.source_url,
         "kind": record.kind,
         "summary": record.summary,
+        "review": review_json(record),
     }
     if full:
         data["change"] = record.change.to_json()
     return data
+
+
+def review_json(record: ChangeRecord) -> dict[str, Any] | None:
+    """Where an editor's review stands: null for a country nobody reviews."""
+    if record.review is None:
+        return None
+    return {"state": record.review, "note": record.review_note, "at": iso(record.reviewed_at)}
 
 
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:

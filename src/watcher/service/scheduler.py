@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.app import App
 from watcher.check import run_pass
 from watcher.errors import StoreError
+from watcher.notify.editors import remind_editors
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
@@ -247,13 +248,15 @@ class Scheduler:
         task.add_done_callback(self.drains.discard)
 
     async def drain(self) -> None:
-        """Queue what is due (immediate mail, closed digests), then deliver the outbox."""
+        """Queue what is due (reminders of changes waiting for review, immediate mail,
+        closed digests), then deliver the outbox."""
         self.heartbeat = datetime.now(UTC)
         if self.draining.locked() or self.quit_delivery.is_set():
             return
         async with self.draining:
             self.drainer = asyncio.current_task()
             try:
+                await remind_editors(self.app)
                 await compose_pending(self.app)
                 await deliver(self.app, stop=self.quit_delivery)
                 await self._update_gauges()

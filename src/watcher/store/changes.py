@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.change import Change, change_from_json
@@ -26,6 +26,10 @@ class ChangeRecord:
     change: Change
     source_name: str
     source_url: str
+    review: str | None = None  # None, or "waiting", "approved", "discarded" (review/)
+    review_note: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
 
 
 async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Document | None:
@@ -102,6 +106,7 @@ class NewChange:
     country: str
     change: Change
     snapshot_id: int
+    held: bool = False  # its country is reviewed: it waits for an editor
 
 
 async def add_changes(
@@ -120,13 +125,16 @@ async def add_changes(
         }
         for item in new
     ]
+    if any(item.held for item in new):  # the column is only named when used
+        for row, item in zip(rows, new, strict=True):
+            row["review"] = "waiting" if item.held else None
     inserted = await connection.execute(
         insert(changes).returning(changes.c.id, sort_by_parameter_order=True), rows
     )
     return [int(row.id) for row in inserted]
 
 
-def _record(row: Any) -> ChangeRecord:
+def change_record(row: Any) -> ChangeRecord:
     return ChangeRecord(
         id=row.id,
         source_id=row.source_id,
@@ -137,24 +145,33 @@ def _record(row: Any) -> ChangeRecord:
         change=change_from_json(row.data),
         source_name=row.name,
         source_url=row.url,
+        review=row.review,
+        review_note=row.review_note,
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
     )
 
 
-_COLUMNS = (*changes.c, sources.c.name, sources.c.url)
+CHANGE_COLUMNS = (*changes.c, sources.c.name, sources.c.url)
+PUBLISHED = or_(changes.c.review.is_(None), changes.c.review == "approved")
 
 
 async def get_change(connection: AsyncConnection, change_id: int) -> ChangeRecord | None:
     row = (
-        await connection.execute(select(*_COLUMNS).join(sources).where(changes.c.id == change_id))
+        await connection.execute(
+            select(*CHANGE_COLUMNS).join(sources).where(changes.c.id == change_id)
+        )
     ).first()
-    return _record(row) if row else None
+    return change_record(row) if row else None
 
 
 async def get_changes(connection: AsyncConnection, ids: list[int]) -> list[ChangeRecord]:
     if not ids:
         return []
-    query = select(*_COLUMNS).join(sources).where(changes.c.id.in_(ids)).order_by(changes.c.id)
-    return [_record(row) for row in (await connection.execute(query)).all()]
+    query = (
+        select(*CHANGE_COLUMNS).join(sources).where(changes.c.id.in_(ids)).order_by(changes.c.id)
+    )
+    return [change_record(row) for row in (await connection.execute(query)).all()]
 
 
 async def list_changes(
@@ -165,12 +182,16 @@ async def list_changes(
     since: datetime | None = None,
     before_id: int | None = None,
     limit: int = 50,
+    published: bool = False,
 ) -> list[ChangeRecord]:
-    """Newest first; `before_id` pages backwards through the log."""
+    """Newest first; `before_id` pages backwards through the log. `published`: only what
+    readers may see (not a change waiting for an editor, nor one discarded)."""
     query = changes_listing(
         country=country, source_id=source_id, since=since, before_id=before_id, limit=limit
     )
-    return [_record(row) for row in (await connection.execute(query)).all()]
+    if published:
+        query = query.where(PUBLISHED)
+    return [change_record(row) for row in (await connection.execute(query)).all()]
 
 
 def changes_listing(
@@ -181,7 +202,7 @@ def changes_listing(
     before_id: int | None = None,
     limit: int = 50,
 ) -> Select[Any]:
-    query = select(*_COLUMNS).join(sources).order_by(changes.c.id.desc()).limit(limit)
+    query = select(*CHANGE_COLUMNS).join(sources).order_by(changes.c.id.desc()).limit(limit)
     if country:
         query = query.where(changes.c.country == country)
     if source_id:

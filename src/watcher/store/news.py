@@ -31,6 +31,7 @@ class News:
     change_id: int
     country: str
     change: Change
+    held: bool = False  # waits for an editor (store/review.py): its notifications are held
 
 
 async def queue_notifications(
@@ -73,7 +74,7 @@ async def queue_notifications(
                     "change_id": item.change_id,
                     "country": item.country,
                     "created_at": now,
-                    "status": "pending",
+                    "status": "held" if item.held else "pending",
                     "frequency": frequency[subscriber_id],
                 }
             )

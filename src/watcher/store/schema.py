@@ -143,7 +143,15 @@ changes = Table(
     Column("summary", Text, nullable=False),
     Column("data", CompressedJSON, nullable=False),
     Column("snapshot_id", Integer, ForeignKey("snapshots.id", ondelete="SET NULL")),
+    # Review (review/): null when nobody reviews the country; "waiting", "approved" or
+    # "discarded" when an editor does.
+    Column("review", String(16)),
+    Column("review_note", Text),  # approved: the note atop the email; discarded: why
+    Column("reviewed_by", String(254)),  # the editor's address, kept as the audit is
+    Column("reviewed_at", UTCDateTime),
+    Column("reminded_at", UTCDateTime),
     Index("ix_changes_country_id", "country", "id"),
+    Index("ix_changes_review", "review"),
     Index("ix_changes_source_id", "source_id", "id"),
     Index("ix_changes_detected_at", "detected_at"),
     Index("ix_changes_snapshot_id", "snapshot_id"),
@@ -183,6 +191,47 @@ subscriptions = Table(
     ),
     Column("country", String(16), primary_key=True),  # a country code, or "*" for all
     Index("ix_subscriptions_country", "country"),
+)
+
+editors = Table(
+    "editors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False),
+    Column("email_key", String(254), nullable=False),
+    Column("password_hash", Text),  # Argon2id; null until the invitation is used
+    Column("status", String(16), nullable=False),  # invited, active, removed
+    Column("see_subscribers", Boolean, nullable=False, default=False),
+    Column("invite_hash", String(64)),  # SHA-256 of the set-password link's secret
+    Column("invite_expires_at", UTCDateTime),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_login_at", UTCDateTime),
+    UniqueConstraint("email_key"),
+)
+
+editor_sessions = Table(
+    "editor_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's session secret
+    Column("editor_id", Integer, ForeignKey("editors.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_editor_sessions_editor_id", "editor_id"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("editor", String(254), nullable=False),  # who (an address, or "operator")
+    Column("action", String(32), nullable=False),  # approved, discarded, signed in, ...
+    Column("change_id", Integer),  # what (kept after the change is pruned)
+    Column("detail", Text),
+    Index("ix_audit_at", "at"),
 )
 
 follows = Table(

@@ -92,6 +92,12 @@ class NoiseOut(BaseModel):
     lines: list[NoiseLineOut]
 
 
+class ReviewOut(BaseModel):
+    state: Literal["waiting", "approved", "discarded"]
+    note: str | None
+    at: str | None
+
+
 class ChangeOut(BaseModel):
     id: int
     detected_at: str
@@ -102,6 +108,7 @@ class ChangeOut(BaseModel):
     url: str
     kind: Literal["page", "feed"]
     summary: str
+    review: ReviewOut | None
 
 
 class ChangeFull(ChangeOut):

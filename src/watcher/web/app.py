@@ -37,6 +37,7 @@ class Site:
     kick: Callable[[], None] = lambda: None
     alive: Callable[[], bool] = lambda: True
     per_client: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=600))
+    sign_ins: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=900))
 
     def page(
         self, request: Request, name: str, context: dict[str, Any], status: int = 200
@@ -54,7 +55,7 @@ def create_web(
     kick: Callable[[], None] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    from watcher.web import api, health, pages, personal, subscriptions
+    from watcher.web import api, editors, health, pages, personal, subscriptions
 
     web = FastAPI(
         title="watcher",
@@ -75,7 +76,7 @@ def create_web(
     if alive:
         web.state.site.alive = alive
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, subscriptions, personal, api, health):
+    for module in (pages, subscriptions, personal, editors, api, health):
         web.include_router(module.router)
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)

@@ -47,7 +47,7 @@ async def index(request: Request) -> HTMLResponse:
     site = site_of(request)
     async with read_transaction(site.app.engine) as connection:
         states = await load_states(connection)
-        recent = await list_changes(connection, limit=200)
+        recent = await list_changes(connection, limit=200, published=True)
         seen = await sections_seen(connection)
     latest: dict[str, list[ChangeRecord]] = defaultdict(list)
     for record in recent:
@@ -74,7 +74,7 @@ async def country(request: Request, code: str) -> HTMLResponse:
     found = country_or_404(site, code)
     async with read_transaction(site.app.engine) as connection:
         states = await load_states(connection, country=found.code)
-        changes = await list_changes(connection, country=found.code, limit=20)
+        changes = await list_changes(connection, country=found.code, limit=20, published=True)
         seen = await sections_seen(connection)
     context = {
         "country": found,
@@ -93,7 +93,7 @@ async def source(request: Request, source_id: str) -> HTMLResponse:
         state = await load_state(connection, source_id)
         if state is None or not state.active:
             raise HTTPException(404, "There is no such source.")
-        changes = await list_changes(connection, source_id=source_id, limit=20)
+        changes = await list_changes(connection, source_id=source_id, limit=20, published=True)
     noise = [
         (line.example, datetime.fromisoformat(line.learned_at))
         for line in Noise.from_json(state.volatile).lines
@@ -118,7 +118,12 @@ async def changes(
     code = country.upper() if country else None
     async with read_transaction(site.app.engine) as connection:
         records = await list_changes(
-            connection, country=code, source_id=source, before_id=before, limit=PAGE_SIZE + 1
+            connection,
+            country=code,
+            source_id=source,
+            before_id=before,
+            limit=PAGE_SIZE + 1,
+            published=True,
         )
     older = records[PAGE_SIZE - 1].id if len(records) > PAGE_SIZE else None
     return site.page(
@@ -136,12 +141,25 @@ async def changes(
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
 async def change(request: Request, change_id: ChangeId, view: str = "inline") -> HTMLResponse:
+    from watcher.store.review import held_addresses, held_readers
+    from watcher.web.editors import editor_session
+
     site = site_of(request)
+    session = await editor_session(request)
     async with read_transaction(site.app.engine) as connection:
         record = await get_change(connection, change_id)
-    if record is None:
-        raise HTTPException(404, "There is no such change.")
-    context: dict[str, Any] = {"record": record, "view": "side" if view == "side" else "inline"}
+        readers = await held_readers(connection, change_id) if session else 0
+        see = session is not None and session.editor.see_subscribers
+        addresses = await held_addresses(connection, change_id) if see else []
+    if record is None or (record.review in ("waiting", "discarded") and session is None):
+        raise HTTPException(404, "There is no such change.")  # an editor's to see first
+    context: dict[str, Any] = {
+        "record": record,
+        "view": "side" if view == "side" else "inline",
+        "session": session,
+        "readers": readers,
+        "addresses": addresses,
+    }
     if isinstance(record.change, PageChange):
         if context["view"] == "side":
             context["pairs"], context["hidden"] = side_by_side(record.change, limit=WEB_DIFF_LIMIT)
@@ -164,7 +182,7 @@ async def country_feed(request: Request, code: str) -> Response:
 async def _feed(request: Request, country: str | None) -> Response:
     site = site_of(request)
     async with read_transaction(site.app.engine) as connection:
-        records = await list_changes(connection, country=country, limit=50)
+        records = await list_changes(connection, country=country, limit=50, published=True)
     public = site.app.settings.service.public_url
     path = f"/countries/{country}/changes.atom" if country else "/changes.atom"
     body = site.templates.get_template("changes.atom").render(

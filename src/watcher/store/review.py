@@ -1,0 +1,117 @@
+"""The review queue: changes of reviewed countries wait for an editor before readers hear.
+
+A change of a reviewed country is recorded as "waiting" and its notifications as "held"
+(`store/news.py`): no drain composes them. Approving releases them, dated at the approval,
+so an immediate reader is told after `mail.settle` and a digest carries it in the period it
+was approved in; the editor's note goes atop the email. Discarding drops them: nobody is
+ever told. Either is one transaction with its line in the audit log, and acts only on a
+change that is still waiting (two editors at once: the second is told it is done).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record
+from watcher.store.editors import record
+from watcher.store.schema import changes, notifications, sources, subscribers
+
+WAITING = "waiting"
+APPROVED = "approved"
+DISCARDED = "discarded"
+
+
+async def waiting(
+    connection: AsyncConnection, *, country: str | None = None, limit: int = 200
+) -> list[ChangeRecord]:
+    """Changes waiting for an editor, oldest first."""
+    query = (
+        select(*CHANGE_COLUMNS)
+        .join(sources)
+        .where(changes.c.review == WAITING)
+        .order_by(changes.c.id)
+        .limit(limit)
+    )
+    if country:
+        query = query.where(changes.c.country == country)
+    return [change_record(row) for row in (await connection.execute(query)).all()]
+
+
+async def held_readers(connection: AsyncConnection, change_id: int) -> int:
+    """How many readers will be told when the change is approved (never who)."""
+    query = select(notifications.c.id).where(
+        notifications.c.change_id == change_id, notifications.c.status == "held"
+    )
+    return len((await connection.execute(query)).all())
+
+
+async def held_addresses(connection: AsyncConnection, change_id: int) -> list[str]:
+    """Who will be told when the change is approved: for editors the operator lets see it."""
+    query = (
+        select(subscribers.c.email)
+        .join(notifications, notifications.c.subscriber_id == subscribers.c.id)
+        .where(notifications.c.change_id == change_id, notifications.c.status == "held")
+        .order_by(subscribers.c.email_key)
+    )
+    return list((await connection.execute(query)).scalars())
+
+
+async def decide(
+    connection: AsyncConnection,
+    change_id: int,
+    *,
+    approve: bool,
+    editor: str,
+    note: str | None,
+    now: datetime,
+) -> bool:
+    """Approve (release the held news, `note` atop the email) or discard (drop it, `note`
+    says why) a waiting change; False when it is not waiting (done already, or unknown)."""
+    note = " ".join((note or "").split())[:2000] or None
+    decided = await connection.execute(
+        update(changes)
+        .where(changes.c.id == change_id, changes.c.review == WAITING)
+        .values(
+            review=APPROVED if approve else DISCARDED,
+            review_note=note,
+            reviewed_by=editor,
+            reviewed_at=now,
+        )
+    )
+    if not decided.rowcount:
+        return False
+    held = (notifications.c.change_id == change_id) & (notifications.c.status == "held")
+    if approve:
+        await connection.execute(
+            update(notifications).where(held).values(status="pending", created_at=now)
+        )
+    else:
+        await connection.execute(update(notifications).where(held).values(status="dropped"))
+    action = "approved" if approve else "discarded"
+    await record(connection, now, editor, action, change_id=change_id, detail=note)
+    return True
+
+
+async def to_remind(connection: AsyncConnection, before: datetime) -> list[ChangeRecord]:
+    """Changes waiting since before `before` that no reminder went out for yet."""
+    query = (
+        select(*CHANGE_COLUMNS)
+        .join(sources)
+        .where(
+            changes.c.review == WAITING,
+            changes.c.detected_at < before,
+            changes.c.reminded_at.is_(None),
+        )
+        .order_by(changes.c.id)
+    )
+    return [change_record(row) for row in (await connection.execute(query)).all()]
+
+
+async def mark_reminded(connection: AsyncConnection, ids: list[int], now: datetime) -> None:
+    if ids:
+        await connection.execute(
+            update(changes).where(changes.c.id.in_(ids)).values(reminded_at=now)
+        )
