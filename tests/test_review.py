@@ -287,3 +287,18 @@ async def test_an_editor_the_operator_allows_sees_who_will_be_told(
     [first, *_] = re.findall(r'href="/changes/(\d+)"', queue.text)
     page = await web.get(f"/changes/{first}")
     assert "daily@example.org, reader@example.org" in page.text
+
+
+async def test_retention_leaves_what_waits_for_an_editor(reviewed: tuple[App, Clock]) -> None:
+    from watcher.store.retention import prune
+    from watcher.store.review import waiting
+
+    app, clock = reviewed
+    async with read_transaction(app.engine) as connection:
+        before = [record.id for record in await waiting(connection)]
+    assert len(before) == 2
+    clock.advance(days=400)
+    await prune(app.engine, now=clock.now, message_bodies=None, changes_after=timedelta(days=1))
+    async with read_transaction(app.engine) as connection:
+        after = [record.id for record in await waiting(connection)]
+    assert after == before

@@ -5,7 +5,7 @@
   status and times, so the outbox's counts and history are whole. The body becomes empty
   and `body_dropped_at` says when.
 - **Changes**: after `retention.changes` a change goes, with its notifications (never one a
-  reader still waits for: a pending notification keeps its change) and the snapshots that
+  reader still waits for, nor one waiting for an editor) and the snapshots that
   only it pointed at. A source's latest snapshot is never dropped (the next check diffs
   against it), nor one a kept change points at.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from watcher.store.db import write_transaction
@@ -93,15 +93,20 @@ async def drop_changes(engine: AsyncEngine, *, before: datetime) -> tuple[int, i
     """Drop the changes detected before `before` that no reader still waits for, and the
     snapshots older than that which neither a kept change nor their source's next check
     needs; how many of each."""
-    waited_for = exists().where(
-        notifications.c.change_id == changes.c.id, notifications.c.status == "pending"
+    waited_for = exists().where(  # by a reader, or by the editors (store/review.py)
+        notifications.c.change_id == changes.c.id,
+        notifications.c.status.in_(("pending", "held")),
     )
     dropped_changes = dropped_snapshots = 0
     while True:
         async with write_transaction(engine) as connection:
             query = (
                 select(changes.c.id)
-                .where(changes.c.detected_at < before, ~waited_for)
+                .where(
+                    changes.c.detected_at < before,
+                    ~waited_for,
+                    or_(changes.c.review.is_(None), changes.c.review != "waiting"),
+                )
                 .order_by(changes.c.id)
                 .limit(CHUNK)
             )
