@@ -158,6 +158,7 @@ async def test_an_editor_approves_one_change_with_a_note_and_discards_another(
     # The change log, Atom and the API show the review state; a discarded change is gone
     # from the public pages.
     assert "Approved by the editors" in (await web.get(f"/changes/{profile}")).text
+    assert "approved by the editors</span>" in (await web.get("/changes")).text
     web.cookies.clear()
     assert (await web.get(f"/changes/{news}")).status_code == 404
     atom = (await web.get("/changes.atom")).text
