@@ -4,6 +4,7 @@ databases (SQLite files, and fresh PostgreSQL databases on the local server)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -203,11 +204,18 @@ async def served(site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:
         yield app
 
 
-@pytest.fixture
-async def reader_client(served: App) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def web_client(app: App, client: str = "203.0.113.9") -> AsyncIterator[httpx.AsyncClient]:
+    """The real web app of `app` (pages, forms, API with `TOKEN`), spoken to over HTTP as
+    from `client`."""
     from watcher.web.app import create_web
 
-    web = create_web(served, api_token=TOKEN)
-    transport = httpx.ASGITransport(app=web, client=("203.0.113.9", 1234))
+    transport = httpx.ASGITransport(app=create_web(app, api_token=TOKEN), client=(client, 1234))
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+        yield http
+
+
+@pytest.fixture
+async def reader_client(served: App) -> AsyncIterator[httpx.AsyncClient]:
+    async with web_client(served) as http:
         yield http

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import BASE, TOKEN, Clock, demo_data
+from tests.conftest import BASE, TOKEN, Clock, demo_data, web_client
 from tests.mailing import cycle
 from watcher.app import App, open_app
 from watcher.config import build_config
@@ -27,7 +27,6 @@ from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import invite
 from watcher.store.outbox import list_messages
 from watcher.store.schema import audit, notifications
-from watcher.web.app import create_web
 from watcher.web.editors import COOKIE
 
 SAME_SITE = {"Origin": BASE}
@@ -60,8 +59,7 @@ async def reviewed(site: SiteServer, tmp_path: Path) -> AsyncIterator[tuple[App,
 @pytest.fixture
 async def web(reviewed: tuple[App, Clock]) -> AsyncIterator[httpx.AsyncClient]:
     app, _ = reviewed
-    transport = httpx.ASGITransport(app=create_web(app, api_token=TOKEN), client=("203.0.113.7", 1))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+    async with web_client(app, "203.0.113.7") as http:
         yield http
 
 

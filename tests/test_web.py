@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import BASE, TOKEN, demo_data, make_config
+from tests.conftest import BASE, TOKEN, demo_data, make_config, web_client
 from tests.test_mail import hostile_site  # noqa: F401 (a fixture)
 from watcher.app import App, open_app
 from watcher.check import run_pass
@@ -42,9 +42,7 @@ async def watched(hostile_site: SiteServer, tmp_path: Path) -> AsyncIterator[App
 
 @pytest.fixture
 async def client(watched: App) -> AsyncIterator[httpx.AsyncClient]:
-    web = create_web(watched, api_token=TOKEN)
-    transport = httpx.ASGITransport(app=web, client=("203.0.113.9", 1234))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
+    async with web_client(watched) as http:
         yield http
 
 

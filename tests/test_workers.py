@@ -311,23 +311,26 @@ async def test_a_source_locked_for_a_moment_is_waited_for_not_taken_for_lost(
     assert outcome.status == "baseline", outcome.detail
 
 
+def timed(asked: dict[str, float], delay: float) -> Any:
+    """A page that notes when it was asked for, then answers after `delay` seconds."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        asked[handler.path] = time.monotonic()
+        time.sleep(delay)
+        reply(handler, 200, f"<p>{handler.path}</p>".encode())
+
+    return answer
+
+
 async def test_a_request_waiting_for_its_host_holds_no_fetch_slot(tmp_path: Path) -> None:
     """With `per_host = 1`, the second page of a slow host waits for that host, not for a
     fetch slot: the page of another host goes out meanwhile."""
     slow, fast = ScriptedServer().start(), ScriptedServer().start()
     asked: dict[str, float] = {}
 
-    def page(delay: float) -> Any:
-        def answer(handler: BaseHTTPRequestHandler) -> None:
-            asked[handler.path] = time.monotonic()
-            time.sleep(delay)
-            reply(handler, 200, f"<p>{handler.path}</p>".encode())
-
-        return answer
-
     for n in range(3):
-        slow.routes[f"/a{n}.html"] = page(1.0)
-    fast.routes["/b.html"] = page(0.0)
+        slow.routes[f"/a{n}.html"] = timed(asked, 1.0)
+    fast.routes["/b.html"] = timed(asked, 0.0)
     sources = [{"id": f"a{n}", "url": slow.url(f"/a{n}.html")} for n in range(3)]
     sources.append({"id": "b", "url": fast.url("/b.html")})
     data = {
@@ -420,18 +423,10 @@ async def test_a_batch_spreads_over_hosts_when_the_due_sources_come_grouped(
     slow_host, other_host = ScriptedServer().start(), ScriptedServer().start()
     asked: dict[str, float] = {}
 
-    def page(delay: float) -> Any:
-        def answer(handler: BaseHTTPRequestHandler) -> None:
-            asked[handler.path] = time.monotonic()
-            time.sleep(delay)
-            reply(handler, 200, f"<p>{handler.path}</p>".encode())
-
-        return answer
-
     for n in range(12):
-        slow_host.routes[f"/a{n}.html"] = page(0.4)
+        slow_host.routes[f"/a{n}.html"] = timed(asked, 0.4)
     for n in range(4):
-        other_host.routes[f"/b{n}.html"] = page(0.0)
+        other_host.routes[f"/b{n}.html"] = timed(asked, 0.0)
     pages = [{"id": f"a{n:02d}", "url": slow_host.url(f"/a{n}.html")} for n in range(12)]
     pages += [{"id": f"b{n}", "url": other_host.url(f"/b{n}.html")} for n in range(4)]
     data = {

@@ -335,7 +335,27 @@ class Composer:
             next_attempt=self._when(state.next_check_at) if state.next_check_at else "soon",
             links=self.links,
         )
-        message_id = new_message_id(self.domain, "alert")
+        return self.plain_message(
+            recipient,
+            subject,
+            text,
+            now,
+            kind="alert",
+            thread=f"<alerts.{source.id}@{self.domain}>",
+        )
+
+    def plain_message(
+        self,
+        recipient: str,
+        subject: str,
+        text: str,
+        now: datetime,
+        *,
+        kind: str,
+        thread: str | None = None,
+    ) -> Composed:
+        """A plain-text message to the operator or an editor (alerts, invitations)."""
+        message_id = new_message_id(self.domain, kind)
         body = build_message(
             sender=self.mail.from_,
             recipient=recipient,
@@ -344,7 +364,7 @@ class Composer:
             html=None,
             message_id=message_id,
             date=now,
-            thread_root=f"<alerts.{source.id}@{self.domain}>",
+            thread_root=thread,
         )
         return Composed(recipient, clean_header(subject), message_id, body)
 

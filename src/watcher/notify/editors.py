@@ -8,26 +8,11 @@ from datetime import datetime, timedelta
 
 from watcher.app import App
 from watcher.notify.compose import Composed, Composer
-from watcher.notify.mime import build_message, clean_header, new_message_id, quoted_printable
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord
 from watcher.store.editors import active_editors
 from watcher.store.outbox import add_message
 from watcher.store.review import mark_reminded, to_remind
-
-
-def _plain(composer: Composer, recipient: str, subject: str, text: str, now: datetime) -> Composed:
-    message_id = new_message_id(composer.domain, "editors")
-    body = build_message(
-        sender=composer.mail.from_,
-        recipient=recipient,
-        subject=subject,
-        text=quoted_printable(text),
-        html=None,
-        message_id=message_id,
-        date=now,
-    )
-    return Composed(recipient, clean_header(subject), message_id, body)
 
 
 def invitation(
@@ -40,7 +25,8 @@ def invitation(
         hours=int(lifetime.total_seconds() // 3600),
         links=composer.links,
     )
-    return _plain(composer, recipient, f"You are an editor of {composer.list_name}", text, now)
+    subject = f"You are an editor of {composer.list_name}"
+    return composer.plain_message(recipient, subject, text, now, kind="editors")
 
 
 def reminder(
@@ -55,7 +41,7 @@ def reminder(
     )
     count = len(records)
     subject = f"{count} change{'s' if count != 1 else ''} waiting for review"
-    return _plain(composer, recipient, subject, text, now)
+    return composer.plain_message(recipient, subject, text, now, kind="editors")
 
 
 async def remind_editors(app: App) -> int:
