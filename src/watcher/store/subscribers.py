@@ -1,4 +1,5 @@
-"""Subscribers and the countries they follow.
+"""Subscribers and what they follow (countries here, sections and keywords in follows.py);
+a web request awaiting its confirmation is requests.py.
 
 A subscriber row is kept after unsubscribing (status "unsubscribed"), so that an address an
 operator once declared in the configuration is not quietly subscribed again at the next start.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,17 +31,6 @@ UNSUBSCRIBED = "unsubscribed"
 
 
 CONFIRM_RESEND_AFTER = timedelta(minutes=10)  # at most one confirmation email per address
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A subscription asked for on the web, awaiting the click in the confirmation email."""
-
-    subscriber: Subscriber
-    countries: tuple[str, ...]
-    frequency: str
-    sections: tuple[tuple[str, str], ...] = ()
-    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +74,7 @@ async def find_subscriber(connection: AsyncConnection, email: str) -> Subscriber
             select(subscribers).where(subscribers.c.email_key == email_key(email))
         )
     ).first()
-    return (await _with_countries(connection, [row]))[0] if row else None
+    return (await with_choices(connection, [row]))[0] if row else None
 
 
 async def subscribe(
@@ -223,7 +212,7 @@ async def sync_config_subscribers(
         query = select(subscribers).where(subscribers.c.email_key.in_(keys[start : start + 500]))
         found = (await connection.execute(query)).all()
         known.update(
-            (email_key(reader.email), reader) for reader in await _with_countries(connection, found)
+            (email_key(reader.email), reader) for reader in await with_choices(connection, found)
         )
     written = 0
     for key, item in wanted.items():
@@ -262,7 +251,7 @@ async def subscribers_by_ids(
     rows = (
         await connection.execute(select(subscribers).where(subscribers.c.id.in_(list(ids))))
     ).all()
-    return {subscriber.id: subscriber for subscriber in await _with_countries(connection, rows)}
+    return {subscriber.id: subscriber for subscriber in await with_choices(connection, rows)}
 
 
 async def list_subscribers(
@@ -272,7 +261,7 @@ async def list_subscribers(
     if not include_inactive:
         query = query.where(subscribers.c.status == ACTIVE)
     rows = (await connection.execute(query)).all()
-    return await _with_countries(connection, rows)
+    return await with_choices(connection, rows)
 
 
 async def _countries(connection: AsyncConnection, ids: list[int]) -> dict[int, list[str]]:
@@ -291,7 +280,7 @@ async def _countries(connection: AsyncConnection, ids: list[int]) -> dict[int, l
     return found
 
 
-async def _with_countries(connection: AsyncConnection, rows: Sequence[Any]) -> list[Subscriber]:
+async def with_choices(connection: AsyncConnection, rows: Sequence[Any]) -> list[Subscriber]:
     """Subscribers with what they follow: countries, sections and keywords."""
     countries = await _countries(connection, [row.id for row in rows])
     chosen = await follows_of(connection, [row.id for row in rows])
@@ -314,125 +303,6 @@ async def _with_countries(connection: AsyncConnection, rows: Sequence[Any]) -> l
     ]
 
 
-async def request_subscription(
-    connection: AsyncConnection,
-    *,
-    email: str,
-    countries: Sequence[str],
-    frequency: str,
-    now: datetime,
-    secret: str,
-    lifetime: timedelta,
-    sections: Sequence[tuple[str, str]] = (),
-    keywords: Sequence[str] = (),
-) -> int | None:
-    """Record a web request for `email`; the id to put in the confirmation link, or None when
-    a confirmation went to this address moments ago (no email is sent then).
-
-    Known or not, active or not, the address gets the same treatment: a request that the
-    link in the email confirms. Nothing changes for an existing subscriber until then.
-    """
-    existing = await find_subscriber(connection, email)
-    request = {
-        "confirm_hash": secret_hash(secret),
-        "confirm_expires_at": now + lifetime,
-        "confirm_sent_at": now,
-        "requested_countries": ",".join(countries),
-        "requested_frequency": frequency,
-        "requested_follows": json.dumps(
-            {"sections": [list(pair) for pair in sections], "keywords": list(keywords)},
-            ensure_ascii=False,
-        ),
-        "updated_at": now,
-    }
-    if existing is None:
-        result = await connection.execute(
-            insert(subscribers).values(
-                email=email.strip(),
-                email_key=email_key(email),
-                frequency=frequency,
-                status=PENDING,
-                origin="web",
-                token=new_token(),
-                hard_bounces=0,
-                created_at=now,
-                **request,
-            )
-        )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
-    sent = (
-        await connection.execute(
-            select(subscribers.c.confirm_sent_at).where(subscribers.c.id == existing.id)
-        )
-    ).scalar()
-    if sent is not None and now - sent < CONFIRM_RESEND_AFTER:
-        return None
-    await connection.execute(
-        update(subscribers).where(subscribers.c.id == existing.id).values(**request)
-    )
-    return existing.id
-
-
-async def find_request(
-    connection: AsyncConnection, subscriber_id: int, secret: str, now: datetime
-) -> Request | None:
-    """The request a confirmation link stands for; None when wrong, used or expired."""
-    row = (
-        await connection.execute(select(subscribers).where(subscribers.c.id == subscriber_id))
-    ).first()
-    if row is None or row.confirm_hash is None or row.confirm_expires_at is None:
-        return None
-    if not hmac.compare_digest(row.confirm_hash, secret_hash(secret)):
-        return None
-    if row.confirm_expires_at < now:
-        return None
-    [subscriber] = await _with_countries(connection, [row])
-    countries = tuple(code for code in (row.requested_countries or "").split(",") if code)
-    follows = json.loads(row.requested_follows or "{}")
-    return Request(
-        subscriber,
-        countries,
-        row.requested_frequency or subscriber.frequency,
-        tuple((country, name) for country, name in follows.get("sections", [])),
-        tuple(follows.get("keywords", [])),
-    )
-
-
-async def confirm_request(
-    connection: AsyncConnection, request: Request, now: datetime
-) -> Subscriber:
-    """The reader clicked: the requested countries join what they already follow."""
-    subscriber = request.subscriber
-    keep = subscriber.countries if subscriber.status == ACTIVE else ()
-    await connection.execute(
-        update(subscribers)
-        .where(subscribers.c.id == subscriber.id)
-        .values(
-            status=ACTIVE,
-            frequency=request.frequency,
-            confirmed_at=now,
-            updated_at=now,
-            hard_bounces=0,
-            confirm_hash=None,
-            confirm_expires_at=None,
-            requested_countries=None,
-            requested_frequency=None,
-            requested_follows=None,
-        )
-    )
-    await retag_pending(connection, subscriber.id, request.frequency)
-    await set_countries(
-        connection, subscriber.id, sorted({*keep, *request.countries}), replace=True
-    )
-    if subscriber.status == ACTIVE:
-        await add_follows(connection, subscriber.id, request.sections, request.keywords)
-    else:
-        await set_follows(connection, subscriber.id, request.sections, request.keywords)
-    found = await find_subscriber(connection, subscriber.email)
-    assert found is not None
-    return found
-
-
 async def subscriber_by_token(
     connection: AsyncConnection, subscriber_id: int, secret: str
 ) -> Subscriber | None:
@@ -442,7 +312,7 @@ async def subscriber_by_token(
     ).first()
     if row is None or not hmac.compare_digest(row.token.encode(), secret.encode()):
         return None
-    return (await _with_countries(connection, [row]))[0]
+    return (await with_choices(connection, [row]))[0]
 
 
 async def change_subscription(

@@ -23,15 +23,11 @@ from watcher.notify.links import make_token, parse_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.follows import sections_seen
 from watcher.store.outbox import add_message
-from watcher.store.subscribers import (
-    Request as SubscriptionRequest,
-)
+from watcher.store.requests import Request as SubscriptionRequest
+from watcher.store.requests import confirm_request, find_request, request_subscription
 from watcher.store.subscribers import (
     Subscriber,
     change_subscription,
-    confirm_request,
-    find_request,
-    request_subscription,
     subscriber_by_token,
     unsubscribe_subscriber,
 )
