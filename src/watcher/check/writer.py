@@ -31,7 +31,7 @@ from watcher.store.outbox import add_message
 from watcher.store.schema import sources
 
 if TYPE_CHECKING:
-    from watcher.notify.compose import Composed
+    from watcher.notify.message import Composed
 
 
 @dataclass

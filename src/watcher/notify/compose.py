@@ -7,17 +7,11 @@ without touching the code. HTML templates are autoescaped: remote text is always
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from email.utils import parseaddr
-from html import escape
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import css_inline
@@ -26,15 +20,15 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     PackageLoader,
-    pass_context,
     select_autoescape,
 )
-from markupsafe import Markup
 
 from watcher.config import Config, Source
-from watcher.diff import FeedChange, Headline, PageChange
+from watcher.diff import PageChange
 from watcher.diff.interest import keyword_pattern
+from watcher.notify.filters import marked_keywords, marked_keywords_text, safe_url
 from watcher.notify.links import Links, make_token
+from watcher.notify.message import HOLES, PLACEHOLDER, Composed, Personal
 from watcher.notify.mime import (
     Body,
     build_message,
@@ -44,8 +38,9 @@ from watcher.notify.mime import (
     new_message_id,
     quoted_printable,
 )
+from watcher.notify.updates import CountryUpdate, SourceUpdate, change_subject, preheader
 from watcher.render.text import change_body
-from watcher.render.view import PageView, page_view
+from watcher.render.view import page_view
 from watcher.store.changes import ChangeRecord
 from watcher.store.sources import SourceState
 from watcher.store.subscribers import Subscriber
@@ -53,95 +48,6 @@ from watcher.store.subscribers import Subscriber
 MAX_BYTES = 95_000  # "well under 100 KB", headers and encoding included
 LIMITS = (1.0, 0.5, 0.25, 0.1, 0.0)  # shares of max_diff_lines tried until a message fits
 RENDERINGS_KEPT = 256  # change renderings kept for the next batch of readers
-
-
-@dataclass(frozen=True)
-class Composed:
-    recipient: str
-    subject: str
-    message_id: str
-    body: bytes  # the RFC 5322 message, CRLF line ends, ready for SMTP
-
-    def as_bytes(self) -> bytes:
-        return self.body
-
-    @property
-    def message(self) -> EmailMessage:
-        """The message parsed back, for previews and tests."""
-        parsed = email.message_from_bytes(self.body, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-@dataclass(frozen=True)
-class Personal:
-    """What differs between two readers of the same news: filled in after rendering."""
-
-    email: str
-    following: str
-    unsubscribe_url: str
-    manage_url: str
-
-    def values(self, *, html: bool) -> dict[str, str]:
-        """Placeholder -> this reader's value (HTML-escaped for the HTML part)."""
-        fill = escape if html else str
-        return {
-            PLACEHOLDER.email: fill(self.email),
-            PLACEHOLDER.following: fill(self.following),
-            PLACEHOLDER.unsubscribe_url: fill(self.unsubscribe_url),
-            PLACEHOLDER.manage_url: fill(self.manage_url),
-        }
-
-
-# Letters and digits only: they pass HTML escaping and CSS inlining untouched.
-PLACEHOLDER = Personal(
-    email="WATCHERxPERSONALxEMAILx7c1e",
-    following="WATCHERxPERSONALxFOLLOWINGx7c1e",
-    unsubscribe_url="WATCHERxPERSONALxUNSUBSCRIBEx7c1e",
-    manage_url="WATCHERxPERSONALxMANAGEx7c1e",
-)
-HOLES = tuple(PLACEHOLDER.values(html=False))
-
-
-@dataclass
-class SourceUpdate:
-    record: ChangeRecord
-    url: str
-    view: PageView | None
-    text_lines: list[str]
-
-    @property
-    def page(self) -> PageChange | None:
-        return self.record.change if isinstance(self.record.change, PageChange) else None
-
-    @property
-    def feed(self) -> FeedChange | None:
-        return self.record.change if isinstance(self.record.change, FeedChange) else None
-
-
-@dataclass
-class CountryUpdate:
-    code: str
-    name: str
-    updates: list[SourceUpdate] = field(default_factory=list)
-
-    def headlines(self) -> list[Headline]:
-        found: dict[str, Headline] = {}
-        for update in self.updates:
-            for headline in update.page.headlines() if update.page else []:
-                if headline.name not in found or headline.status != "changed":
-                    found[headline.name] = headline
-        return list(found.values())
-
-    def entry_count(self) -> int:
-        return sum(len(update.feed.entries) for update in self.updates if update.feed)
-
-
-def safe_url(url: str | None) -> str | None:
-    """Only http(s) links from remote content become links: no javascript:, data:, ..."""
-    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
-        return url.strip()
-    return None
 
 
 class Composer:
@@ -166,8 +72,8 @@ class Composer:
             keep_trailing_newline=True,
         )
         self.env.filters["safe_url"] = safe_url
-        self.env.filters["keywords"] = _marked_keywords
-        self.env.filters["keywords_text"] = _marked_keywords_text
+        self.env.filters["keywords"] = marked_keywords
+        self.env.filters["keywords_text"] = marked_keywords_text
         self.inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
         self._kept: dict[tuple[object, ...], tuple[str, Body, Body]] | None = None
 
@@ -403,7 +309,7 @@ class Composer:
     ) -> dict[str, Any]:
         return {
             "subject": subject,
-            "preheader": "; ".join(_preheader(country) for country in countries),
+            "preheader": "; ".join(preheader(country) for country in countries),
             "countries": countries,
             "subscriber": {"email": personal.email, "frequency": frequency},
             "following": personal.following,
@@ -507,54 +413,6 @@ class Composer:
             return datetime.fromisoformat(iso.replace("Z", "+00:00")).strftime("%-d %B %Y")
         except ValueError:
             return iso
-
-
-def change_subject(country: CountryUpdate) -> str:
-    """`Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)`."""
-    headlines = [headline.name for headline in country.headlines()]
-    pages = [update.page for update in country.updates if update.page]
-    if pages:
-        if headlines:
-            return f"{country.name}: country profile updated ({', '.join(headlines)})"
-        dates = [page.updated_new for page in pages if page.updated and page.updated_new]
-        suffix = f" (Last Updated {dates[0]})" if dates else ""
-        return f"{country.name}: country profile updated{suffix}"
-    entries = [item for update in country.updates if update.feed for item in update.feed.entries]
-    if len(entries) == 1:
-        item = entries[0]
-        what = "new entry" if item.status == "new" else "entry updated"
-        return f"{country.name}: {what}: {item.entry.title}"
-    return f"{country.name}: {len(entries)} new or updated news items"
-
-
-def _preheader(country: CountryUpdate) -> str:
-    parts = [headline.name for headline in country.headlines()]
-    if country.entry_count():
-        parts.append(f"{country.entry_count()} news item{'s' if country.entry_count() > 1 else ''}")
-    return f"{country.name}: {', '.join(parts)}" if parts else country.name
-
-
-@pass_context
-def _marked_keywords(context: Any, text: str | None) -> Markup | str:
-    """HTML: the text escaped, each keyword the reader follows in a `<mark>`."""
-    pattern = context.get("keyword_pattern")
-    if not text or pattern is None:
-        return text or ""
-    pieces, last = [], 0
-    for found in pattern.finditer(text):
-        pieces += [escape(text[last : found.start()]), f"<mark>{escape(found.group())}</mark>"]
-        last = found.end()
-    pieces.append(escape(text[last:]))
-    return Markup("".join(pieces))  # noqa: S704 (every piece of text was escaped above)
-
-
-@pass_context
-def _marked_keywords_text(context: Any, text: str | None) -> str:
-    """Plain text: each keyword the reader follows between `**`."""
-    pattern = context.get("keyword_pattern")
-    if not text or pattern is None:
-        return text or ""
-    return pattern.sub(lambda found: f"**{found.group()}**", text)
 
 
 def _display_name(sender: str) -> str:

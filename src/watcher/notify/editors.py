@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from watcher.app import App
-from watcher.notify.compose import Composed, Composer
+from watcher.notify.compose import Composer
+from watcher.notify.message import Composed
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord
 from watcher.store.editors import active_editors

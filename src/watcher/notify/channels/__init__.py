@@ -46,7 +46,7 @@ from watcher.errors import DeliveryError
 if TYPE_CHECKING:
     from watcher.app import App
     from watcher.config.loader import Channel
-    from watcher.notify.compose import Composed
+    from watcher.notify.message import Composed
     from watcher.store.changes import ChangeRecord
     from watcher.store.outbox import Message
     from watcher.store.subscribers import Subscriber
@@ -129,7 +129,7 @@ def url_problem(url: str) -> str | None:
 def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Composed:
     """A channel message as the outbox keeps it: `payload` as JSON, under a fresh key that
     is its message id (a webhook's Idempotency-Key), the same for every try."""
-    from watcher.notify.compose import Composed
+    from watcher.notify.message import Composed
 
     key = secrets.token_hex(16)
     body = json.dumps({"id": key, **payload}, ensure_ascii=False, separators=(",", ":"))

@@ -26,7 +26,7 @@ from watcher.config.loader import Channel
 from watcher.diff import FeedChange, PageChange
 from watcher.errors import DeliveryError
 from watcher.notify.channels import SenderTransport, Transport, composed
-from watcher.notify.compose import Composed
+from watcher.notify.message import Composed
 from watcher.store.changes import ChangeRecord
 from watcher.store.outbox import Message
 from watcher.store.subscribers import Subscriber

@@ -24,7 +24,7 @@ from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
 from watcher.notify.channels import Transport
-from watcher.notify.compose import Composed
+from watcher.notify.message import Composed
 from watcher.store.changes import ChangeRecord
 from watcher.store.outbox import Message
 from watcher.store.subscribers import Subscriber

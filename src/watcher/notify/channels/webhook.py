@@ -29,7 +29,7 @@ from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.errors import DeliveryError
 from watcher.notify.channels import SenderTransport, Transport, composed
-from watcher.notify.compose import Composed
+from watcher.notify.message import Composed
 from watcher.render.json import change_json
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
