@@ -5,7 +5,8 @@
 #
 # BASE is any Debian-like image; an official slim Python image by default. A bare Debian base
 # (CI builds from one) has no Python: it is installed from the distribution then.
-# BROWSER=1 adds Playwright and Debian's Chromium, for sources with fetch = "browser".
+# BROWSER=1 adds Playwright and Debian's Chromium, for sources with fetch = "browser"
+# (and libatomic1, which Playwright's Node.js driver needs and a slim base lacks).
 ARG BASE=python:3.12-slim
 
 FROM ${BASE} AS build
@@ -36,7 +37,7 @@ RUN if ! command -v python3 >/dev/null; then \
     fi \
  && if [ -n "$BROWSER" ]; then \
       apt-get update; \
-      apt-get install -y --no-install-recommends chromium; \
+      apt-get install -y --no-install-recommends chromium libatomic1; \
       rm -rf /var/lib/apt/lists/*; \
     fi \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin watcher \

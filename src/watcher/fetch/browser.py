@@ -107,7 +107,13 @@ class BrowserFetcher:
                     " (or set WATCHER_CHROMIUM to its path)"
                 )
             if self._playwright is None:
-                self._playwright = await async_playwright().start()
+                try:
+                    self._playwright = await async_playwright().start()
+                except Exception as exc:  # its Node.js driver could not run (a library missing)
+                    raise FetchError(
+                        f"Playwright's driver did not start ({type(exc).__name__}: {exc});"
+                        " its log says which system library is missing"
+                    ) from None
             try:
                 self._browser = await self._playwright.chromium.launch(
                     executable_path=executable, args=list(ARGS), headless=True
