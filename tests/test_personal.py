@@ -68,6 +68,7 @@ async def test_a_reader_downloads_everything_held_about_them(
     assert download.headers["cache-control"] == "no-store"
     data = json.loads(download.text)
     assert (data["email"], data["countries"], data["status"]) == (READER, ["VN"], "active")
+    assert (data["sections"], data["keywords"]) == ([], [])
     kinds = [message["kind"] for message in data["messages"]]
     assert kinds == ["confirm", "change"]
     change = data["messages"][1]

@@ -1,8 +1,9 @@
 """What watcher holds about one reader: all of it as JSON, or none of it (erasure).
 
 Held about a reader: the subscriber row (address, frequency, status, where it came from,
-when it was created and confirmed, bounces), the countries followed, the news waiting for
-them (notifications), and the mail addressed to them (the outbox rows and their bodies).
+when it was created and confirmed, bounces), the countries, sections and keywords followed,
+the news waiting for them (notifications), and the mail addressed to them (the outbox rows
+and their bodies).
 
 Erasure deletes the subscriber row, and with it (by foreign keys) the countries and the
 notifications; the mail rows stay for the outbox's counts, but lose their body and their
@@ -41,6 +42,8 @@ async def reader_data(connection: AsyncConnection, reader: Subscriber) -> dict[s
         "status": row.status,
         "origin": row.origin,
         "countries": list(reader.countries),
+        "sections": [{"country": country, "section": name} for country, name in reader.sections],
+        "keywords": list(reader.keywords),
         "created_at": iso(row.created_at),
         "confirmed_at": iso(row.confirmed_at),
         "updated_at": iso(row.updated_at),
