@@ -301,3 +301,19 @@ async def test_retention_leaves_what_waits_for_an_editor(reviewed: tuple[App, Cl
     async with read_transaction(app.engine) as connection:
         after = [record.id for record in await waiting(connection)]
     assert after == before
+
+
+async def test_request_logs_never_hold_an_invitation(
+    reviewed: tuple[App, Clock], web: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from watcher.web.editors import invitation_link
+
+    app, _ = reviewed
+    async with write_transaction(app.engine) as connection:
+        editor, secret = await invite(connection, EDITOR, app.clock())
+    with caplog.at_level(logging.INFO, logger="watcher.web"):
+        await web.get(invitation_link(BASE, editor.id, secret).removeprefix(BASE))
+    assert "GET /editor/password/<token> 200" in caplog.text
+    assert secret not in caplog.text

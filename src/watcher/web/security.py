@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-TOKEN_PATH = re.compile(r"^/(confirm|unsubscribe|manage)/[^/?#]+")
+TOKEN_PATH = re.compile(r"^/(confirm|unsubscribe|manage|editor/password)/[^/?#]+")
 SECURITY_HEADERS = {
     # Tokens live in URLs: never send them on to another site in a Referer. ("no-referrer"
     # would also make browsers send `Origin: null` on our own forms.)
