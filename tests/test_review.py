@@ -317,3 +317,29 @@ async def test_request_logs_never_hold_an_invitation(
         await web.get(invitation_link(BASE, editor.id, secret).removeprefix(BASE))
     assert "GET /editor/password/<token> 200" in caplog.text
     assert secret not in caplog.text
+
+
+async def test_a_reminder_that_breaks_holds_up_no_mail(
+    reviewed: tuple[App, Clock], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drain's reminders are their own error boundary: composing and delivering the
+    readers' mail go on whatever happens to them."""
+    from watcher.service import scheduler as scheduler_module
+    from watcher.service.scheduler import Scheduler
+
+    app, _ = reviewed
+
+    async def broken(_: App) -> int:
+        raise RuntimeError("a template error in the reminder")
+
+    monkeypatch.setattr(scheduler_module, "remind_editors", broken)
+    from watcher.notify.editors import invitation
+    from watcher.store.outbox import add_message
+
+    async with write_transaction(app.engine) as connection:
+        composed = invitation(app.composer, EDITOR, f"{BASE}/x", timedelta(hours=1), app.clock())
+        await add_message(connection, composed, kind="alert", subscriber_id=None, now=app.clock())
+    await Scheduler(app).drain()
+    async with read_transaction(app.engine) as connection:
+        mine = [m for m in await list_messages(connection) if m.recipient == EDITOR]
+    assert [m.status for m in mine] == ["sent"]

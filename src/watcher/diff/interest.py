@@ -96,14 +96,6 @@ class Interest:
     def names(self, country: str) -> frozenset[str]:
         return frozenset(name for code, name in self.sections if code in (country, EVERYWHERE))
 
-    def may_want(self, country: str) -> bool:
-        """Could any change of this country be for this reader (before looking at it)?"""
-        if self.keywords or any(code == EVERYWHERE for code, _ in self.sections):
-            return True
-        return (
-            country in self.countries or EVERYWHERE in self.countries or bool(self.names(country))
-        )
-
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         return keyword_pattern(self.keywords)

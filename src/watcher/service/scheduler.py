@@ -256,7 +256,7 @@ class Scheduler:
         async with self.draining:
             self.drainer = asyncio.current_task()
             try:
-                await remind_editors(self.app)
+                await self._remind()
                 await compose_pending(self.app)
                 await deliver(self.app, stop=self.quit_delivery)
                 await self._update_gauges()
@@ -266,6 +266,16 @@ class Scheduler:
                 log.exception("draining the outbox failed; it is tried again shortly")
             finally:
                 self.drainer = None
+
+    async def _remind(self) -> None:
+        """Remind the editors of changes waiting too long; an error of its own: whatever
+        happens here, the readers' mail is composed and delivered."""
+        try:
+            await remind_editors(self.app)
+        except StoreError as exc:
+            log.error("reminding the editors stopped: %s; tried again at the next drain", exc)
+        except Exception:
+            log.exception("reminding the editors failed; tried again at the next drain")
 
     async def _prune_job(self) -> None:
         """Once a day: drop what `[retention]` says is old enough (`store/retention.py`)."""

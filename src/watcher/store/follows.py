@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.interest import EVERYWHERE, MAX_KEYWORDS, clean_keyword
@@ -115,32 +115,6 @@ async def follow_renames(
                 connection, follows, ["subscriber_id", "kind", "country", "value"]
             )
             await connection.execute(statement, rows)
-
-
-async def readers_everywhere(connection: AsyncConnection) -> list[int]:
-    """Readers who may hear of a change in any country: keywords, or a section everywhere."""
-    query = (
-        select(follows.c.subscriber_id)
-        .where(
-            or_(
-                follows.c.kind == KEYWORD,
-                (follows.c.kind == SECTION) & (follows.c.country == EVERYWHERE),
-            )
-        )
-        .distinct()
-    )
-    return list((await connection.execute(query)).scalars())
-
-
-async def record_sections(connection: AsyncConnection, found: dict[str, list[str]]) -> None:
-    """The top-level headings of pages just read (source id -> names), for readers to
-    choose from."""
-    for source_id, names in found.items():
-        await connection.execute(
-            update(sources)
-            .where(sources.c.id == source_id)
-            .values(sections=json.dumps(names, ensure_ascii=False))
-        )
 
 
 async def sections_seen(connection: AsyncConnection) -> dict[str, list[str]]:

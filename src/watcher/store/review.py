@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record
@@ -40,12 +40,16 @@ async def waiting(
     return [change_record(row) for row in (await connection.execute(query)).all()]
 
 
-async def held_readers(connection: AsyncConnection, change_id: int) -> int:
-    """How many readers will be told when the change is approved (never who)."""
-    query = select(notifications.c.id).where(
-        notifications.c.change_id == change_id, notifications.c.status == "held"
+async def held_readers(connection: AsyncConnection, change_ids: list[int]) -> dict[int, int]:
+    """How many readers each change will reach when approved (never who): one query."""
+    query = (
+        select(notifications.c.change_id, func.count())
+        .where(notifications.c.change_id.in_(change_ids), notifications.c.status == "held")
+        .group_by(notifications.c.change_id)
     )
-    return len((await connection.execute(query)).all())
+    rows = (await connection.execute(query)).all() if change_ids else []
+    counts = {row[0]: row[1] for row in rows}
+    return {change_id: int(counts.get(change_id, 0)) for change_id in change_ids}
 
 
 async def held_addresses(connection: AsyncConnection, change_id: int) -> list[str]:

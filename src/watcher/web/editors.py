@@ -164,7 +164,7 @@ async def queue(request: Request, country: str | None = None) -> Response:
     code = country.upper() if country else None
     async with read_transaction(site.app.engine) as connection:
         records = await waiting(connection, country=code)
-        readers = {record.id: await held_readers(connection, record.id) for record in records}
+        readers = await held_readers(connection, [record.id for record in records])
     context = {
         "records": records,
         "readers": readers,

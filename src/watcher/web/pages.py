@@ -148,7 +148,7 @@ async def change(request: Request, change_id: ChangeId, view: str = "inline") ->
     session = await editor_session(request)
     async with read_transaction(site.app.engine) as connection:
         record = await get_change(connection, change_id)
-        readers = await held_readers(connection, change_id) if session else 0
+        readers = (await held_readers(connection, [change_id]))[change_id] if session else 0
         see = session is not None and session.editor.see_subscribers
         addresses = await held_addresses(connection, change_id) if see else []
     if record is None or (record.review in ("waiting", "discarded") and session is None):
