@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from tests.conftest import Clock, write_config
+from tests.plans import rows_read
 from tests.servers import ScriptedServer, static
 from tests.service import Running, start
 from tests.smtp import PASSWORD, MailServer, free_port
@@ -73,19 +74,6 @@ async def workers(stack: AsyncExitStack, settings: Any, clock: Clock) -> list[Ap
 async def rows(app: App, query: Any) -> list[Any]:
     async with read_transaction(app.engine) as connection:
         return list((await connection.execute(query)).all())
-
-
-async def rows_read(app: App, *tables: str) -> int:
-    """Rows of these tables PostgreSQL has read so far (sequential and index reads)."""
-    async with read_transaction(app.engine) as connection:
-        await connection.execute(text("SELECT pg_stat_force_next_flush()"))
-    async with read_transaction(app.engine) as connection:
-        await connection.execute(text("SELECT pg_stat_clear_snapshot()"))
-        query = text(
-            "SELECT sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))"
-            " FROM pg_stat_user_tables WHERE relname = ANY(:tables)"
-        )
-        return int((await connection.execute(query, {"tables": list(tables)})).scalar_one())
 
 
 @pytest.mark.parametrize("frequency", ["immediate", "daily"])

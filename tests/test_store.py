@@ -15,10 +15,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
-from sqlalchemy.sql import ClauseElement
 
 from tests.conftest import demo_data, write_config
 from tests.harness import Harness
+from tests.plans import sqlite_plan
 from tests.servers import ScriptedServer, slow
 from tests.test_pipeline import VIETNAM
 from watcher.demo.site import SiteServer
@@ -102,22 +102,6 @@ async def test_every_foreign_key_is_indexed_on_postgresql(postgres_url: str) -> 
     assert await unindexed_foreign_keys(postgres_url) == []
 
 
-async def sqlite_plan(path: Path, statement: ClauseElement) -> list[str]:
-    """SQLite's query plan for `statement` on a migrated database, a step a line."""
-    engine = create_engine(f"sqlite:///{path}")
-    try:
-        await migrate(engine)
-        compiled = statement.compile(
-            dialect=engine.dialect, compile_kwargs={"render_postcompile": True}
-        )
-        unbound = tuple(None for _ in compiled.positiontup or ())  # the plan needs no values
-        async with engine.connect() as connection:
-            plan = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", unbound)
-            return [row[3] for row in plan.all()]
-    finally:
-        await engine.dispose()
-
-
 async def test_looking_for_dead_claims_reads_only_the_claimed_messages(tmp_path: Path) -> None:
     """Every drain asks which workers hold live claims; the outbox keeps every message sent,
     so the question must be answered from the claims index, not by reading the table."""
@@ -150,7 +134,9 @@ async def test_the_drains_outbox_gauges_leave_the_sent_mail_unread(tmp_path: Pat
 async def a_source_that_changed(connection: Any, now: datetime) -> tuple[int, Change]:
     """Source s1 in VN, its snapshot's id, and a change to log against it."""
     await connection.execute(
-        sources.insert().values(id="s1", country="VN", url="http://x/", name="x", created_at=now)
+        sources.insert().values(
+            id="s1", country="VN", url="http://x/", name="x", created_at=now, next_check_at=now
+        )
     )
     [snapshot_id] = await add_snapshots(connection, [("s1", page("b"))], now, keep=5)
     change = diff_pages(page("a"), page("b"))
@@ -397,6 +383,7 @@ async def batched_writes(url: str) -> None:
                         "status": "new",
                         "failures": 0,
                         "created_at": now,
+                        "next_check_at": now,
                     }
                     for id_, country in rows
                 ],

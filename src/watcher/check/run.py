@@ -156,9 +156,7 @@ async def _take(
             states = await load_states(connection)
         if ids:
             return [state for state in states if state.id in set(ids)]
-        return [
-            s for s in states if not due_only or s.next_check_at is None or s.next_check_at <= now
-        ]
+        return [s for s in states if not due_only or s.next_check_at <= now]
     async with write_transaction(app.engine) as connection:
         await release_stale_claims(connection, sources, now=now, me=app.worker)
         return await claim_sources(

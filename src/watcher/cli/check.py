@@ -137,11 +137,10 @@ async def _nothing_due(app: Any, stream: TextIO) -> None:
 
     async with read_transaction(app.engine) as connection:
         states = await load_states(connection)
-    upcoming = sorted((s for s in states if s.next_check_at), key=lambda s: s.next_check_at)
     if not states:
         stream.write("No sources are configured.\n")
-    elif upcoming:
-        first = upcoming[0]
+    else:
+        first = min(states, key=lambda s: s.next_check_at)
         when = local_time(first.next_check_at, app.settings.service.timezone)
         stream.write(
             f"Nothing is due; the next check is {first.id} at {when}."

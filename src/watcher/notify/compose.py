@@ -238,7 +238,7 @@ class Composer:
             source=source,
             state=state,
             since=self._when(state.failing_since or now),
-            next_attempt=self._when(state.next_check_at) if state.next_check_at else "soon",
+            next_attempt=self._when(state.next_check_at),
             links=self.links,
         )
         return self.plain_message(

@@ -111,12 +111,15 @@ sources = Table(
     Column("last_checked_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_change_at", UTCDateTime),
-    Column("next_check_at", UTCDateTime),
+    Column("next_check_at", UTCDateTime),  # set from the start: a new source is due when added
+    # Its place among its host's sources, in configuration order: sources due at the same
+    # instant are claimed every host's first, then every host's second (store/sources.py).
+    Column("turn", Integer, nullable=False, server_default="0"),
     Column("claimed_by", String(64)),
     Column("claimed_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_sources_country", "country"),
-    Index("ix_sources_next_check_at", "next_check_at"),
+    Index("ix_sources_due", "next_check_at", "turn", "id"),  # the schedule, in claim order
     Index("ix_sources_claimed_until", "claimed_until"),  # live claims: the next to expire
     Index("ix_sources_url", "url", postgresql_using="hash"),  # siblings: one fetch for all
 )

@@ -7,7 +7,8 @@ is already being checked.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from watcher.store.db import analyze_if_grown, chunks, lock_rows
 from watcher.store.schema import sources
 
 SPREAD = 4  # a batch is chosen from this many times its size of the most overdue
+IN_CLAIM_ORDER = (sources.c.next_check_at, sources.c.turn, sources.c.id)  # ix_sources_due
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class SourceState:
     last_checked_at: datetime | None
     last_success_at: datetime | None
     last_change_at: datetime | None
-    next_check_at: datetime | None
+    next_check_at: datetime
 
     @property
     def validators(self) -> Validators:
@@ -70,28 +72,32 @@ _STATE_FIELDS = tuple(field.name for field in fields(SourceState))
 async def sync_sources(
     connection: AsyncConnection, configured: Sequence[Source], now: datetime
 ) -> None:
-    """Make the table match the configuration: new sources added, gone ones deactivated."""
+    """Make the table match the configuration: new sources added, due at once, gone ones
+    deactivated. A new source takes the next turn on its host (`turns`)."""
     rows = (
         await connection.execute(
             select(sources.c.id, sources.c.country, sources.c.url, sources.c.name, sources.c.active)
         )
     ).all()
     stored = {row.id: row for row in rows}
-    fresh = [
-        {
-            "id": s.id,
-            "country": s.country,
-            "url": s.url,
-            "name": s.name,
-            "active": True,
-            "status": "new",
-            "failures": 0,
-            "created_at": now,
-        }
-        for s in configured
-        if s.id not in stored
-    ]
-    if fresh:
+    added = [s for s in configured if s.id not in stored]
+    if added:
+        turn = turns([row.url for row in rows], [s.url for s in added])
+        fresh = [
+            {
+                "id": s.id,
+                "country": s.country,
+                "url": s.url,
+                "name": s.name,
+                "active": True,
+                "status": "new",
+                "failures": 0,
+                "created_at": now,
+                "next_check_at": now,
+                "turn": next(turn),
+            }
+            for s in added
+        ]
         await connection.execute(sources.insert(), fresh)
         await analyze_if_grown(connection, sources, len(fresh))
     for source in configured:
@@ -111,6 +117,21 @@ async def sync_sources(
         )
 
 
+def turns(stored: Sequence[str], added: Sequence[str]) -> Iterator[int]:
+    """The turn of each added source (by URL, in configuration order) on its host: the number
+    of sources its host had before it, stored ones first."""
+    seen = Counter(host_key(url) for url in stored)
+    for url in added:
+        host = host_key(url)
+        yield seen[host]
+        seen[host] += 1
+
+
+def host_key(url: str) -> str:
+    """The host (and port) whose requests `checks.per_host` limits."""
+    return urlsplit(url).netloc.rpartition("@")[2].lower()
+
+
 async def claim_sources(
     connection: AsyncConnection,
     *,
@@ -127,17 +148,18 @@ async def claim_sources(
     `siblings_within`, also the sources sharing a URL with those that are due within that
     time anyway: one fetch serves them all. Call in a write transaction.
 
-    A batch (`limit`) is spread over hosts: it is chosen from the `SPREAD` x `limit` most
-    overdue, taking each host's first before any host's second (`across_hosts`). One site's
-    pages due together would otherwise fill a batch whose requests `checks.per_host` lets
-    out two at a time, while the fetch slots idle."""
-    free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
-    query = select(sources).where(sources.c.active.is_(True), free)
+    Sources due at the same instant (a new configuration, an outage's end) come in turns:
+    every host's first, then every host's second. A batch (`limit`) is also spread over
+    hosts when their due times cluster: it is chosen from `due_window`'s `SPREAD` x `limit`,
+    each host's first before any host's second (`across_hosts`). One site's pages would
+    otherwise fill a batch whose requests `checks.per_host` lets out two at a time, while
+    the fetch slots idle."""
+    query = select(sources).where(sources.c.active.is_(True), _free(now))
     if due_only:
-        query = query.where(_due_by(now))
-    query = query.order_by(sources.c.next_check_at.asc().nulls_first(), sources.c.id)
+        query = query.where(sources.c.next_check_at <= now)
+    query = query.order_by(*IN_CLAIM_ORDER)
     if limit is not None and ids is None:
-        window = query.with_only_columns(sources.c.id, sources.c.url).limit(SPREAD * limit)
+        window = due_window(now, SPREAD * limit)
         candidates = (await connection.execute(lock_rows(connection, window))).all()
         chosen = across_hosts([(row.id, row.url) for row in candidates], limit)
         found = {}
@@ -163,8 +185,8 @@ async def claim_sources(
         for batch in chunks(sorted({row.url for row in rows})):
             soon = (
                 select(sources)
-                .where(sources.c.active.is_(True), free, sources.c.url.in_(batch))
-                .where(_due_by(now + siblings_within))
+                .where(sources.c.active.is_(True), _free(now), sources.c.url.in_(batch))
+                .where(sources.c.next_check_at <= now + siblings_within)
             )
             found = (await connection.execute(lock_rows(connection, soon))).all()
             rows += [row for row in found if row.id not in taken]
@@ -178,55 +200,63 @@ async def claim_sources(
     return claimed
 
 
+def due_window(now: datetime, size: int) -> Select[Any]:
+    """The `size` due sources a batch is chosen from, in claim order: off the due index
+    (`ix_sources_due`), read in its order and left once `size` are found, whatever the
+    number of sources due."""
+    return (
+        select(sources.c.id, sources.c.url)
+        .where(sources.c.next_check_at <= now, sources.c.active.is_(True), _free(now))
+        .order_by(*IN_CLAIM_ORDER)
+        .limit(size)
+    )
+
+
 def across_hosts(candidates: Sequence[tuple[str, str]], limit: int) -> list[str]:
     """At most `limit` of the (id, URL) candidates, given most overdue first: every host's
     first, then every host's second, and so on, each round in the order given."""
     seen: dict[str, int] = {}
     ranked = []
     for position, (source_id, url) in enumerate(candidates):
-        host = urlsplit(url).netloc.lower()
+        host = host_key(url)
         rank = seen[host] = seen.get(host, -1) + 1
         ranked.append((rank, position, source_id))
     return [source_id for _, _, source_id in sorted(ranked)[:limit]]
 
 
-def _due_by(moment: datetime) -> Any:
-    return or_(sources.c.next_check_at.is_(None), sources.c.next_check_at <= moment)
+def _free(now: datetime) -> Any:
+    return or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
 
 
 async def next_due(connection: AsyncConnection, now: datetime) -> datetime | None:
     """When the next check falls due for this worker to claim: the earliest due time of the
-    active sources nobody holds (now, for a new one), else the earliest lease to expire on
-    one that is overdue; None with nothing to check. A few rows read off indexes, whatever
-    the number of sources."""
-    new, earliest, held = due_queries(now)
-    if (await connection.execute(new)).first() is not None:
-        return now
+    active sources nobody holds, else the earliest lease to expire on one that is overdue;
+    None with nothing to check. A few rows read off indexes, whatever the number of
+    sources."""
+    earliest, held = due_queries(now)
     due = (await connection.execute(earliest)).scalar()
     expiry = (await connection.execute(held)).scalar()
     moments = [moment for moment in (due, expiry) if moment is not None]
     return min(moments) if moments else None
 
 
-def due_queries(now: datetime) -> tuple[Select[Any], Select[Any], Select[Any]]:
-    """`next_due`'s statements: a new source nobody holds; the earliest due time nobody
-    holds; the earliest lease to expire on an overdue source."""
-    free = or_(sources.c.claimed_until.is_(None), sources.c.claimed_until < now)
+def due_queries(now: datetime) -> tuple[Select[Any], Select[Any]]:
+    """`next_due`'s statements: the earliest due time nobody holds; the earliest lease to
+    expire on an overdue source."""
     active = sources.c.active.is_(True)
-    new = select(sources.c.id).where(active, free, sources.c.next_check_at.is_(None)).limit(1)
     earliest = (
         select(sources.c.next_check_at)
-        .where(active, free, sources.c.next_check_at.is_not(None))
+        .where(active, _free(now))
         .order_by(sources.c.next_check_at)
         .limit(1)
     )
     held = (
         select(sources.c.claimed_until)
-        .where(active, sources.c.claimed_until >= now, _due_by(now))
+        .where(active, sources.c.claimed_until >= now, sources.c.next_check_at <= now)
         .order_by(sources.c.claimed_until)
         .limit(1)
     )
-    return new, earliest, held
+    return earliest, held
 
 
 async def source_counts(connection: AsyncConnection) -> tuple[int, int]:
