@@ -76,7 +76,7 @@ class SourceOut(BaseModel):
     last_checked_at: str | None
     last_success_at: str | None
     last_change_at: str | None
-    next_check_at: str | None
+    next_check_at: str
 
 
 class NoiseLineOut(BaseModel):
