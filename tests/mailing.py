@@ -17,7 +17,8 @@ from watcher.demo.site import SiteServer
 from watcher.notify.mailer import DeliveryReport, deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction, write_transaction
-from watcher.store.outbox import Message, add_message, list_messages
+from watcher.store.messages import Message, list_messages
+from watcher.store.outbox import add_message
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -151,7 +151,7 @@ async def test_trouble_is_retried_with_backoff_and_a_repeat_is_dropped_by_its_ke
     # same key, which the receiver drops.
     from watcher.config.loader import Channel
     from watcher.notify.channels.webhook import WebhookSender
-    from watcher.store.outbox import Message
+    from watcher.store.messages import Message
 
     message = Message(
         row.id,

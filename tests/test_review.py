@@ -25,7 +25,7 @@ from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import invite
-from watcher.store.outbox import list_messages
+from watcher.store.messages import list_messages
 from watcher.store.schema import audit, notifications
 from watcher.web.editors import COOKIE
 

@@ -37,9 +37,9 @@ from watcher.store.changes import (
 )
 from watcher.store.claims import claimants
 from watcher.store.db import use_wal
+from watcher.store.messages import counts_query
 from watcher.store.migrate import head_revision
 from watcher.store.news import News, queue_notifications
-from watcher.store.outbox import counts_query
 from watcher.store.schema import changes, messages, metadata, notifications, snapshots, sources
 from watcher.store.sources import due_queries
 from watcher.store.subscribers import subscribe

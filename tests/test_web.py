@@ -21,7 +21,7 @@ from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction, write_transaction
-from watcher.store.outbox import list_messages
+from watcher.store.messages import list_messages
 from watcher.store.schema import sources
 from watcher.store.subscribers import find_subscriber
 from watcher.web.app import create_web

@@ -29,7 +29,7 @@ async def show_outbox(args: argparse.Namespace) -> int:
     from watcher.render.json import message_json
     from watcher.render.times import local_time
     from watcher.store import read_transaction
-    from watcher.store.outbox import list_messages, outbox_counts
+    from watcher.store.messages import list_messages, outbox_counts
 
     async with app_of(args) as app:
         async with read_transaction(app.engine) as connection:

@@ -34,13 +34,7 @@ from watcher.notify.channels import Transport, by_kind
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
-from watcher.store.outbox import (
-    Message,
-    claim_messages,
-    mark_failed,
-    mark_retry,
-    mark_sent,
-)
+from watcher.store.messages import Message, claim_messages, mark_failed, mark_retry, mark_sent
 from watcher.store.schema import messages
 
 log = logging.getLogger("watcher.mail")

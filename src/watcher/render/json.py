@@ -8,7 +8,7 @@ from watcher.config import Config
 from watcher.extract.noise import Noise
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
-from watcher.store.outbox import Message
+from watcher.store.messages import Message
 from watcher.store.sources import SourceState
 from watcher.store.subscribers import Subscriber
 

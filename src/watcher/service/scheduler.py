@@ -36,7 +36,7 @@ from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
 from watcher.store.clock import DatabaseClock
 from watcher.store.db import listening
-from watcher.store.outbox import outbox_counts
+from watcher.store.messages import outbox_counts
 from watcher.store.retention import prune
 from watcher.store.sources import next_due, source_counts
 

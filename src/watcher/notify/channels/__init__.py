@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from watcher.config.loader import Channel
     from watcher.notify.message import Composed
     from watcher.store.changes import ChangeRecord
-    from watcher.store.outbox import Message
+    from watcher.store.messages import Message
     from watcher.store.subscribers import Subscriber
 
 log = logging.getLogger("watcher.mail")

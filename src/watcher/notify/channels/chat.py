@@ -28,7 +28,7 @@ from watcher.errors import DeliveryError
 from watcher.notify.channels import SenderTransport, Transport, composed
 from watcher.notify.message import Composed
 from watcher.store.changes import ChangeRecord
-from watcher.store.outbox import Message
+from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
 
 logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)  # its lines may hold tokens

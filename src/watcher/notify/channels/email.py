@@ -26,7 +26,7 @@ from watcher.errors import DeliveryError
 from watcher.notify.channels import Transport
 from watcher.notify.message import Composed
 from watcher.store.changes import ChangeRecord
-from watcher.store.outbox import Message
+from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
 
 

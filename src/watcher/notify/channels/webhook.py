@@ -33,7 +33,7 @@ from watcher.notify.message import Composed
 from watcher.render.json import change_json
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
-from watcher.store.outbox import Message
+from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
 
 VERSION = 1
