@@ -70,13 +70,13 @@ def register(commands: Any) -> None:
 
 
 def _codes(app: App, codes: list[str]) -> list[str]:
-    known = {country.code for country in app.settings.countries}
-    wanted = [code if code == "*" else code.upper() for code in codes]
-    unknown = [code for code in wanted if code != "*" and code not in known]
+    from watcher.config.model import country_key
+
+    wanted = [country_key(code) for code in codes]
+    unknown = app.settings.unknown_countries(wanted)
     if unknown:
-        raise CommandError(
-            f"unknown country code {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-        )
+        known = sorted(country.code for country in app.settings.countries)
+        raise CommandError(f"unknown country code {', '.join(unknown)} (known: {', '.join(known)})")
     return wanted
 
 

@@ -7,6 +7,7 @@ setting that silently does nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -350,6 +351,12 @@ class CountryConfig(Model):
 CHANNEL_PREFIX = "channel:"  # an address that is a channel, not a mailbox: "channel:ops"
 
 
+def country_key(code: str) -> str:
+    """A country code as readers' choices store it: upper case, or "*" for every country."""
+    code = code.strip()
+    return code if code == "*" else code.upper()
+
+
 class SubscriberConfig(Model):
     email: Email | None = None
     channel: ChannelName | None = Field(
@@ -366,7 +373,7 @@ class SubscriberConfig(Model):
     @field_validator("countries")
     @classmethod
     def _codes(cls, codes: list[str]) -> list[str]:
-        return [code.upper() if code != "*" else code for code in codes]
+        return [country_key(code) for code in codes]
 
     @field_validator("sections")
     @classmethod
@@ -394,8 +401,7 @@ class SubscriberConfig(Model):
         pairs = []
         for section in self.sections:
             code, _, name = section.partition(":")
-            code = code.strip()
-            pairs.append((code if code == "*" else code.upper(), " ".join(name.split())))
+            pairs.append((country_key(code), " ".join(name.split())))
         return pairs
 
     @property
@@ -438,3 +444,8 @@ class Settings(Model):
     review: ReviewConfig = ReviewConfig()
     countries: list[CountryConfig] = Field(default_factory=list)
     subscribers: list[SubscriberConfig] = Field(default_factory=list)
+
+    def unknown_countries(self, codes: Iterable[str]) -> list[str]:
+        """The codes (as `country_key` has them) that name no configured country."""
+        known = {country.code for country in self.countries}
+        return sorted({code for code in codes if code != "*"} - known)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from watcher.check import run_pass
+from watcher.config.model import country_key
 from watcher.diff.interest import MAX_KEYWORDS
 from watcher.render.json import change_json, noise_json, source_json, subscriber_json
 from watcher.store import read_transaction, write_transaction
@@ -310,12 +311,9 @@ async def subscribers(
 async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str, Any]:
     app = site_of(request).app
     email = wanted.email.strip()
-    known = {country.code for country in app.settings.countries}
-    codes = [code if code == "*" else code.upper() for code in wanted.countries]
-    sections = [
-        (c.country if c.country == "*" else c.country.upper(), c.section) for c in wanted.sections
-    ]
-    unknown = sorted({code for code in [*codes, *(c for c, _ in sections)] if code != "*"} - known)
+    codes = [country_key(code) for code in wanted.countries]
+    sections = [(country_key(c.country), c.section) for c in wanted.sections]
+    unknown = app.settings.unknown_countries([*codes, *(code for code, _ in sections)])
     if unknown:
         raise HTTPException(404, f"no such country: {', '.join(unknown)}")
     async with write_transaction(app.engine) as connection:
