@@ -190,3 +190,25 @@ async def test_an_older_database_gives_its_sources_turns_and_due_times(
         await engine.dispose()
     assert {row.id: row.turn for row in rows} == {"z": 0, "y": 0, "x": 1, "w": 0}
     assert all(row.next_check_at == row.created_at for row in rows)
+
+
+@pytest.mark.postgres
+async def test_sources_removed_from_the_configuration_cost_a_claim_nothing(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Sources removed from the configuration stay in the table (their history is kept),
+    overdue for ever: a claim must not walk past them, however many there are."""
+    settings = grouped(postgres_url, tmp_path, {"a": 2_000, "b": 100})
+    async with open_app(settings):
+        pass
+    settings = grouped(postgres_url, tmp_path, {"b": 100})  # site a's pages are gone
+    async with open_app(settings) as app:
+        async with write_transaction(app.engine) as connection:
+            await connection.execute(update(sources).values(next_check_at=app.clock()))
+            await connection.execute(text("ANALYZE sources"))
+        await claim(app, 10)  # the statements are planned once
+        before = await rows_read(app, "sources")
+        claimed = await claim(app, 10)
+        read = await rows_read(app, "sources") - before
+    assert hosts_of(claimed) == ["b.example"] * 10
+    assert read < 10 * 10, f"{read} rows of sources read to claim 10 beside 2,000 removed"

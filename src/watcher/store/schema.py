@@ -119,7 +119,7 @@ sources = Table(
     Column("claimed_until", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_sources_country", "country"),
-    Index("ix_sources_due", "next_check_at", "turn", "id"),  # the schedule, in claim order
+    Index("ix_sources_due", "active", "next_check_at", "turn", "id"),  # the schedule
     Index("ix_sources_claimed_until", "claimed_until"),  # live claims: the next to expire
     Index("ix_sources_url", "url", postgresql_using="hash"),  # siblings: one fetch for all
 )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.config.sources import Source
@@ -23,7 +23,11 @@ from watcher.store.db import analyze_if_grown, chunks, lock_rows
 from watcher.store.schema import sources
 
 SPREAD = 4  # a batch is chosen from this many times its size of the most overdue
-IN_CLAIM_ORDER = (sources.c.next_check_at, sources.c.turn, sources.c.id)  # ix_sources_due
+# The schedule, as ix_sources_due (active, next_check_at, turn, id) holds it: an equality on
+# `active` (not IS TRUE, which no index answers), so the sources removed from the
+# configuration, kept for their history, are never walked past.
+ACTIVE = sources.c.active == true()
+IN_CLAIM_ORDER = (sources.c.next_check_at, sources.c.turn, sources.c.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,7 @@ async def claim_sources(
     each host's first before any host's second (`across_hosts`). One site's pages would
     otherwise fill a batch whose requests `checks.per_host` lets out two at a time, while
     the fetch slots idle."""
-    query = select(sources).where(sources.c.active.is_(True), _free(now))
+    query = select(sources).where(ACTIVE, _free(now))
     if due_only:
         query = query.where(sources.c.next_check_at <= now)
     query = query.order_by(*IN_CLAIM_ORDER)
@@ -185,7 +189,7 @@ async def claim_sources(
         for batch in chunks(sorted({row.url for row in rows})):
             soon = (
                 select(sources)
-                .where(sources.c.active.is_(True), _free(now), sources.c.url.in_(batch))
+                .where(ACTIVE, _free(now), sources.c.url.in_(batch))
                 .where(sources.c.next_check_at <= now + siblings_within)
             )
             found = (await connection.execute(lock_rows(connection, soon))).all()
@@ -206,7 +210,7 @@ def due_window(now: datetime, size: int) -> Select[Any]:
     number of sources due."""
     return (
         select(sources.c.id, sources.c.url)
-        .where(sources.c.next_check_at <= now, sources.c.active.is_(True), _free(now))
+        .where(sources.c.next_check_at <= now, ACTIVE, _free(now))
         .order_by(*IN_CLAIM_ORDER)
         .limit(size)
     )
@@ -243,16 +247,15 @@ async def next_due(connection: AsyncConnection, now: datetime) -> datetime | Non
 def due_queries(now: datetime) -> tuple[Select[Any], Select[Any]]:
     """`next_due`'s statements: the earliest due time nobody holds; the earliest lease to
     expire on an overdue source."""
-    active = sources.c.active.is_(True)
     earliest = (
         select(sources.c.next_check_at)
-        .where(active, _free(now))
+        .where(ACTIVE, _free(now))
         .order_by(sources.c.next_check_at)
         .limit(1)
     )
     held = (
         select(sources.c.claimed_until)
-        .where(active, sources.c.claimed_until >= now, sources.c.next_check_at <= now)
+        .where(ACTIVE, sources.c.claimed_until >= now, sources.c.next_check_at <= now)
         .order_by(sources.c.claimed_until)
         .limit(1)
     )
@@ -262,7 +265,7 @@ def due_queries(now: datetime) -> tuple[Select[Any], Select[Any]]:
 async def source_counts(connection: AsyncConnection) -> tuple[int, int]:
     """How many sources are active, and how many of them failing: one aggregate, no rows."""
     failing = func.sum(case((sources.c.status == "failing", 1), else_=0))
-    query = select(func.count(), failing).select_from(sources).where(sources.c.active.is_(True))
+    query = select(func.count(), failing).select_from(sources).where(ACTIVE)
     total, failed = (await connection.execute(query)).one()
     return int(total), int(failed or 0)
 
@@ -281,7 +284,7 @@ async def load_states(
 ) -> list[SourceState]:
     query = select(sources).order_by(sources.c.country, sources.c.id)
     if active_only:
-        query = query.where(sources.c.active.is_(True))
+        query = query.where(ACTIVE)
     if country:
         query = query.where(sources.c.country == country)
     return [SourceState.from_row(row) for row in (await connection.execute(query)).all()]

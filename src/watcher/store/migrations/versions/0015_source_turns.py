@@ -10,9 +10,10 @@ claims order by (next_check_at, turn, id): every host's first, then every host's
 A new source was due with next_check_at NULL, and the claim asked for "NULL or overdue",
 sorted NULLs first: PostgreSQL read and sorted every due source for every batch (a pass
 over N due sources: N x N / batch rows). New sources are now due from when they were added,
-and `ix_sources_due` (next_check_at, turn, id) answers the claim in its order, a batch's
-worth of rows read. The column stays nullable (altering it would rebuild the table on
-SQLite), but nothing writes NULL any more.
+and `ix_sources_due` (active, next_check_at, turn, id) answers the claim in its order, a
+batch's worth of rows read, past none of the sources removed from the configuration (kept,
+inactive, for their history, and overdue for ever). The column stays nullable (altering it
+would rebuild the table on SQLite), but nothing writes NULL any more.
 
 Existing sources take their turns in the order they were added.
 
@@ -39,7 +40,7 @@ def upgrade() -> None:
     # `sources` would cascade to every snapshot and change (foreign keys are on).
     op.add_column("sources", sa.Column("turn", sa.Integer(), nullable=False, server_default="0"))
     op.drop_index("ix_sources_next_check_at", table_name="sources")
-    op.create_index("ix_sources_due", "sources", ["next_check_at", "turn", "id"])
+    op.create_index("ix_sources_due", "sources", ["active", "next_check_at", "turn", "id"])
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, url FROM sources ORDER BY created_at, id")).all()
     seen: Counter[str] = Counter()
