@@ -2,7 +2,7 @@
 longest overdue first; among sources due at the same instant (a new configuration, a pass
 made due at once), every host's first before any host's second, across the whole due set,
 not only the batch's neighbours; and reading about a batch's worth of rows, however many
-sources are due."""
+sources are due or were removed from the configuration."""
 
 from __future__ import annotations
 
