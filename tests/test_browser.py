@@ -91,7 +91,7 @@ async def test_a_reader_subscribes_reads_a_change_and_unsubscribes(
     await shot(page, "2-check-your-inbox")
 
     confirmation = service.wait_for(
-        lambda: [item.message for item in mail_server.received if READER in item.recipients],
+        lambda: mail_server.to(READER),
         timeout=20,
         what="the confirmation email",
     )[0]

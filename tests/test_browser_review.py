@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -40,10 +39,6 @@ def service(site: SiteServer, mail_server: MailServer, tmp_path: Path) -> Iterat
     running = start(write_config(tmp_path, data))
     yield running
     running.kill()
-
-
-def mail_to(server: MailServer, address: str) -> list[EmailMessage]:
-    return [item.message for item in server.received if address in item.recipients]
 
 
 async def test_an_editor_approves_with_a_note_and_discards(
@@ -83,7 +78,7 @@ async def test_an_editor_approves_with_a_note_and_discards(
     assert added.returncode == 0, added.stderr
     service.api("/sources/la-profile/check", method="POST")  # wakes the drain: mail goes out
     invitation = service.wait_for(
-        lambda: mail_to(mail_server, EDITOR), timeout=30, what="the invitation"
+        lambda: mail_server.to(EDITOR), timeout=30, what="the invitation"
     )[0]
     page = await browser.new_page(viewport={"width": 1000, "height": 800})
     await page.goto(link_in(invitation, r"http://\S+/editor/password/\S+"))
@@ -116,7 +111,7 @@ async def test_an_editor_approves_with_a_note_and_discards(
     await shot(page, "review-3-empty")
 
     told = service.wait_for(
-        lambda: [m for m in mail_to(mail_server, READER) if "Vietnam" in str(m["Subject"])],
+        lambda: [m for m in mail_server.to(READER) if "Vietnam" in str(m["Subject"])],
         timeout=30,
         what="the reader's email",
     )

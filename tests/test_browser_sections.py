@@ -79,10 +79,6 @@ def service(
     running.kill()
 
 
-def mail_to(server: MailServer, address: str) -> list[EmailMessage]:
-    return [item.message for item in server.received if address in item.recipients]
-
-
 def text_of(message: EmailMessage, kind: str = "plain") -> str:
     part = message.get_body((kind,))
     assert part is not None
@@ -107,7 +103,7 @@ async def test_a_reader_follows_two_sections_and_a_keyword(
     await page.click("form.subscribe button[type=submit]")
     await expect(page.locator("h1")).to_have_text("Check your inbox")
     confirmation = service.wait_for(
-        lambda: mail_to(mail_server, READER), timeout=20, what="the confirmation email"
+        lambda: mail_server.to(READER), timeout=20, what="the confirmation email"
     )[0]
     await page.goto(link_in(confirmation, r"http://\S+/confirm/\S+"))
     await page.click("button[type=submit]")
@@ -131,22 +127,20 @@ async def test_a_reader_follows_two_sections_and_a_keyword(
     # r2: only Casualties changes. The editor hears of it; the reader does not.
     sectioned_site.revision = "r2"
     service.wait_for(
-        lambda: [
-            m for m in mail_to(mail_server, "editor@monitor.example") if "Vietnam" in m["Subject"]
-        ],
+        lambda: [m for m in mail_server.to("editor@monitor.example") if "Vietnam" in m["Subject"]],
         timeout=40,
         what="the editor's Vietnam email",
     )
     # Who hears of a change is decided as it is recorded: the editor's email went out, so
     # the reader's would have too.
-    assert [str(m["Subject"]) for m in mail_to(mail_server, READER)] == [
-        str(confirmation["Subject"])
-    ], "a section not chosen changed: no email"
+    assert [str(m["Subject"]) for m in mail_server.to(READER)] == [str(confirmation["Subject"])], (
+        "a section not chosen changed: no email"
+    )
 
     # r3: a chosen section, a keyword in another, and Casualties again.
     sectioned_site.revision = "r3"
     email = service.wait_for(
-        lambda: [m for m in mail_to(mail_server, READER) if "Vietnam" in m["Subject"]],
+        lambda: [m for m in mail_server.to(READER) if "Vietnam" in m["Subject"]],
         timeout=40,
         what="the reader's Vietnam email",
     )[0]
