@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from watcher.notify.links import make_token, parse_token
+from watcher.notify.links import make_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import (
     Session,
@@ -30,12 +30,11 @@ from watcher.store.editors import (
 )
 from watcher.store.review import decide, held_readers, waiting
 from watcher.web.app import Site
-from watcher.web.pages import site_of
+from watcher.web.pages import by_link, site_of
 from watcher.web.security import same_origin
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "watcher_editor"
-INVALID_LINK = "This link is not valid, or it has expired."
 
 
 async def editor_session(request: Request) -> Session | None:
@@ -141,14 +140,8 @@ async def password_form(request: Request, token: str) -> HTMLResponse:
 
 
 async def _invited(site: Site, token: str) -> Any:
-    parsed = parse_token(token)
-    if parsed is None:
-        raise HTTPException(404, INVALID_LINK)
-    async with read_transaction(site.app.engine) as connection:
-        editor = await invited(connection, *parsed, site.app.clock())
-    if editor is None:
-        raise HTTPException(404, INVALID_LINK)
-    return editor
+    now = site.app.clock()
+    return await by_link(site, token, lambda connection, *key: invited(connection, *key, now))
 
 
 def invitation_link(site_url: str, editor_id: int, secret: str) -> str:

@@ -4,14 +4,17 @@ feeds of changes."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff import PageChange
 from watcher.extract.noise import Noise
+from watcher.notify.links import parse_token
 from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord, get_change, list_changes
@@ -24,6 +27,8 @@ from watcher.web.params import Before, ChangeId
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 WEB_DIFF_LIMIT = 3000  # changed lines shown on one page; the API has the rest
+INVALID_LINK = "This link is not valid, or it has expired."
+T = TypeVar("T")
 
 
 def site_of(request: Request) -> Site:
@@ -35,6 +40,20 @@ def country_or_404(site: Site, code: str) -> Any:
         if country.code == code.upper():
             return country
     raise HTTPException(404, "There is no such country here.")
+
+
+async def by_link(
+    site: Site, token: str, find: Callable[[AsyncConnection, int, str], Awaitable[T | None]]
+) -> T:
+    """What an emailed link's token names (`find` looks it up by id and secret), or 404
+    saying the link is not valid: a malformed token and an unknown or expired one alike."""
+    parsed = parse_token(token)
+    if parsed is not None:
+        async with read_transaction(site.app.engine) as connection:
+            found = await find(connection, *parsed)
+        if found is not None:
+            return found
+    raise HTTPException(404, INVALID_LINK)
 
 
 def everywhere(seen: dict[str, list[str]]) -> list[str]:

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 
 from watcher.config.model import FREQUENCIES, check_email
 from watcher.diff.interest import MAX_KEYWORDS, clean_keyword
-from watcher.notify.links import make_token, parse_token
+from watcher.notify.links import make_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.follows import sections_seen
 from watcher.store.outbox import add_message
@@ -32,12 +32,11 @@ from watcher.store.subscribers import (
     unsubscribe_subscriber,
 )
 from watcher.web.app import Site
-from watcher.web.pages import everywhere, site_of
+from watcher.web.pages import by_link, everywhere, site_of
 from watcher.web.security import same_origin
 
 router = APIRouter(include_in_schema=False)
 CONFIRM_LIFETIME = timedelta(hours=48)
-INVALID_LINK = "This link is not valid, or it has expired."
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
 
 
@@ -166,14 +165,8 @@ async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> N
 
 
 async def _subscription_request(site: Site, token: str) -> SubscriptionRequest:
-    parsed = parse_token(token)
-    if parsed is None:
-        raise HTTPException(404, INVALID_LINK)
-    async with read_transaction(site.app.engine) as connection:
-        found = await find_request(connection, *parsed, site.app.clock())
-    if found is None:
-        raise HTTPException(404, INVALID_LINK)
-    return found
+    now = site.app.clock()
+    return await by_link(site, token, lambda connection, *key: find_request(connection, *key, now))
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
@@ -217,14 +210,7 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
 
 async def reader_of(site: Site, token: str) -> Subscriber:
     """The subscriber a token link is for; 404 for a link that is not valid."""
-    parsed = parse_token(token)
-    if parsed is None:
-        raise HTTPException(404, INVALID_LINK)
-    async with read_transaction(site.app.engine) as connection:
-        found = await subscriber_by_token(connection, *parsed)
-    if found is None:
-        raise HTTPException(404, INVALID_LINK)
-    return found
+    return await by_link(site, token, subscriber_by_token)
 
 
 @router.get("/unsubscribe/{token}", response_class=HTMLResponse)
