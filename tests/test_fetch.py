@@ -280,6 +280,24 @@ def test_public_addresses() -> None:
         assert not is_public(address), address
 
 
+def test_addresses_that_carry_an_ipv4_address_are_judged_by_it() -> None:
+    """NAT64, 6to4 and IPv4-compatible addresses reach the IPv4 address inside them: that
+    address decides. Site-local (deprecated, but still routed inside some networks) is private."""
+    for address in (
+        "64:ff9b::7f00:1",  # NAT64 (RFC 6052) of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::c0a8:101",  # local-use NAT64 (RFC 8215) of 192.168.1.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "::127.0.0.1",  # IPv4-compatible
+        "::10.0.0.1",
+        "fec0::1",  # site-local
+    ):
+        assert not is_public(address), address
+    for address in ("64:ff9b::5db8:d822", "2002:5db8:d822::1"):  # 93.184.216.34 inside
+        assert is_public(address), address
+
+
 async def test_a_redirect_off_the_web_is_a_reason(scripted: ScriptedServer) -> None:
     scripted.routes["/ftp"] = static(
         b"", status=301, content_type=None, headers={"Location": "ftp://127.0.0.1/file"}

@@ -27,11 +27,39 @@ class PrivateAddress(OSError):
     """A name resolved only to addresses a redirect must not reach."""
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the last 32 bits
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (:: and ::1 are in it)
+
+
 def is_public(address: str) -> bool:
-    """Whether an IP address is on the public internet (IPv4-mapped IPv6 judged as IPv4)."""
+    """Whether an IP address is on the public internet. An IPv6 address that carries an IPv4
+    address to reach (IPv4-mapped, NAT64, 6to4, Teredo, IPv4-compatible) is judged by that
+    IPv4 address; a network's own NAT64 prefix and site-local addresses are never public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in LOCAL_NAT64 or ip.is_site_local:
+            return False
+        inner = _carried(ip)
+        if inner is not None:
+            return _global(inner)
+    return _global(ip)
+
+
+def _carried(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to, if it is one of the kinds that carry one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64 or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]  # the client's address: where the packets go
+    return None
+
+
+def _global(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
