@@ -42,6 +42,18 @@ ITEM_2 = (
     "<link>javascript:alert(8)</link><guid>2</guid>"
     "<description>&lt;img src=x onerror=alert(9)&gt; &#x9b;31m</description></item>"
 )
+# A title whose text is markup (escaped twice: once for RSS, once for the HTML a title may
+# hold): its text reaches the change's summary, which Atom must carry as text, never elements.
+INJECTED = (
+    "</summary></entry><entry><title>forged</title><link href='https://evil.example/'/>"
+    "<script xmlns='http://www.w3.org/2005/Atom'>alert(10)</script> ]]> done"
+)
+ITEM_3 = (
+    "<item><title>"
+    + INJECTED.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    .replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    + "</title><link>http://example.org/3</link><guid>3</guid></item>"
+)
 
 
 @pytest.fixture
@@ -72,7 +84,7 @@ def harness(
     assert harness.check()[0] == 0
     scripted.routes["/vn.html"] = static(PAGE_R2)
     scripted.routes["/news.rss"] = static(
-        FEED.format(items=ITEM_1 + ITEM_2).encode(), "application/rss+xml"
+        FEED.format(items=ITEM_1 + ITEM_2 + ITEM_3).encode(), "application/rss+xml"
     )
     return harness
 
@@ -113,6 +125,25 @@ def test_stored_text_is_clean(harness: Harness) -> None:
 
 def raw_emails(tmp_path: Path) -> list[bytes]:
     return [path.read_bytes() for path in sorted((tmp_path / "mail" / "new").iterdir())]
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+ATOM_ELEMENTS = {
+    ATOM + name
+    for name in "feed title id link updated generator entry category summary".split()
+}
+
+
+def assert_only_watchers_elements(root: lxml.etree._Element, entries: int, where: str) -> None:
+    """The feed holds watcher's elements only, one entry per change, and the hostile title as
+    text inside a summary."""
+    found = {element.tag for element in root.iter() if isinstance(element.tag, str)}
+    assert found <= ATOM_ELEMENTS, (where, found - ATOM_ELEMENTS)
+    assert len(root.findall(ATOM + "entry")) == entries, where
+    for link in root.iter(ATOM + "link"):
+        assert link.get("href", "").startswith("https://monitor.example"), where
+    summaries = [element.text or "" for element in root.iter(ATOM + "summary")]
+    assert any("</summary></entry><entry>" in text for text in summaries), (where, summaries)
 
 
 def assert_inert_html(html: str, where: str) -> None:
@@ -186,3 +217,4 @@ async def visit(harness: Harness) -> None:
                 assert root.tag == "{http://www.w3.org/2005/Atom}feed"
                 assert_no_controls(atom.text, path)
                 assert not re.search(r"<script", atom.text, re.I)
+                assert_only_watchers_elements(root, len(changes), path)

@@ -15,13 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import css_inline
-from jinja2 import (
-    ChoiceLoader,
-    Environment,
-    FileSystemLoader,
-    PackageLoader,
-    select_autoescape,
-)
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader
 
 from watcher.config import Config, Source
 from watcher.diff import PageChange
@@ -39,6 +33,7 @@ from watcher.notify.mime import (
     quoted_printable,
 )
 from watcher.notify.updates import CountryUpdate, SourceUpdate, change_subject, preheader
+from watcher.render.templates import environment
 from watcher.render.text import change_body
 from watcher.render.view import page_view
 from watcher.store.changes import ChangeRecord
@@ -64,9 +59,8 @@ class Composer:
         if config.directory is not None:
             loaders.append(FileSystemLoader(config.directory / "templates"))
         loaders.append(PackageLoader("watcher.notify", "templates"))
-        self.env = Environment(
-            loader=ChoiceLoader(loaders),
-            autoescape=select_autoescape(["html"]),
+        self.env = environment(
+            ChoiceLoader(loaders),
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,

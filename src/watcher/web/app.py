@@ -17,10 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import FileSystemLoader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from watcher import __version__
 from watcher.app import App
+from watcher.render.templates import environment
 from watcher.render.times import iso, local_time
 from watcher.web.security import RateLimit, redact, secure_headers
 
@@ -66,7 +68,7 @@ def create_web(
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(env=environment(FileSystemLoader(HERE / "templates")))
     templates.env.filters["local"] = _local_time(app)
     templates.env.filters["atomtime"] = lambda moment: iso(moment or app.clock())
     templates.env.globals["list_name"] = lambda: app.composer.list_name
