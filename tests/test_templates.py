@@ -19,9 +19,7 @@ import pytest
 from jinja2 import meta
 
 import watcher
-from jinja2 import Environment, select_autoescape
-def environment(loader, **kw):
-    return Environment(loader=loader, autoescape=select_autoescape(["html"]), **kw)
+from watcher.render.templates import environment
 
 HOSTILE = (
     "<script>alert(1)</script><b onmouseover='x'>b</b></summary></entry>"

@@ -50,8 +50,12 @@ INJECTED = (
 )
 ITEM_3 = (
     "<item><title>"
-    + INJECTED.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    .replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    + INJECTED.replace("&", "&amp;")
+    .replace("<", "&lt;")
+    .replace(">", "&gt;")
+    .replace("&", "&amp;")
+    .replace("<", "&lt;")
+    .replace(">", "&gt;")
     + "</title><link>http://example.org/3</link><guid>3</guid></item>"
 )
 
@@ -129,8 +133,7 @@ def raw_emails(tmp_path: Path) -> list[bytes]:
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ATOM_ELEMENTS = {
-    ATOM + name
-    for name in "feed title id link updated generator entry category summary".split()
+    ATOM + name for name in "feed title id link updated generator entry category summary".split()
 }
 
 
