@@ -339,3 +339,21 @@ def test_compared_versions_cannot_exceed_the_snapshots_kept() -> None:
     data["checks"] = {"compared_versions": 5}
     del data["countries"][0]["sources"][0]["compared_versions"]
     assert build_config(data, {}, None).sources[0].compared_versions == 5
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    data = base()
+    data["service"]["trusted_proxies"] = ["10.0.0.2", "172.18.0.0/16", "::1"]
+    assert build_config(data, {}, None).settings.service.trusted_proxies == [
+        "10.0.0.2",
+        "172.18.0.0/16",
+        "::1",
+    ]
+    environ = {"WATCHER_SERVICE__TRUSTED_PROXIES": "10.0.0.2, 172.18.0.0/16"}
+    settings = build_config(base(), environ, None).settings
+    assert settings.service.trusted_proxies == ["10.0.0.2", "172.18.0.0/16"]
+    assert build_config(base(), {}, None).settings.service.trusted_proxies == []
+    data["service"]["trusted_proxies"] = ["the proxy"]
+    [message] = errors_of(data)
+    assert "service.trusted_proxies" in message
+    assert "'the proxy'" in message

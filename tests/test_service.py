@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.conftest import write_config
 from tests.servers import ScriptedServer, slow
 from tests.service import Running, service_data, start
@@ -165,3 +167,36 @@ def test_sigterm_abandons_a_stuck_check_cleanly(
     with sqlite3.connect(tmp_path / "w.db") as db:
         row = db.execute("SELECT status, claimed_by, content_hash FROM sources").fetchone()
     assert row == ("new", None, None)  # nothing half-written, the claim given back
+
+
+def sign_in_answers(service: Running, forwarded_for: list[str]) -> list[int]:
+    """The status of one failed sign-in per X-Forwarded-For value, in order."""
+    answers = []
+    for address in forwarded_for:
+        response = httpx.post(
+            f"{service.base}/editor/sign-in",
+            data={"email": "nobody@example.org", "password": "wrong"},
+            headers={"Sec-Fetch-Site": "same-origin", "X-Forwarded-For": address},
+            timeout=10,
+        )
+        answers.append(response.status_code)
+    return answers
+
+
+def test_forwarded_headers_count_only_from_trusted_proxies(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    """By default nobody's X-Forwarded-For is believed: rotating it does not lift the limit
+    on sign-ins from one client. Behind a configured proxy, its header names the client."""
+    rotating = [f"198.51.100.{n}" for n in range(12)]
+    data = service_data(site, mail_server, tmp_path)
+    service = start(write_config(tmp_path, data))
+    running.append(service)
+    assert sign_in_answers(service, rotating)[-2:] == [429, 429]
+    service.stop()
+
+    data["service"]["trusted_proxies"] = ["127.0.0.1"]
+    proxied = start(write_config(tmp_path, data))
+    running.append(proxied)
+    assert 429 not in sign_in_answers(proxied, rotating)  # twelve clients behind the proxy
+    assert sign_in_answers(proxied, ["203.0.113.9"] * 12)[-2:] == [429, 429]

@@ -6,10 +6,11 @@ setting that silently does nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -168,6 +169,11 @@ class ServiceConfig(Model):
     secrets: str | None = Field(
         None, description="a file of WATCHER_...=value lines (mode 600), beside the environment"
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed (from anyone else they are ignored)",
+    )
 
     @field_validator("database")
     @classmethod
@@ -175,6 +181,21 @@ class ServiceConfig(Model):
         if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", url):
             raise ValueError(f"{url!r}: use 'sqlite:///path/to/file.db' or 'postgresql://...'")
         return url
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: "10.0.0.2, 172.18.0.0/16"
+            value = [part for part in re.split(r"[\s,]+", value) if part]
+        if isinstance(value, list):
+            for item in value:
+                try:
+                    ipaddress.ip_network(str(item), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"{item!r}: give an IP address or a network, e.g. '172.18.0.0/16'"
+                    ) from None
+        return value
 
     @field_validator("listen")
     @classmethod

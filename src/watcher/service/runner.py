@@ -83,7 +83,9 @@ class Service:
                     log_config=None,
                     access_log=False,
                     lifespan="off",
-                    proxy_headers=True,
+                    # Forwarded headers only from the configured proxies (none by default).
+                    proxy_headers=bool(self.config.settings.service.trusted_proxies),
+                    forwarded_allow_ips=self.config.settings.service.trusted_proxies,
                     server_header=False,
                     timeout_graceful_shutdown=3,
                 )
