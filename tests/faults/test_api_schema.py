@@ -76,3 +76,42 @@ def test_without_the_token_every_operation_is_refused(service: Running) -> None:
             answer = httpx.request(method, url, headers=headers, timeout=10)
             assert answer.status_code == 401, (method, path, answer.status_code)
             assert "@" not in answer.text  # nobody's address, nothing about subscribers
+
+
+MALFORMED = [
+    b"1e999999",  # parses as infinity, which JSON cannot carry back in an error
+    b"-1e999999",
+    b"NaN",
+    b"{",
+    b"",
+    b"null",
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than any parser's recursion
+    b'{"email": ' + b"9" * 5_000 + b"}",  # past Python's digits limit for int()
+    b'{"email": "\\ud800@example.org", "countries": ["VN"]}',  # a lone surrogate
+    b'{"email": "a@example.org", "countries": [' + b'"VN",' * 50_000 + b'"VN"]}',
+    b"\xff\xfe{}",  # not UTF-8
+    b'{"email": {"$gt": ""}, "countries": "VN"}',
+    b'{"decision": "approve", "note": null}',
+]
+
+
+def test_no_body_gives_a_server_error(service: Running) -> None:
+    document = httpx.get(f"{service.base}/api/v1/openapi.json", timeout=10).json()
+    posts = [
+        path.replace("{source_id}", "vn-profile").replace("{change_id}", "1")
+        for path, methods in document["paths"].items()
+        for method in methods
+        if method in ("post", "put", "patch")
+    ]
+    assert "/api/v1/subscribers" in posts
+    for path in posts:
+        for body in MALFORMED:
+            answer = httpx.post(
+                service.base + path,
+                content=body,
+                headers={**AUTH, "Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert answer.status_code < 500, (path, body[:40], answer.status_code, answer.text)
+            if answer.status_code >= 400:
+                assert answer.json()["detail"], (path, body[:40])

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -83,6 +84,7 @@ def create_web(
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)
     web.exception_handler(StarletteHTTPException)(_http_error)
+    web.exception_handler(RequestValidationError)(_invalid_request)
     web.exception_handler(Exception)(_server_error)
     return web
 
@@ -122,6 +124,23 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         "message.html",
         {"title": title.get(exc.status_code, "Something is wrong"), "message": exc.detail},
         status=exc.status_code,
+    )
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    """422 with where and what, never the input itself: what was sent may be anything, even
+    a number JSON cannot write back (`1e999999` reads as infinity)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"loc": list(error.get("loc", ())), "msg": str(error.get("msg", "")), "type": error["type"]}
+        for error in exc.errors()
+    ]
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": problems}, status_code=422)
+    site: Site = request.app.state.site
+    message = "; ".join(problem["msg"] for problem in problems) or "the request is not valid"
+    return site.page(
+        request, "message.html", {"title": "Something is wrong", "message": message}, status=400
     )
 
 
