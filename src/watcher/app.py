@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
+    from watcher.check.bounded import BoundedPool
     from watcher.notify.compose import Composer
 
 from watcher import __version__
@@ -52,8 +53,9 @@ class App:
     _fetcher: Fetcher | None = None
     _browser: BrowserFetcher | None = None
     _composer: Composer | None = None
+    _extraction: BoundedPool | None = None
     _slots: tuple[asyncio.Semaphore, asyncio.Semaphore] | None = None
-    _retired: list[Fetcher] = field(default_factory=list)
+    _retired: list[Fetcher | BoundedPool] = field(default_factory=list)
 
     @property
     def settings(self) -> Settings:
@@ -91,12 +93,16 @@ class App:
         if self._fetcher is not None and any(getattr(old, k) != getattr(new, k) for k in fetching):
             self._retired.append(self._fetcher)
             self._fetcher = None
+        if self._extraction is not None and old.extract_memory != new.extract_memory:
+            self._retired.append(self._extraction)
+            self._extraction = None
 
     async def close_retired(self) -> None:
-        """Close fetchers replaced by a reload (call once their checks are surely over)."""
+        """Close fetchers and pools replaced by a reload (call once their checks are surely
+        over)."""
         retired, self._retired = self._retired, []
-        for fetcher in retired:
-            await fetcher.aclose()
+        for part in retired:
+            await part.aclose()
 
     @property
     def composer(self) -> Composer:
@@ -124,6 +130,20 @@ class App:
         return self._browser
 
     @property
+    def extraction(self) -> BoundedPool:
+        """Worker processes for extraction and comparison (`check/bounded.py`), one a core,
+        started on first use so that commands that check nothing start none."""
+        if self._extraction is None:
+            from watcher.check.bounded import BoundedPool
+
+            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+            self._extraction = BoundedPool(
+                workers=workers or os.cpu_count() or 1,
+                memory=self.settings.checks.extract_memory,
+            )
+        return self._extraction
+
+    @property
     def fetcher(self) -> Fetcher:
         """The shared HTTP client, created on first use so that read-only commands skip it."""
         if self._fetcher is None:
@@ -144,6 +164,9 @@ class App:
         if self._browser is not None:
             await self._browser.aclose()
             self._browser = None
+        if self._extraction is not None:
+            await self._extraction.aclose()
+            self._extraction = None
 
 
 @asynccontextmanager

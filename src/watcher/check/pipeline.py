@@ -35,7 +35,7 @@ from watcher.config.sources import Source
 from watcher.diff import Change, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument, document_key
-from watcher.extract.kinds import KINDS, Kind, Reading, detect
+from watcher.extract.kinds import KINDS, Kind, Reading, detect, read_response
 from watcher.extract.noise import Noise, learn, without_noise
 from watcher.fetch import Response
 from watcher.store import read_transaction
@@ -45,7 +45,6 @@ from watcher.store.sources import SourceState
 log = logging.getLogger("watcher.check")
 
 Status = Literal["baseline", "unchanged", "changed", "failed"]
-THREAD_THRESHOLD = 256_000  # bytes of body above which parsing moves off the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +192,7 @@ class _Check:
         elif isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
             change, document = diff_feeds(previous, document)
         elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
-            change = await _maybe_in_thread(len(response.body), diff_pages, previous, document)
+            change = await self._bounded("comparing", diff_pages, previous, document)
             if change is not None and self.source.recheck_after and self.again is not None:
                 relearned = await self._recheck(previous, document)
                 if relearned is not None:
@@ -261,8 +260,7 @@ class _Check:
         )
         keys = self.noise.keys
         previous, document = without_noise(previous, keys), without_noise(document, keys)
-        size = sum(len(line.text) for line in document.lines)
-        return document, await _maybe_in_thread(size, diff_pages, previous, document)
+        return document, await self._bounded("comparing", diff_pages, previous, document)
 
     async def _seen_before(self, document: PageDocument) -> bool:
         """Is the page back to one of its last `compared_versions` stored versions (a page
@@ -288,10 +286,18 @@ class _Check:
         self, response: Response, known: str | None, warnings: list[str]
     ) -> tuple[Document | None, str | None]:
         assert self.kind is not None
-        reading = Reading(
-            response.body, response.content_type, self.source, known, self.noise.keys, warnings
+        reading = Reading(response.body, response.content_type, self.source, known, self.noise.keys)
+        document, fingerprint, found = await self._bounded(
+            "extraction", read_response, self.kind.name, reading
         )
-        return await _maybe_in_thread(len(response.body), self.kind.read, reading)  # type: ignore[no-any-return]
+        warnings.extend(found)
+        return document, fingerprint
+
+    async def _bounded(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(*args)` in an extraction worker, within the source's `extract_timeout`
+        and the pool's memory ceiling (`check/bounded.py`)."""
+        deadline = self.source.extract_timeout.total_seconds()
+        return await self.app.extraction.run(what, deadline, function, *args)
 
     def _kind(self, response: Response) -> Kind:
         if self.source.kind != "auto":
@@ -412,13 +418,6 @@ def is_fresh(source: Source, state: SourceState) -> bool:
         return True
     noise = Noise.from_json(state.volatile).keys if state.volatile else frozenset()
     return state.extract_key != document_key(source, state.kind, noise)
-
-
-async def _maybe_in_thread(size: int, function: Any, *args: Any) -> Any:
-    """Parse small bodies inline (cheaper), big ones in a thread (the event loop stays live)."""
-    if size > THREAD_THRESHOLD:
-        return await asyncio.to_thread(function, *args)
-    return function(*args)
 
 
 def _describe(document: Document) -> str:

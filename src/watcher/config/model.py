@@ -246,6 +246,15 @@ class ChecksConfig(ScheduleFields):
         description="after a page changed, fetch it again this much later and learn the lines"
         " that differ as noise (0: never)",
     )
+    extract_timeout: Duration = Field(
+        timedelta(seconds=10),
+        description="reading a response into a document, and comparing it, at most this long",
+    )
+    extract_memory: Size = Field(
+        512_000_000,
+        ge=64_000_000,
+        description="memory one extraction may use (each worker process's ceiling)",
+    )
 
 
 class MailConfig(Model):
@@ -309,6 +318,7 @@ class SourceConfig(ScheduleFields):
     compared_versions: int | None = Field(None, ge=1, le=100)
     recheck_after: Recheck | None = None
     timeout: Duration | None = None
+    extract_timeout: Duration | None = None
     max_bytes: Size | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     allow_private: bool = False

@@ -43,6 +43,7 @@ class Source:
     compared_versions: int = 1  # a page back to one of its last N versions is not news
     recheck_after: timedelta = timedelta(0)  # after a change, fetch again and learn noise
     fetch: str = "http"  # or "browser": rendered by headless Chromium (fetch/browser.py)
+    extract_timeout: timedelta = timedelta(seconds=10)  # reading and comparing, at most
 
     @property
     def extract_key(self) -> str:
@@ -134,4 +135,5 @@ def resolve_source(settings: Settings, country: CountryConfig, config: SourceCon
             checks.recheck_after if config.recheck_after is None else config.recheck_after
         ),
         fetch=config.fetch,
+        extract_timeout=config.extract_timeout or checks.extract_timeout,
     )

@@ -68,6 +68,13 @@ def _kinds() -> dict[str, Kind]:
     return {kind.name: kind for kind in (FeedKind(), JsonKind(), PdfKind(), PageKind())}
 
 
+def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | None, list[str]]:
+    """`KINDS[kind].read(reading)` with the warnings it gave: what a check's extraction worker
+    runs (`check/bounded.py`), where the reading's own list does not come back."""
+    document, fingerprint = KINDS[kind].read(reading)
+    return document, fingerprint, reading.warnings
+
+
 def detect(body: bytes, content_type: str | None) -> Kind:
     """The kind an `auto` source's response is."""
     media = (content_type or "").split(";")[0].strip().lower()

@@ -1,0 +1,279 @@
+"""A bounded place for the check's CPU work: extraction and comparison in worker processes.
+
+A watched document is remote input: a PDF whose page tree loops, a JSON array that needs
+200 times its size in memory, a jq program that never ends. None of it may stall the event
+loop (the web pages, the other checks) or grow the service without bound, so every
+`kind.read` and every `diff_pages` runs here, in one of `workers` processes (the machine's
+cores), each with
+
+- a deadline per task (`checks.extract_timeout`): a worker past it is killed and replaced,
+  and the check fails with "extraction took longer than 10 s";
+- a memory ceiling (`checks.extract_memory`, as `RLIMIT_AS` above what the worker had
+  mapped when it started): an allocation past it fails inside the worker, which answers
+  "needed more than 512 MB" and is replaced; a worker that dies instead (a library that
+  aborts when out of memory) is a failed check that says so, and replaced too.
+
+Workers are forked from a server process (multiprocessing's "forkserver") that has imported
+the extraction libraries once, so a worker starts in milliseconds and a replacement costs no
+import; the service's own threads are never forked. Tasks are module-level functions, sent
+by reference with their arguments (pickled); what they raise comes back and is raised here
+with the worker's traceback as its cause, so one error boundary (`check/pipeline.py`) sees
+what it always saw. The pool is started on first use and closed with the `App`.
+
+The cost, measured in bench/README ("Bounded extraction"): about 0.2 ms a small page for
+the round trip, and on two cores, CPU-bound passes run on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from multiprocessing.connection import Connection
+from typing import Any
+
+from watcher.extract.errors import ExtractError
+
+log = logging.getLogger("watcher.check")
+
+# What the workers' server imports before it forks them (their import costs no worker).
+PRELOAD = (
+    "watcher.extract.kinds",
+    "watcher.extract.kinds.feed",
+    "watcher.extract.kinds.json",
+    "watcher.extract.kinds.page",
+    "watcher.extract.kinds.pdf",
+    "watcher.diff",
+    "pypdf",
+    "jq",
+)
+
+
+class Overrun(ExtractError):
+    """A task went past the deadline or the memory ceiling, or its worker died."""
+
+
+@dataclass
+class _Worker:
+    process: Any
+    connection: Connection
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+
+
+@dataclass
+class BoundedPool:
+    """`workers` processes that run one task each at a time, within `deadline` seconds and
+    `memory` bytes. `run` waits for a free worker (the deadline starts when one takes the
+    task)."""
+
+    workers: int
+    memory: int
+    _idle: list[_Worker] = field(default_factory=list)
+    _free: asyncio.Semaphore | None = None
+    _closed: bool = False
+
+    async def run(
+        self, what: str, deadline: float, function: Callable[..., Any], *args: Any
+    ) -> Any:
+        """`function(*args)` in a worker. Raises `Overrun` ("extraction took longer than
+        10 s") past the bounds; whatever the function raised, otherwise."""
+        if self._closed:
+            raise RuntimeError("the extraction pool is closed")
+        if self._free is None:
+            self._free = asyncio.Semaphore(self.workers)
+        async with self._free:
+            worker = self._idle.pop() if self._idle else await self._start()
+            try:
+                answer = await self._ask(worker, what, deadline, function, args)
+            except BaseException:  # a bound, a death, or the check cancelled: never reused
+                await asyncio.to_thread(worker.kill)
+                raise
+            self._idle.append(worker)
+        return _unpacked(answer)
+
+    async def _ask(
+        self,
+        worker: _Worker,
+        what: str,
+        deadline: float,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> tuple[str, Any]:
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        descriptor = worker.connection.fileno()
+        loop.add_reader(descriptor, lambda: ready.done() or ready.set_result(None))
+        try:
+            try:
+                worker.connection.send((function, args))
+            except (OSError, EOFError):
+                raise self._died(worker, what) from None
+            try:
+                async with asyncio.timeout(deadline):
+                    await ready
+            except TimeoutError:
+                raise Overrun(f"{what} took longer than {_seconds(deadline)}") from None
+            try:
+                answer: tuple[str, Any] = worker.connection.recv()
+            except (OSError, EOFError):
+                raise self._died(worker, what) from None
+        finally:
+            loop.remove_reader(descriptor)
+        if answer[0] == "memory":
+            await asyncio.to_thread(worker.kill)  # it may hold the memory still: a new one
+            raise _no_memory(what, self.memory)
+        return answer
+
+    def _died(self, worker: _Worker, what: str) -> Overrun:
+        worker.process.join(timeout=5)
+        code = worker.process.exitcode
+        how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
+        log.warning("an extraction worker died (%s) while %s", how, what)
+        return Overrun(
+            f"{what} stopped: its worker process died ({how}; out of memory, more than"
+            f" {_megabytes(self.memory)}?)"
+        )
+
+    async def _start(self) -> _Worker:
+        return await asyncio.to_thread(self._spawn)
+
+    def _spawn(self) -> _Worker:
+        context = _context()
+        mine, theirs = context.Pipe()
+        process = context.Process(
+            target=_serve, args=(theirs, self.memory), name="watcher-extract", daemon=True
+        )
+        process.start()
+        theirs.close()
+        return _Worker(process, mine)
+
+    async def aclose(self) -> None:
+        """Stop every idle worker (a busy one is killed by its task's end)."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for worker in idle:
+            with contextlib.suppress(Exception):
+                worker.connection.send(None)  # "stop": it exits by itself
+        for worker in idle:
+            await asyncio.to_thread(worker.process.join, 5)
+            await asyncio.to_thread(worker.kill)
+
+
+@cache
+def _context() -> Any:
+    """multiprocessing's forkserver context (one server a process, as multiprocessing has)."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
+
+
+def _unpacked(answer: tuple[str, Any]) -> Any:
+    status, value = answer
+    if status == "ok":
+        return value
+    exc, remote = value
+    exc.__cause__ = _RemoteTraceback(remote)
+    raise exc
+
+
+class _RemoteTraceback(Exception):
+    """The worker's traceback, shown as the cause of what it raised."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.text}"""'
+
+
+def _no_memory(what: str, memory: int) -> Overrun:
+    return Overrun(f"{what} needed more than {_megabytes(memory)}")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _megabytes(value: int) -> str:
+    return f"{value / 1_000_000:g} MB"
+
+
+# -- in the worker -------------------------------------------------------------------------
+
+
+def _serve(connection: Connection, memory: int) -> None:
+    """A worker: take (function, args), answer ("ok", result) or ("error", (exc, traceback))
+    or ("memory", None), until told to stop or the parent goes away."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when workers end
+    _limit_memory(memory)
+    while True:
+        try:
+            task = connection.recv()
+        except (EOFError, OSError, MemoryError):
+            return
+        if task is None:
+            return
+        function, args = task
+        try:
+            answer: tuple[str, Any] = ("ok", function(*args))
+        except MemoryError:
+            answer = ("memory", None)
+        except BaseException as exc:  # everything goes back to the check, to be told
+            answer = ("error", (_portable(exc), traceback.format_exc()))
+        del task, function, args
+        try:
+            connection.send(answer)
+        except MemoryError:
+            answer = ("memory", None)
+            connection.send(answer)
+        except (OSError, EOFError):
+            return
+        if answer[0] == "memory":
+            return  # its heap may stay large: the pool starts a fresh worker
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else one that says the same."""
+    try:
+        pickle.loads(pickle.dumps(exc))  # noqa: S301 (its own bytes, made on the line)
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+def _limit_memory(memory: int) -> None:
+    """Address space for `memory` bytes more than the worker has mapped now (the libraries
+    its server imported are shared, and counted in what it has)."""
+    mapped = _mapped_bytes()
+    if mapped is None:
+        return
+    limit = mapped + memory
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _mapped_bytes() -> int | None:
+    try:
+        with open(f"/proc/{os.getpid()}/statm") as statm:
+            pages = int(statm.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
