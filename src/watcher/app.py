@@ -20,7 +20,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 if TYPE_CHECKING:
-    from watcher.check.bounded import BoundedPool
+    from watcher.extract.bounded import BoundedPool
     from watcher.notify.compose import Composer
 
 from watcher import __version__
@@ -131,10 +131,10 @@ class App:
 
     @property
     def extraction(self) -> BoundedPool:
-        """Worker processes for extraction and comparison (`check/bounded.py`), one a core,
+        """Worker processes for extraction and comparison (`extract/bounded.py`), one a core,
         started on first use so that commands that check nothing start none."""
         if self._extraction is None:
-            from watcher.check.bounded import BoundedPool
+            from watcher.extract.bounded import BoundedPool
 
             workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
             self._extraction = BoundedPool(

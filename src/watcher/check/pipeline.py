@@ -295,7 +295,7 @@ class _Check:
 
     async def _bounded(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
         """`function(*args)` in an extraction worker, within the source's `extract_timeout`
-        and the pool's memory ceiling (`check/bounded.py`)."""
+        and the pool's memory ceiling (`extract/bounded.py`)."""
         deadline = self.source.extract_timeout.total_seconds()
         return await self.app.extraction.run(what, deadline, function, *args)
 

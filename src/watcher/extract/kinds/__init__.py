@@ -70,7 +70,7 @@ def _kinds() -> dict[str, Kind]:
 
 def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | None, list[str]]:
     """`KINDS[kind].read(reading)` with the warnings it gave: what a check's extraction worker
-    runs (`check/bounded.py`), where the reading's own list does not come back."""
+    runs (`extract/bounded.py`), where the reading's own list does not come back."""
     document, fingerprint = KINDS[kind].read(reading)
     return document, fingerprint, reading.warnings
 

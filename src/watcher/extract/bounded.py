@@ -1,4 +1,4 @@
-"""A bounded place for the check's CPU work: extraction and comparison in worker processes.
+"""A bounded place for extraction (and comparison): the check's CPU work in worker processes.
 
 A watched document is remote input: a PDF whose page tree loops, a JSON array that needs
 200 times its size in memory, a jq program that never ends. None of it may stall the event
@@ -46,7 +46,11 @@ from watcher.extract.errors import ExtractError
 log = logging.getLogger("watcher.check")
 
 # What the workers' server imports before it forks them (their import costs no worker).
+# "__main__" too: multiprocessing would otherwise run the program's main script again in
+# every worker (for `watcher`, the whole CLI); imported once in the server, it is not.
 PRELOAD = (
+    "__main__",
+    "watcher.extract.bounded",
     "watcher.extract.kinds",
     "watcher.extract.kinds.feed",
     "watcher.extract.kinds.json",
