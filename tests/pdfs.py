@@ -1,7 +1,9 @@
 """PDFs made for the tests with reportlab, shaped like a monitor's country report: a title,
 sections with headings in a larger font and in the outline, paragraphs that wrap over
 several lines, pages, a modification date; and the PDFs that must fail: encrypted, broken,
-image-only, and a tiny file declaring millions of pages."""
+image-only, and a tiny file declaring millions of pages; and the hostile ones a reader must
+not be stalled by: a page tree that names one page 30,000 times, a page tree that loops; and
+the readable ones that need a library beside pypdf (AES encryption, Brotli streams)."""
 
 from __future__ import annotations
 
@@ -111,15 +113,93 @@ def image_only() -> bytes:
 
 def bomb(pages: int = 10_000_000) -> bytes:
     """A few hundred bytes declaring `pages` pages in its page tree."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count " + str(pages).encode() + b" >>",
-        b"<< /Type /Pages /Parent 2 0 R /Kids [3 0 R 3 0 R 3 0 R 3 0 R] /Count "
-        + str(pages).encode()
-        + b" >>",
-    ]
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count " + str(pages).encode() + b" >>",
+            b"<< /Type /Pages /Parent 2 0 R /Kids [3 0 R 3 0 R 3 0 R 3 0 R] /Count "
+            + str(pages).encode()
+            + b" >>",
+        ]
+    )
+
+
+TEXT = b"BT /F1 12 Tf 72 720 Td (The Monitor recorded 48 casualties in 2025.) Tj ET"
+FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def _page(parent: int, contents: int, font: int) -> bytes:
+    return (
+        f"<< /Type /Page /Parent {parent} 0 R /MediaBox [0 0 612 792]"
+        f" /Resources << /Font << /F1 {font} 0 R >> >> /Contents {contents} 0 R >>"
+    ).encode()
+
+
+def _stream(data: bytes, filters: bytes = b"") -> bytes:
+    return b"<< /Length %d %s>>\nstream\n" % (len(data), filters) + data + b"\nendstream"
+
+
+def shared_pages(references: int = 30_000) -> bytes:
+    """One page of text, named `references` times in a page tree that declares one page:
+    a reader that walks the tree as written reads it 30,000 times."""
+    kids = b" ".join([b"3 0 R"] * references)
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>",
+            _page(2, 4, 5),
+            _stream(TEXT),
+            FONT,
+        ]
+    )
+
+
+def page_tree_loop() -> bytes:
+    """A page tree whose inner node names the root again, beside one real page."""
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 2 >>",
+            b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 4 0 R 3 0 R] /Count 2 >>",
+            _page(3, 5, 6),
+            _stream(TEXT),
+            FONT,
+        ]
+    )
+
+
+def brotli_compressed() -> bytes:
+    """A page whose content stream is Brotli-compressed (/BrotliDecode, PDF 2.0)."""
+    import brotli
+
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            _page(2, 4, 5),
+            _stream(brotli.compress(TEXT), b"/Filter /BrotliDecode "),
+            FONT,
+        ],
+        version=b"2.0",
+    )
+
+
+def aes_encrypted(algorithm: str = "AES-128") -> bytes:
+    """The report, encrypted with AES and an empty user password (anyone may open it; only
+    copying is "protected"): the common kind since PDF 1.6."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(report())))
+    writer.encrypt(user_password="", owner_password="owner-secret", algorithm=algorithm)
     out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
+    writer.write(out)
+    return out.getvalue()
+
+
+def _pdf(objects: list[bytes], version: bytes = b"1.4") -> bytes:
+    """A PDF of these objects, numbered from 1 in order, with a correct cross-reference."""
+    out = io.BytesIO()
+    out.write(b"%PDF-" + version + b"\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(out.tell())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,45 @@ def test_a_changed_paragraph_on_page_three_is_one_rewritten_line_in_its_section(
 
 
 @pytest.mark.parametrize(
+    "make",
+    [
+        pdfs.shared_pages,
+        pdfs.page_tree_loop,
+        pdfs.brotli_compressed,
+        pdfs.aes_encrypted,
+        lambda: pdfs.aes_encrypted("AES-256"),
+    ],
+    ids=["one-page-30000-times", "page-tree-loop", "brotli", "aes-128", "aes-256"],
+)
+def test_a_pdf_is_read_once_page_by_page_whatever_its_tree_and_streams(
+    make: Any, scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page tree is walked with a visited set (a page named 30,000 times is one page, a
+    loop is walked once), and what pypdf needs for AES and Brotli is installed with watcher."""
+    harness = pdf_harness(scripted, tmp_path, capsys, make())
+    started = time.monotonic()
+    status, out = harness.check()
+    assert status == 0, (out, harness.sources()["vn-report"]["last_error"])
+    assert time.monotonic() - started < 5
+    _, document = harness.snapshot("vn-report")
+    assert isinstance(document, PageDocument)
+    texts = [line.text for line in document.lines]
+    wanted = "The Monitor recorded 48 casualties in 2025."
+    if "aes" in make.__name__ or make.__name__ == "<lambda>":
+        wanted = "In 2025, the Monitor recorded 48 casualties"
+    assert sum(wanted in text for text in texts) == 1, texts
+
+
+def test_watcher_installs_what_pypdf_needs_for_aes_and_brotli() -> None:
+    from importlib.metadata import requires
+
+    wanted = " ".join(requires("watcher") or [])
+    assert "pypdf[" in wanted
+    assert "crypto" in wanted
+    assert "brotli" in wanted
+
+
+@pytest.mark.parametrize(
     ("make", "reason"),
     [
         (lambda: pdfs.report(encrypt="secret"), "encrypted with a password"),
@@ -223,3 +263,21 @@ def test_a_pdf_that_cannot_be_read_fails_with_its_reason(
     status, out = harness.check()
     assert status == 3, out
     assert reason in harness.sources()["vn-report"]["last_error"]
+
+
+def test_a_json_body_of_millions_of_values_is_refused_in_proportion(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 4.8 MB array of 2.4 million zeros (under the default max_bytes) would be 2.4 million
+    lines: refused with what to do, before the lines are made, within the extraction's time."""
+    body = b"[" + b",".join([b"0"] * 2_400_000) + b"]"
+    scripted.routes["/api/vn.json"] = static(body, "application/json")
+    own = {"id": "vn-api", "url": scripted.url("/api/vn.json"), "kind": "json"}
+    harness = one_source(tmp_path, capsys, own, {"timeout": "5s", "extract_timeout": "5s"})
+    started = time.monotonic()
+    status, _ = harness.check()
+    assert status == 3
+    assert time.monotonic() - started < 5
+    error = harness.sources()["vn-api"]["last_error"]
+    assert "the JSON holds more than 100,000 values" in error
+    assert "jq:" in error  # what to do: select the part that matters

@@ -6,10 +6,15 @@ by its top-level key, so a changed field is one rewritten line with its words ma
 are sorted and whitespace is not kept: neither the order of an object's keys nor the way the
 body is indented is ever a change. Strings are cleaned of what a terminal or an email would
 obey (`watcher.text.clean`), as every other remote text is.
+
+A document holds at most `MAX_VALUES` lines: a 5 MB array of 2.4 million zeros would be 2.4
+million lines (and half a gigabyte); it is refused before they are made, saying to select
+the part that matters with jq, so that reading JSON needs memory in proportion to its body.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from functools import lru_cache
@@ -22,6 +27,7 @@ from watcher.text import clean
 
 JQ_PREFIX = "jq:"
 MAX_DEPTH = 200  # nesting deeper than this is refused, not walked
+MAX_VALUES = 100_000  # lines of one document
 
 
 class JsonKind:
@@ -47,9 +53,14 @@ class JsonKind:
         if select is not None:
             value = _picked(select, value)
         try:
-            lines = tuple(_lines(value))
+            lines = tuple(itertools.islice(_lines(value), MAX_VALUES + 1))
         except RecursionError:
             raise ExtractError("the JSON is nested too deeply to read") from None
+        if len(lines) > MAX_VALUES:
+            raise ExtractError(
+                f"the JSON holds more than {MAX_VALUES:,} values: select the part that matters"
+                ' (select = "jq:...")'
+            )
         return PageDocument(lines=lines), None
 
 

@@ -13,6 +13,12 @@ words on the team's reports, at ~1 ms a page in the process against a program st
 document, and no system package to install. A PDF that cannot be read fails the check with
 the reason: encrypted, broken, without any text (scanned pages), or declaring more pages
 than `MAX_PAGES`.
+
+The page tree is remote input too, and its `/Count` may lie: pages are found by walking the
+tree with a visited set (`_pages`), so a page named 30,000 times is read once, a node that
+names its ancestor is walked once, and more than `MAX_PAGES` real pages are refused, whatever
+was declared. AES-encrypted PDFs that open without a password (the common kind since PDF
+1.6) are read (pypdf with `cryptography`), and so are Brotli streams (PDF 2.0, `brotli`).
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ class PdfKind:
 
     def read(self, reading: Reading) -> tuple[Document | None, str | None]:
         from pypdf import PdfReader
-        from pypdf.errors import FileNotDecryptedError, PdfReadError
+        from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
         try:
             reader = PdfReader(io.BytesIO(reading.body))
@@ -56,7 +62,7 @@ class PdfKind:
             declared = _declared_pages(reader)
             if declared > MAX_PAGES:
                 raise ExtractError(f"the PDF declares {declared:,} pages (more than {MAX_PAGES:,})")
-            paragraphs = _paragraphs(reader)
+            paragraphs = _paragraphs(_pages(reader))
             outline = _outline(reader)
             info = reader.metadata or {}
         except ExtractError:
@@ -65,6 +71,8 @@ class PdfKind:
             raise ExtractError(
                 "the PDF is encrypted with a password watcher does not have"
             ) from None
+        except DependencyError as exc:  # a filter or cipher pypdf has no library for
+            raise ExtractError(f"the PDF needs what watcher cannot read: {exc}") from None
         except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ExtractError(f"not a readable PDF: {exc}") from None
         except RecursionError:
@@ -102,9 +110,50 @@ def _declared_pages(reader: Any) -> int:
         return 0
 
 
-def _paragraphs(reader: Any) -> list[_Paragraph]:
+INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")  # from a page's ancestors
+
+
+def _pages(reader: Any) -> list[Any]:
+    """The document's pages in order, each once: the page tree walked depth first with a
+    visited set (a node or page seen before is skipped, so neither a shared page nor a loop
+    is walked twice), refused past `MAX_PAGES` real pages."""
+    from pypdf import PageObject
+    from pypdf.generic import DictionaryObject, IndirectObject
+
+    root = reader.trailer["/Root"].get_object()["/Pages"]
+    pages: list[Any] = []
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Any, dict[str, Any]]] = [(root, {})]
+    while stack:
+        reference, inherited = stack.pop()
+        if isinstance(reference, IndirectObject):
+            key = (reference.idnum, reference.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+        node = reference.get_object()
+        if not isinstance(node, DictionaryObject):
+            continue
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            inherited = {**inherited, **{name: node[name] for name in INHERITED if name in node}}
+            kids = node.get("/Kids")
+            kids = kids.get_object() if kids is not None else []
+            stack.extend((kid, inherited) for kid in reversed(list(kids)))
+            continue
+        if len(pages) >= MAX_PAGES:
+            raise ExtractError(f"the PDF has more than {MAX_PAGES:,} pages")
+        page = PageObject(reader, reference if isinstance(reference, IndirectObject) else None)
+        page.update(node)
+        for name, value in inherited.items():
+            if name not in page:
+                page[name] = value
+        pages.append(page)
+    return pages
+
+
+def _paragraphs(pages: list[Any]) -> list[_Paragraph]:
     paragraphs: list[_Paragraph] = []
-    for number, page in enumerate(reader.pages, start=1):
+    for number, page in enumerate(pages, start=1):
         runs: list[tuple[float, float, str]] = []
 
         def visit(
