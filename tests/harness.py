@@ -42,7 +42,7 @@ class Harness:
 
     def check(self, *args: str) -> tuple[int, str]:
         status, out, err = self.cli("check", "--all", *args)
-        assert "Traceback" not in err
+        assert "Traceback" not in err, err
         return status, out
 
     def sources(self) -> dict[str, dict[str, Any]]:

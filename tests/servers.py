@@ -27,6 +27,7 @@ class Seen:
 @dataclass
 class ScriptedServer:
     routes: dict[str, Route] = field(default_factory=dict)
+    host: str = "127.0.0.1"  # any loopback address: 127.0.0.3 stands for another machine
     seen: list[Seen] = field(default_factory=list)
     in_flight: int = 0
     max_in_flight: int = 0
@@ -34,14 +35,14 @@ class ScriptedServer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = QuietHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = QuietHTTPServer((self.host, 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"http://{self.host}:{self._server.server_address[1]}{path}"
 
     def start(self) -> ScriptedServer:
         self._thread.start()
@@ -163,3 +164,36 @@ def hang_up() -> Route:
         handler.connection.shutdown(2)
 
     return route
+
+
+class Listener:
+    """A TCP port that stands for an internal service: it counts every connection made to
+    it (and answers nothing), so a test can say that nothing reached it."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        import socket
+
+        self.connections = 0
+        self._socket = socket.create_server((host, 0))
+        self._socket.settimeout(0.1)
+        self.host, self.port = host, self._socket.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str = "/", scheme: str = "http") -> str:
+        return f"{scheme}://{self.host}:{self.port}{path}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._socket.close()

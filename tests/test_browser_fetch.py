@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.harness import Harness, one_source
-from tests.servers import ScriptedServer, endless, redirect, reply, static
+from tests.servers import Listener, ScriptedServer, endless, redirect, reply, static
 
 pytestmark = pytest.mark.skipif(
     shutil.which("chromium") is None, reason="needs Chromium (apt-get install chromium)"
@@ -178,3 +178,60 @@ def test_a_redirect_into_private_space_is_refused_before_it_is_followed(
     assert status == 0, out
     _, document = harness.snapshot("vn-app")
     assert "Followed." in document.render_text()  # type: ignore[union-attr]
+
+
+REACHING = """<!doctype html><html><body><div id="content"><p>Profile text.</p></div>
+<img src="{own}/bounce?to={internal}/img.png">
+<iframe src="{internal}/frame"></iframe>
+<script>
+const internal = "{internal}", local = "{local}", own = "{own}";
+fetch(own + "/bounce?to=" + internal + "/fetched").catch(() => null);
+fetch(internal + "/direct").catch(() => null);
+const xhr = new XMLHttpRequest(); xhr.open("GET", internal + "/xhr"); xhr.send();
+try {{ new EventSource(internal + "/events"); }} catch (e) {{}}
+navigator.sendBeacon(internal + "/beacon", "x");
+for (const target of [internal, local]) {{
+  try {{ new WebSocket(target.replace("http", "ws") + "/socket"); }} catch (e) {{}}
+}}
+window.open(internal + "/popup");
+setTimeout(() => {{ document.getElementById("content").innerHTML +=
+  "<p>Drawn by the script.</p>"; }}, 300);
+</script></body></html>"""
+
+
+def test_nothing_the_rendered_page_does_reaches_private_space(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The source is on 127.0.0.3 (the operator's choice); two internal services listen on
+    127.0.0.2 and on localhost. Every way a page reaches out (subresources and their
+    redirects, fetch, XHR, EventSource, beacons, WebSockets, frames, popups) is refused:
+    neither service sees a single connection, and the page is still taken."""
+    internal, local = Listener("127.0.0.2"), Listener("127.0.0.1")
+    own = ScriptedServer(host="127.0.0.3").start()
+    try:
+        own_url = own.url("")
+
+        def bounce(handler: BaseHTTPRequestHandler) -> None:
+            target = handler.path.split("to=", 1)[1]
+            reply(handler, 302, b"", headers={"Location": target})
+
+        own.routes["/bounce"] = bounce
+        page = REACHING.format(own=own_url, internal=internal.url(""), local=local.url(""))
+        own.routes["/app.html"] = static(page.encode())
+        harness = one_source(
+            tmp_path,
+            capsys,
+            {"id": "vn-app", "url": own.url("/app.html"), "fetch": "browser"},
+            {"timeout": "20s"},
+        )
+        status, out = harness.check()
+        assert status == 0, out
+        _, document = harness.snapshot("vn-app")
+        assert "Drawn by the script." in document.render_text()  # type: ignore[union-attr]
+        assert own.count("/bounce") >= 1  # the page did try
+        assert internal.connections == 0
+        assert local.connections == 0
+    finally:
+        own.stop()
+        internal.stop()
+        local.stop()

@@ -24,13 +24,13 @@ import asyncio
 import contextlib
 import os
 import shutil
-import socket
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
 from watcher.fetch.errors import FetchError
-from watcher.fetch.guard import OPT_IN, is_public
+from watcher.fetch.gate import Gate
+from watcher.fetch.guard import OPT_IN
 
 CHROMIUM = ("chromium", "chromium-browser")
 ARGS = (
@@ -41,6 +41,8 @@ ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--proxy-bypass-list=<-loopback>",  # loopback goes through the gate (fetch/gate.py) too
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # no UDP around the gate
 )
 IDLE_WAIT = 5.0  # seconds after "load" to wait for the network to go quiet, at most
 MAX_REDIRECTS = 10  # of one document
@@ -67,15 +69,22 @@ class BrowserFetcher:
 
     async def fetch(self, request: Request, slots: asyncio.Semaphore | None = None) -> Response:
         browser = await self._started()
-        async with self._pages, slots or contextlib.nullcontext():
+        own = (urlsplit(request.url).hostname or "").lower()
+        async with (
+            self._pages,
+            slots or contextlib.nullcontext(),
+            Gate(own, allow_private=request.allow_private) as gate,
+        ):
             context = await browser.new_context(
                 user_agent=self._user_agent,
                 extra_http_headers=dict(request.headers),
                 service_workers="block",
+                # Every request of the page, loopback included, goes through the gate.
+                proxy={"server": gate.url, "bypass": "<-loopback>"},
             )
             try:
                 async with asyncio.timeout(request.timeout):
-                    return await _render(context, request)
+                    return await _render(context, request, gate)
             except TimeoutError:
                 raise FetchError(
                     f"timed out after {format_duration_seconds(request.timeout)}"
@@ -123,84 +132,24 @@ class BrowserFetcher:
             return self._browser
 
 
-async def _render(context: Any, request: Request) -> Response:
+async def _render(context: Any, request: Request, gate: Gate) -> Response:
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-    own = (urlsplit(request.url).hostname or "").lower()
-    refused: list[str] = []
-    public: dict[str, bool] = {}  # each host resolved once a page, not once a request
-
-    async def allowed(url: str) -> bool:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        if host != own and not request.allow_private and host not in public:
-            public[host] = await _public(host)
-        if parts.scheme not in ("http", "https") or (
-            host != own and not request.allow_private and not public[host]
-        ):
-            refused.append(host or parts.scheme)
-            return False
-        return True
-
-    async def guard(route: Any) -> None:
-        url = route.request.url
-        if urlsplit(url).scheme in ("data", "blob", "about"):
-            await route.continue_()
-            return
-        if not await allowed(url):
-            await route.abort("blockedbyclient")
-            return
-        if not route.request.is_navigation_request():
-            await route.continue_()
-            return
-        # Chromium follows a redirect without asking the route again: a document's
-        # redirects are followed here, each hop checked, and the browser sent straight to
-        # where they end (the page keeps its own URL, for its relative links).
-        final = url
-        for _ in range(MAX_REDIRECTS + 1):
-            try:
-                answer = await route.fetch(url=final, max_redirects=0)
-            except Exception:  # the browser's own request would have failed as well
-                await route.abort("failed")
-                return
-            location = answer.headers.get("location")
-            if answer.status not in (301, 302, 303, 307, 308) or not location:
-                break
-            final = urljoin(final, location)
-            if not await allowed(final):
-                await route.abort("blockedbyclient")
-                return
-        else:
-            await route.abort("failed")  # too many redirects
-            return
-        if final == url and await _public(urlsplit(url).hostname or ""):
-            await route.fulfill(response=answer)
-        elif final == url:
-            # A document on a private host the operator chose: the browser fetches it
-            # itself, so that Chromium knows its address space and lets it load what it
-            # may from there (a fulfilled document counts as public, and is refused that).
-            await route.continue_()
-        else:
-            await route.fulfill(status=302, headers={"Location": final})
-
-    await context.route("**/*", guard)
     page = await context.new_page()
     try:
         response = await page.goto(request.url, wait_until="load")
     except PlaywrightError as exc:
-        if refused:
+        if gate.refused:
             raise FetchError(
-                f"redirected into private address space ({refused[0]}); {OPT_IN}"
+                f"redirected into private address space ({gate.refused[0]}); {OPT_IN}"
             ) from None
         raise FetchError(f"the browser could not load the page: {_first_line(exc)}") from None
     if response is None:
         raise FetchError("the browser got no response")
-    hop = response.request.redirected_from
-    while hop is not None:  # what the guard could not see (a redirect that changed meanwhile)
-        if not await allowed(hop.url) or not await allowed(response.url):
-            raise FetchError(f"redirected into private address space ({refused[-1]}); {OPT_IN}")
-        hop = hop.redirected_from
+    landed = (urlsplit(response.url).hostname or "").lower()
+    if landed in gate.refused:  # the document itself was led into private space
+        raise FetchError(f"redirected into private address space ({landed}); {OPT_IN}")
     if response.status >= 400:
         raise FetchError(f"HTTP {response.status} {response.status_text}".strip())
     try:
@@ -223,20 +172,6 @@ async def _render(context: Any, request: Request) -> Response:
         content_type="text/html; charset=utf-8",
         validators=Validators(),
     )
-
-
-async def _public(host: str) -> bool:
-    """Does every address of `host` lie in public address space?"""
-    try:
-        return is_public(host.strip("[]"))
-    except ValueError:  # a name: its addresses are
-        try:
-            answers = await asyncio.get_running_loop().getaddrinfo(
-                host, None, type=socket.SOCK_STREAM
-            )
-        except OSError:
-            return True  # it will not resolve for the browser either
-        return all(is_public(str(answer[4][0])) for answer in answers)
 
 
 def _ms(request: Request) -> float:

@@ -140,7 +140,7 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     site: Site = request.app.state.site
     message = "; ".join(problem["msg"] for problem in problems) or "the request is not valid"
     return site.page(
-        request, "message.html", {"title": "Something is wrong", "message": message}, status=400
+        request, "message.html", {"title": "Something is wrong", "message": message}, status=422
     )
 
 
