@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,63 @@ def test_nothing_the_rendered_page_does_reaches_private_space(
         own.stop()
         internal.stop()
         local.stop()
+
+
+HOGS = {
+    # a script that never yields: the page never loads
+    "/busy.html": b"<html><body><p>x</p><script>while (true) {}</script></body></html>",
+    # the script heap grows without end: past V8's limit the page crashes
+    "/heap.html": b"<html><body><p>x</p><script>const a = [];"
+    b" while (true) { a.push(new Array(1e6).fill(Math.random())); }</script></body></html>",
+    # memory outside the script heap (canvas pixels): the watch on the browser stops it
+    "/canvas.html": b"<html><body><p>x</p><script>const keep = [];"
+    b" for (let i = 0; i < 400; i++) { const c = document.createElement('canvas');"
+    b" c.width = c.height = 4000; const g = c.getContext('2d'); g.fillRect(0, 0, 4000, 4000);"
+    b" keep.push(c); }</script></body></html>",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("/busy.html", ("timed out after 4s (the page did not finish loading in the browser)",)),
+        (  # whichever bound comes first: V8's, or the watch on the browser's growth
+            "/heap.html",
+            (
+                "the page crashed the browser (its scripts needed more than 100 MB",
+                "the page needed more than 200 MB in the browser",
+            ),
+        ),
+        ("/canvas.html", ("the page needed more than 200 MB in the browser",)),
+    ],
+    ids=["never-rests", "script-heap", "canvas"],
+)
+def test_a_page_is_rendered_within_its_time_and_memory(
+    path: str,
+    reason: tuple[str, ...],
+    scripted: ScriptedServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The render has the check's deadline and a memory bound (`extract_memory`: half of it
+    for each page's script heap, all of it for the browser's growth), and the next render
+    is unharmed."""
+    scripted.routes.update({p: static(body) for p, body in HOGS.items()})
+    scripted.routes["/fine.html"] = static(b"<html><body><p>Fine.</p></body></html>")
+    sources = [
+        {"id": "hog", "url": scripted.url(path), "fetch": "browser"},
+        {"id": "fine", "url": scripted.url("/fine.html"), "fetch": "browser"},
+    ]
+    harness = one_source(
+        tmp_path, capsys, sources[0], {"timeout": "4s", "extract_memory": "200MB"}
+    )
+    harness.data["countries"][0]["sources"].append(sources[1])
+    harness.data["checks"]["browser_concurrency"] = 1  # the hog first, then the other
+    harness.save()
+    started = time.monotonic()
+    status, _ = harness.check()
+    assert status == 3
+    assert time.monotonic() - started < 20
+    states = harness.sources()
+    assert states["hog"]["last_error"].startswith(reason), states["hog"]["last_error"]
+    assert states["fine"]["status"] == "ok", states["fine"]["last_error"]

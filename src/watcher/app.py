@@ -126,6 +126,7 @@ class App:
             self._browser = BrowserFetcher(
                 user_agent=self.user_agent,
                 concurrency=self.settings.checks.browser_concurrency,
+                memory=self.settings.checks.extract_memory,
             )
         return self._browser
 

@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
 from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
 from watcher.fetch.errors import FetchError
+from watcher.fetch.footprint import tree_pss
 from watcher.fetch.gate import Gate
 from watcher.fetch.guard import OPT_IN
+
+log = logging.getLogger("watcher.fetch")
 
 CHROMIUM = ("chromium", "chromium-browser")
 ARGS = (
@@ -45,22 +50,31 @@ ARGS = (
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # no UDP around the gate
 )
 IDLE_WAIT = 5.0  # seconds after "load" to wait for the network to go quiet, at most
-MAX_REDIRECTS = 10  # of one document
+WATCH_EVERY = 0.2  # seconds between two readings of the browser's memory during a render
+CLOSE_WAIT = 5.0  # seconds for a render's context to close before the browser is restarted
 
 
 class BrowserFetcher:
     """Fetches by rendering in headless Chromium; the same one method as `Fetcher`."""
 
-    def __init__(self, *, user_agent: str, concurrency: int = 2) -> None:
+    def __init__(
+        self, *, user_agent: str, concurrency: int = 2, memory: int = 512_000_000
+    ) -> None:
         self._user_agent = user_agent
         self._pages = asyncio.Semaphore(concurrency)
         self._starting = asyncio.Lock()
         self._playwright: Any = None
         self._browser: Any = None
+        self._memory = memory
+        self._baseline: int | None = None  # the browser's memory when it had nothing to do
+        self._rendering = 0
+        self._over = asyncio.Event()  # set while the browser is past its memory bound
+        self._watcher: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
         browser, playwright = self._browser, self._playwright
         self._browser = self._playwright = None
+        self._baseline = None
         with contextlib.suppress(Exception):  # a browser that died is closed already
             if browser is not None:
                 await browser.close()
@@ -68,13 +82,13 @@ class BrowserFetcher:
             await playwright.stop()
 
     async def fetch(self, request: Request, slots: asyncio.Semaphore | None = None) -> Response:
-        browser = await self._started()
         own = (urlsplit(request.url).hostname or "").lower()
         async with (
             self._pages,
             slots or contextlib.nullcontext(),
             Gate(own, allow_private=request.allow_private) as gate,
         ):
+            browser = await self._started()  # waits while the browser is restarted
             context = await browser.new_context(
                 user_agent=self._user_agent,
                 extra_http_headers=dict(request.headers),
@@ -82,17 +96,84 @@ class BrowserFetcher:
                 # Every request of the page, loopback included, goes through the gate.
                 proxy={"server": gate.url, "bypass": "<-loopback>"},
             )
+            self._rendering += 1
+            self._watch()
             try:
                 async with asyncio.timeout(request.timeout):
-                    return await _render(context, request, gate)
+                    return await self._bounded(_render(context, request, gate))
             except TimeoutError:
                 raise FetchError(
                     f"timed out after {format_duration_seconds(request.timeout)}"
                     " (the page did not finish loading in the browser)"
                 ) from None
             finally:
-                with contextlib.suppress(Exception):
-                    await context.close()
+                self._rendering -= 1
+                await self._close(context)
+
+    async def _bounded(self, rendering: Coroutine[Any, Any, Response]) -> Response:
+        """The render, unless the browser goes past its memory bound first (then every
+        render in progress is stopped: which page holds the memory, no process says)."""
+        render = asyncio.ensure_future(rendering)
+        over = asyncio.ensure_future(self._over.wait())
+        try:
+            await asyncio.wait({render, over}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            over.cancel()
+            if not render.done():
+                render.cancel()
+                await asyncio.gather(render, return_exceptions=True)
+        if render.cancelled():
+            raise FetchError(f"the page needed more than {_megabytes(self._memory)} in the browser")
+        try:
+            return render.result()
+        except FetchError as exc:
+            if "crashed" in exc.reason.lower():
+                raise FetchError(
+                    "the page crashed the browser (its scripts needed more than"
+                    f" {_megabytes(self._memory // 2)} of memory?)"
+                ) from None
+            raise
+
+    def _watch(self) -> None:
+        """Read the browser's memory (`fetch/footprint.py`) while pages are rendered."""
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watching(), name="watcher-browser-memory")
+
+    async def _watching(self) -> None:
+        while self._rendering:
+            await asyncio.sleep(WATCH_EVERY)
+            used = await asyncio.to_thread(tree_pss, _is_chromium)
+            if used is None or self._baseline is None:
+                return
+            if used > self._baseline + self._memory:
+                await self._restart(used)
+
+    async def _restart(self, used: int) -> None:
+        """Stop every render in progress, then the browser itself (what it held is freed
+        for sure); the next render starts a new one. New renders wait meanwhile."""
+        log.warning(
+            "the browser uses %s (more than %s over its start): the renders in progress are"
+            " stopped and the browser is restarted",
+            _megabytes(used),
+            _megabytes(self._memory),
+        )
+        async with self._starting:
+            self._over.set()
+            while self._rendering:
+                await asyncio.sleep(0.05)
+            await self.aclose()
+            self._over.clear()
+
+    async def _close(self, context: Any) -> None:
+        """Close a render's context; a browser that does not manage it is restarted."""
+        try:
+            async with asyncio.timeout(CLOSE_WAIT):
+                await context.close()
+        except TimeoutError:
+            log.warning("a render's context did not close: the browser is restarted")
+            await self.aclose()
+        except Exception:  # a browser that died is closed already
+            return
 
     async def _started(self) -> Any:
         async with self._starting:
@@ -124,9 +205,13 @@ class BrowserFetcher:
                         " its log says which system library is missing"
                     ) from None
             try:
+                # Half the memory bound for the script heap of each page (V8's limit:
+                # a page past it crashes at once); the other half for the rest of it.
+                heap = f"--js-flags=--max-old-space-size={self._memory // 2 // 1_000_000}"
                 self._browser = await self._playwright.chromium.launch(
-                    executable_path=executable, args=list(ARGS), headless=True
+                    executable_path=executable, args=[*ARGS, heap], headless=True
                 )
+                self._baseline = await asyncio.to_thread(tree_pss, _is_chromium)
             except Exception as exc:
                 raise FetchError(f"Chromium ({executable}) did not start: {exc}") from None
             return self._browser
@@ -172,6 +257,14 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
         content_type="text/html; charset=utf-8",
         validators=Validators(),
     )
+
+
+def _is_chromium(name: str) -> bool:
+    return name.startswith(("chrom", "headless_shell"))
+
+
+def _megabytes(value: int) -> str:
+    return f"{value / 1_000_000:g} MB"
 
 
 def _ms(request: Request) -> float:

@@ -1,0 +1,64 @@
+"""How much memory a process tree really uses: the proportional set size (PSS) of this
+process's descendants, each shared page counted once among those that share it.
+
+Chromium runs as a dozen processes sharing one large binary, so their RSS added up counts
+the same pages a dozen times (~900 MB for an idle browser whose PSS is ~250 MB). The browser
+fetcher bounds the render by this figure, read from `/proc` (Linux); elsewhere it is None
+and only the script heap's own limit applies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def descendants(root: int | None = None) -> list[int]:
+    """The pids of every process under `root` (this process by default)."""
+    root = os.getpid() if root is None else root
+    children: dict[int, list[int]] = {}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def pss_bytes(pid: int) -> int:
+    """A process's proportional set size, 0 once it is gone."""
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def tree_pss(named: Callable[[str], bool]) -> int | None:
+    """The PSS of this process's descendants whose command name `named` accepts, in bytes
+    (None where /proc cannot tell)."""
+    if not (PROC / "self" / "smaps_rollup").exists():
+        return None
+    total = 0
+    for pid in descendants():
+        try:
+            name = (PROC / str(pid) / "comm").read_text().strip()
+        except OSError:
+            continue
+        if named(name):
+            total += pss_bytes(pid)
+    return total
