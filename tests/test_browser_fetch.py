@@ -283,9 +283,7 @@ def test_a_page_is_rendered_within_its_time_and_memory(
         {"id": "hog", "url": scripted.url(path), "fetch": "browser"},
         {"id": "fine", "url": scripted.url("/fine.html"), "fetch": "browser"},
     ]
-    harness = one_source(
-        tmp_path, capsys, sources[0], {"timeout": "4s", "extract_memory": "200MB"}
-    )
+    harness = one_source(tmp_path, capsys, sources[0], {"timeout": "4s", "extract_memory": "200MB"})
     harness.data["countries"][0]["sources"].append(sources[1])
     harness.data["checks"]["browser_concurrency"] = 1  # the hog first, then the other
     harness.save()

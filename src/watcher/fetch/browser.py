@@ -57,9 +57,7 @@ CLOSE_WAIT = 5.0  # seconds for a render's context to close before the browser i
 class BrowserFetcher:
     """Fetches by rendering in headless Chromium; the same one method as `Fetcher`."""
 
-    def __init__(
-        self, *, user_agent: str, concurrency: int = 2, memory: int = 512_000_000
-    ) -> None:
+    def __init__(self, *, user_agent: str, concurrency: int = 2, memory: int = 512_000_000) -> None:
         self._user_agent = user_agent
         self._pages = asyncio.Semaphore(concurrency)
         self._starting = asyncio.Lock()
@@ -68,6 +66,8 @@ class BrowserFetcher:
         self._memory = memory
         self._baseline: int | None = None  # the browser's memory when it had nothing to do
         self._rendering = 0
+        self._idle = asyncio.Event()  # set while no page is rendered
+        self._idle.set()
         self._over = asyncio.Event()  # set while the browser is past its memory bound
         self._watcher: asyncio.Task[None] | None = None
 
@@ -97,6 +97,7 @@ class BrowserFetcher:
                 proxy={"server": gate.url, "bypass": "<-loopback>"},
             )
             self._rendering += 1
+            self._idle.clear()
             self._watch()
             try:
                 async with asyncio.timeout(request.timeout):
@@ -108,6 +109,8 @@ class BrowserFetcher:
                 ) from None
             finally:
                 self._rendering -= 1
+                if not self._rendering:
+                    self._idle.set()
                 await self._close(context)
 
     async def _bounded(self, rendering: Coroutine[Any, Any, Response]) -> Response:
@@ -159,8 +162,7 @@ class BrowserFetcher:
         )
         async with self._starting:
             self._over.set()
-            while self._rendering:
-                await asyncio.sleep(0.05)
+            await self._idle.wait()
             await self.aclose()
             self._over.clear()
 
