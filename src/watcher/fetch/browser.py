@@ -9,13 +9,20 @@ once; each check in a fresh context, so no cookie or storage outlives it.
 
 A page is taken once it has loaded and its network has been idle for half a second, or, with
 a `select`, once that appears; a page whose scripts keep the network busy is taken as it
-stands after `IDLE_WAIT`. The source's `timeout` bounds the whole, `max_bytes` the rendered
-document. The address rules are the HTTP fetcher's (`fetch/guard.py`): the configured URL's
-host is the operator's choice; any other host a request of the page reaches (a script, a
-frame, a redirect) must be public unless the source sets `allow_private`, or the request is
-refused (and a refused main document is a failed check). Chromium follows a redirect
-without asking the page's route again, so a document's redirects are followed by the route
-itself, hop by hop, before the browser is sent where they end.
+stands after `IDLE_WAIT`. The source's `timeout` bounds the whole render, `max_bytes` the
+rendered document.
+
+Every request of the page goes through a `Gate` (`fetch/gate.py`), a proxy on loopback for
+that render, which applies the HTTP fetcher's address rules (`fetch/guard.py`) to each
+connection: the configured URL's host is the operator's choice; any other host must be
+public unless the source sets `allow_private`. A main document led elsewhere is a failed
+check saying where.
+
+Memory is bounded twice by `checks.extract_memory`: half of it is each page's script heap
+(V8's own limit, past which the page crashes), and the browser's growth over what it used
+when it started (its processes' proportional set size, `fetch/footprint.py`, read while
+pages render) may not pass all of it, or the renders in progress are stopped and the browser
+restarted. `RLIMIT_AS` cannot do this: Chromium reserves far more address space than it uses.
 """
 
 from __future__ import annotations
