@@ -86,6 +86,8 @@ async def run_pass(
         dry_run=dry_run,
     )
     result = PassResult()
+    if states:  # the extraction workers start while the first requests are in flight
+        app.extraction.warm()
     if ids:
         result.skipped = sorted(set(ids) - {state.id for state in states})
     if on_start:

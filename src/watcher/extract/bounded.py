@@ -81,15 +81,36 @@ class _Worker:
 
 @dataclass
 class BoundedPool:
-    """`workers` processes that run one task each at a time, within `deadline` seconds and
-    `memory` bytes. `run` waits for a free worker (the deadline starts when one takes the
-    task)."""
+    """At most `workers` processes that run one task each at a time, within `deadline`
+    seconds and `memory` bytes. `run` waits for a free worker (the deadline starts when one
+    takes the task); `warm` starts them ahead of the first task."""
 
     workers: int
     memory: int
-    _idle: list[_Worker] = field(default_factory=list)
+    _idle: asyncio.Queue[_Worker | None] = field(default_factory=asyncio.Queue)
+    _alive: int = 0  # processes started (or being started) and not killed
     _free: asyncio.Semaphore | None = None
+    _warming: set[asyncio.Task[None]] = field(default_factory=set)
     _closed: bool = False
+
+    def warm(self) -> None:
+        """Start the workers in the background, so that a pass's first extractions do not
+        wait for them (the first start also starts the server they are forked from)."""
+        while not self._closed and self._alive < self.workers:
+            self._alive += 1
+            task = asyncio.create_task(self._warm_one(), name="watcher-extract-warm")
+            self._warming.add(task)
+            task.add_done_callback(self._warming.discard)
+
+    async def _warm_one(self) -> None:
+        try:
+            worker = await self._start()
+        except Exception:
+            log.exception("an extraction worker did not start")
+            self._alive -= 1
+            self._idle.put_nowait(None)  # whoever waits for it starts one of their own
+            return
+        self._idle.put_nowait(worker)
 
     async def run(
         self, what: str, deadline: float, function: Callable[..., Any], *args: Any
@@ -101,14 +122,33 @@ class BoundedPool:
         if self._free is None:
             self._free = asyncio.Semaphore(self.workers)
         async with self._free:
-            worker = self._idle.pop() if self._idle else await self._start()
+            worker = await self._take()
             try:
                 answer = await self._ask(worker, what, deadline, function, args)
             except BaseException:  # a bound, a death, or the check cancelled: never reused
+                self._alive -= 1
                 await asyncio.to_thread(worker.kill)
                 raise
-            self._idle.append(worker)
+            if self._closed:
+                await asyncio.to_thread(worker.kill)
+            else:
+                self._idle.put_nowait(worker)
         return _unpacked(answer)
+
+    async def _take(self) -> _Worker:
+        """An idle worker, or a new one while fewer than `workers` are alive. (Holding one
+        of the `workers` permits, a task that finds all alive finds one idle or starting.)"""
+        worker = None
+        if not self._idle.empty() or self._alive >= self.workers:
+            worker = await self._idle.get()
+        if worker is None:
+            self._alive += 1
+            try:
+                worker = await self._start()
+            except BaseException:
+                self._alive -= 1
+                raise
+        return worker
 
     async def _ask(
         self,
@@ -169,7 +209,11 @@ class BoundedPool:
     async def aclose(self) -> None:
         """Stop every idle worker (a busy one is killed by its task's end)."""
         self._closed = True
-        idle, self._idle = self._idle, []
+        await asyncio.gather(*self._warming, return_exceptions=True)
+        idle = []
+        while not self._idle.empty():
+            if (worker := self._idle.get_nowait()) is not None:
+                idle.append(worker)
         for worker in idle:
             with contextlib.suppress(Exception):
                 worker.connection.send(None)  # "stop": it exits by itself

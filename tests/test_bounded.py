@@ -1,0 +1,116 @@
+"""The bounded place for extraction (`extract/bounded.py`): real worker processes, each task
+within its deadline and the pool's memory ceiling; a worker past either, or one that dies,
+is replaced and the next task runs; the event loop never waits for a task."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+
+from watcher.errors import CheckError
+from watcher.extract.bounded import BoundedPool, Overrun
+from watcher.extract.errors import ExtractError
+
+MB = 1_000_000
+
+
+def spin(seconds: float) -> str:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+    return "done"
+
+
+def hoard(megabytes: int) -> int:
+    kept = [bytearray(MB) for _ in range(megabytes)]
+    return len(kept)
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def refuse() -> None:
+    raise ExtractError("not valid JSON: Expecting value")
+
+
+def surprise() -> None:
+    raise KeyError("nobody expected this")
+
+
+def pid() -> int:
+    return os.getpid()
+
+
+@pytest.fixture
+async def pool() -> BoundedPool:
+    made = BoundedPool(workers=2, memory=100 * MB)
+    yield made
+    await made.aclose()
+
+
+async def test_a_task_past_its_deadline_is_stopped_and_its_worker_replaced() -> None:
+    one = BoundedPool(workers=1, memory=100 * MB)
+    try:
+        first = await one.run("extraction", 5, pid)
+        started = time.monotonic()
+        with pytest.raises(Overrun, match=r"^extraction took longer than 0\.5 s$"):
+            await one.run("extraction", 0.5, spin, 30)
+        assert time.monotonic() - started < 2.5
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)  # killed and reaped
+        assert await one.run("extraction", 5, pid) != first
+    finally:
+        await one.aclose()
+
+
+async def test_the_event_loop_goes_on_while_a_task_runs(pool: BoundedPool) -> None:
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    await pool.run("extraction", 5, spin, 1.0)
+    ticker.cancel()
+    assert ticks >= 15  # ~20 in the second the task ran elsewhere
+
+
+async def test_a_task_past_the_memory_ceiling_fails_saying_so(pool: BoundedPool) -> None:
+    assert await pool.run("extraction", 10, hoard, 20) == 20
+    with pytest.raises(Overrun, match=r"^extraction needed more than 100 MB$"):
+        await pool.run("extraction", 10, hoard, 300)
+    assert await pool.run("extraction", 10, hoard, 20) == 20
+
+
+async def test_a_worker_that_dies_is_a_reason_and_is_replaced(pool: BoundedPool) -> None:
+    with pytest.raises(Overrun, match=r"its worker process died \(signal SIGKILL"):
+        await pool.run("extraction", 5, die)
+    assert await pool.run("extraction", 5, spin, 0) == "done"
+
+
+async def test_what_a_task_raises_comes_back_as_it_was(pool: BoundedPool) -> None:
+    with pytest.raises(ExtractError) as refused:
+        await pool.run("extraction", 5, refuse)
+    assert isinstance(refused.value, CheckError)
+    assert refused.value.reason == "not valid JSON: Expecting value"
+    with pytest.raises(KeyError, match="nobody expected this") as raised:
+        await pool.run("extraction", 5, surprise)
+    assert "Traceback" in str(raised.value.__cause__)  # the worker's, for the log
+
+
+async def test_tasks_run_side_by_side_in_at_most_workers_processes(pool: BoundedPool) -> None:
+    pool.warm()
+    started = time.monotonic()
+    results = await asyncio.gather(*(pool.run("extraction", 5, spin, 0.5) for _ in range(4)))
+    assert results == ["done"] * 4
+    assert time.monotonic() - started < 1.9  # two at a time: ~1 s, not 2
+    pids = set(await asyncio.gather(*(pool.run("extraction", 5, pid) for _ in range(8))))
+    assert len(pids) <= 2
