@@ -244,7 +244,7 @@ HOGS = {
     # the script heap grows without end: past V8's limit the page crashes
     "/heap.html": b"<html><body><p>x</p><script>const a = [];"
     b" while (true) { a.push(new Array(1e6).fill(Math.random())); }</script></body></html>",
-    # memory outside the script heap (canvas pixels): the watch on the browser stops it
+    # memory outside the script heap (canvas pixels): the watch on the renderer stops it
     "/canvas.html": b"<html><body><p>x</p><script>const keep = [];"
     b" for (let i = 0; i < 400; i++) { const c = document.createElement('canvas');"
     b" c.width = c.height = 4000; const g = c.getContext('2d'); g.fillRect(0, 0, 4000, 4000);"
@@ -256,7 +256,7 @@ HOGS = {
     ("path", "reason"),
     [
         ("/busy.html", ("timed out after 4s (the page did not finish loading in the browser)",)),
-        (  # whichever bound comes first: V8's, or the watch on the browser's growth
+        (  # whichever bound comes first: V8's, or the watch on the renderer
             "/heap.html",
             (
                 "the page crashed the browser (its scripts needed more than 100 MB",
@@ -275,7 +275,7 @@ def test_a_page_is_rendered_within_its_time_and_memory(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The render has the check's deadline and a memory bound (`extract_memory`: half of it
-    for each page's script heap, all of it for the browser's growth), and the next render
+    for each page's script heap, all of it for its renderer process), and the next render
     is unharmed."""
     scripted.routes.update({p: static(body) for p, body in HOGS.items()})
     scripted.routes["/fine.html"] = static(b"<html><body><p>Fine.</p></body></html>")

@@ -353,3 +353,22 @@ def test_layout_tables_are_told_from_data_tables(markup: str, layout: bool) -> N
     assert is_layout_table(table) is layout
     presentation = lxml.html.fragment_fromstring(f"<table role='presentation'>{markup}</table>")
     assert is_layout_table(presentation)
+
+
+def test_a_feed_declaring_its_own_entities_is_read_without_expanding_them() -> None:
+    """Billion laughs: nine levels of entities, each ten of the one below. The feed's own
+    entity declarations are set aside before parsing (no parser expands them, in a
+    million callbacks or at all), its entries read, the references left as text."""
+    levels = "".join(
+        f'<!ENTITY lol{n} "{("&lol%d;" % (n - 1)) * 10}">' for n in range(1, 10)
+    )
+    body = (
+        '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">' + levels + "]>"
+        '<rss version="2.0"><channel><title>News &lol9;</title><item><title>Laughs &lol9;'
+        "</title><guid>1</guid><link>http://example.org/1</link></item></channel></rss>"
+    ).encode()
+    warnings: list[str] = []
+    [entry] = extract_feed(body, "application/rss+xml", feed_source(), warnings).entries
+    assert "lollol" not in entry.title
+    assert entry.title.startswith("Laughs")
+    assert any("entity declarations" in warning for warning in warnings), warnings

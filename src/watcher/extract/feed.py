@@ -26,6 +26,8 @@ from watcher.extract.page import normalize_space
 from watcher.text import clean, one_line
 
 SUMMARY_MAX = 2000
+_DOCTYPE = re.compile(rb"<!DOCTYPE\s+[^\s\[>]+[^\[>]*\[", re.IGNORECASE)
+_DECLARATIONS_WITHIN = 4096  # bytes in which a DOCTYPE with declarations is looked for
 _LOOKS_LIKE_HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)", re.I | re.S)
 
 
@@ -36,6 +38,9 @@ def extract_feed(
     headers = {"content-type": content_type} if content_type else {}
     import feedparser  # a tenth of start-up, and most runs check pages only
 
+    body, declared = _without_internal_subset(body)
+    if declared and warnings is not None:
+        warnings.append("the feed's own entity declarations were set aside (not expanded)")
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     if not parsed.entries and not _recognised(parsed):
         raise ExtractError(_why_unusable(body, parsed))
@@ -53,6 +58,21 @@ def extract_feed(
         entries[entry.key] = entry
     title = normalize_space(_text(parsed.feed.get("title", ""))) or None
     return FeedDocument(entries=tuple(entries.values()), title=title)
+
+
+def _without_internal_subset(body: bytes) -> tuple[bytes, bool]:
+    """The feed without the declarations inside its DOCTYPE (`<!DOCTYPE rss [...]>`), and
+    whether it had any. A feed has no use for entities of its own, and nested ones ("billion
+    laughs") make a parser expand a few hundred bytes into gigabytes, or a million callbacks
+    before it gives up; without their declarations the references stay as text."""
+    start = _DOCTYPE.search(body, 0, _DECLARATIONS_WITHIN)
+    if start is None:
+        return body, False
+    end = body.find(b"]", start.end())
+    close = body.find(b">", end + 1) if end >= 0 else -1
+    if close < 0:
+        return body, False
+    return body[: start.end() - 1] + body[close:], True
 
 
 def looks_like_feed(body: bytes, content_type: str | None) -> bool:

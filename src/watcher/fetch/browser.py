@@ -19,10 +19,10 @@ public unless the source sets `allow_private`. A main document led elsewhere is 
 check saying where.
 
 Memory is bounded twice by `checks.extract_memory`: half of it is each page's script heap
-(V8's own limit, past which the page crashes), and the browser's growth over what it used
-when it started (its processes' proportional set size, `fetch/footprint.py`, read while
-pages render) may not pass all of it, or the renders in progress are stopped and the browser
-restarted. `RLIMIT_AS` cannot do this: Chromium reserves far more address space than it uses.
+(V8's own limit, past which the page crashes), and a page's renderer process may not use
+more than all of it (its proportional set size, `fetch/footprint.py`, read five times a
+second while pages render), or it is killed and its page fails saying so. `RLIMIT_AS` cannot
+do this: Chromium reserves far more address space than it uses.
 """
 
 from __future__ import annotations
@@ -32,13 +32,14 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
 from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
 from watcher.fetch.errors import FetchError
-from watcher.fetch.footprint import tree_pss
+from watcher.fetch.footprint import renderers
 from watcher.fetch.gate import Gate
 from watcher.fetch.guard import OPT_IN
 
@@ -71,17 +72,13 @@ class BrowserFetcher:
         self._playwright: Any = None
         self._browser: Any = None
         self._memory = memory
-        self._baseline: int | None = None  # the browser's memory when it had nothing to do
         self._rendering = 0
-        self._idle = asyncio.Event()  # set while no page is rendered
-        self._idle.set()
-        self._over = asyncio.Event()  # set while the browser is past its memory bound
+        self._kills = 0  # renderers killed for their memory, ever
         self._watcher: asyncio.Task[None] | None = None
 
     async def aclose(self) -> None:
         browser, playwright = self._browser, self._playwright
         self._browser = self._playwright = None
-        self._baseline = None
         with contextlib.suppress(Exception):  # a browser that died is closed already
             if browser is not None:
                 await browser.close()
@@ -104,7 +101,6 @@ class BrowserFetcher:
                 proxy={"server": gate.url, "bypass": "<-loopback>"},
             )
             self._rendering += 1
-            self._idle.clear()
             self._watch()
             try:
                 async with asyncio.timeout(request.timeout):
@@ -116,62 +112,51 @@ class BrowserFetcher:
                 ) from None
             finally:
                 self._rendering -= 1
-                if not self._rendering:
-                    self._idle.set()
                 await self._close(context)
 
     async def _bounded(self, rendering: Coroutine[Any, Any, Response]) -> Response:
-        """The render, unless the browser goes past its memory bound first (then every
-        render in progress is stopped: which page holds the memory, no process says)."""
-        render = asyncio.ensure_future(rendering)
-        over = asyncio.ensure_future(self._over.wait())
+        """The render; a renderer that crashed (V8's heap limit, or killed by the watch for
+        its memory) is the page's failed check, saying which bound it passed."""
+        from playwright.async_api import Error as PlaywrightError
+
+        kills = self._kills
         try:
-            await asyncio.wait({render, over}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            over.cancel()
-            if not render.done():
-                render.cancel()
-                await asyncio.gather(render, return_exceptions=True)
-        if render.cancelled():
-            raise FetchError(f"the page needed more than {_megabytes(self._memory)} in the browser")
-        try:
-            return render.result()
-        except FetchError as exc:
-            if "crashed" in exc.reason.lower():
+            return await rendering
+        except (FetchError, PlaywrightError) as exc:
+            message = exc.reason if isinstance(exc, FetchError) else str(exc)
+            if "crash" not in message.lower():
+                if isinstance(exc, FetchError):
+                    raise
+                raise FetchError(f"the browser failed: {_first_line(exc)}") from None
+            if self._kills > kills:
                 raise FetchError(
-                    "the page crashed the browser (its scripts needed more than"
-                    f" {_megabytes(self._memory // 2)} of memory?)"
+                    f"the page needed more than {_megabytes(self._memory)} in the browser"
                 ) from None
-            raise
+            raise FetchError(
+                "the page crashed the browser (its scripts needed more than"
+                f" {_megabytes(self._memory // 2)} of memory?)"
+            ) from None
 
     def _watch(self) -> None:
-        """Read the browser's memory (`fetch/footprint.py`) while pages are rendered."""
+        """Watch the renderers' memory (`fetch/footprint.py`) while pages are rendered."""
         if self._watcher is None or self._watcher.done():
             self._watcher = asyncio.create_task(self._watching(), name="watcher-browser-memory")
 
     async def _watching(self) -> None:
+        """Every `WATCH_EVERY` while pages render: a renderer process past `memory` is
+        killed (its page crashes, and says why)."""
         while self._rendering:
             await asyncio.sleep(WATCH_EVERY)
-            used = await asyncio.to_thread(tree_pss, _is_chromium)
-            if used is None or self._baseline is None:
-                return
-            if used > self._baseline + self._memory:
-                await self._restart(used)
-
-    async def _restart(self, used: int) -> None:
-        """Stop every render in progress, then the browser itself (what it held is freed
-        for sure); the next render starts a new one. New renders wait meanwhile."""
-        log.warning(
-            "the browser uses %s (more than %s over its start): the renders in progress are"
-            " stopped and the browser is restarted",
-            _megabytes(used),
-            _megabytes(self._memory),
-        )
-        async with self._starting:
-            self._over.set()
-            await self._idle.wait()
-            await self.aclose()
-            self._over.clear()
+            for pid, used in await asyncio.to_thread(renderers, _is_chromium):
+                if used > self._memory:
+                    log.warning(
+                        "a page's renderer uses %s (more than %s): it is stopped",
+                        _megabytes(used),
+                        _megabytes(self._memory),
+                    )
+                    self._kills += 1
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     async def _close(self, context: Any) -> None:
         """Close a render's context; a browser that does not manage it is restarted."""
@@ -220,7 +205,6 @@ class BrowserFetcher:
                 self._browser = await self._playwright.chromium.launch(
                     executable_path=executable, args=[*ARGS, heap], headless=True
                 )
-                self._baseline = await asyncio.to_thread(tree_pss, _is_chromium)
             except Exception as exc:
                 raise FetchError(f"Chromium ({executable}) did not start: {exc}") from None
             return self._browser

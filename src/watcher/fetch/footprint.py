@@ -3,8 +3,8 @@ process's descendants, each shared page counted once among those that share it.
 
 Chromium runs as a dozen processes sharing one large binary, so their RSS added up counts
 the same pages a dozen times (~900 MB for an idle browser whose PSS is ~250 MB). The browser
-fetcher bounds the render by this figure, read from `/proc` (Linux); elsewhere it is None
-and only the script heap's own limit applies.
+fetcher bounds each page's renderer process by this figure, read from `/proc` (Linux);
+elsewhere nothing is found and only the script heap's own limit applies.
 """
 
 from __future__ import annotations
@@ -48,17 +48,19 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
-def tree_pss(named: Callable[[str], bool]) -> int | None:
-    """The PSS of this process's descendants whose command name `named` accepts, in bytes
-    (None where /proc cannot tell)."""
-    if not (PROC / "self" / "smaps_rollup").exists():
-        return None
-    total = 0
+def renderers(named: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """(pid, PSS in bytes) of this process's descendants whose command name `named` accepts
+    and whose command line says `--type=renderer` (Chromium's page processes); empty where
+    /proc cannot tell."""
+    found = []
     for pid in descendants():
         try:
             name = (PROC / str(pid) / "comm").read_text().strip()
+            if not named(name):
+                continue
+            if b"--type=renderer" not in (PROC / str(pid) / "cmdline").read_bytes():
+                continue
         except OSError:
             continue
-        if named(name):
-            total += pss_bytes(pid)
-    return total
+        found.append((pid, pss_bytes(pid)))
+    return found
