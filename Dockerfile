@@ -37,7 +37,7 @@ RUN if ! command -v python3 >/dev/null; then \
     fi \
  && if [ -n "$BROWSER" ]; then \
       apt-get update; \
-      apt-get install -y --no-install-recommends chromium libatomic1; \
+      apt-get install -y --no-install-recommends chromium-headless-shell libatomic1; \
       rm -rf /var/lib/apt/lists/*; \
     fi \
  && useradd --system --uid 10001 --user-group --home-dir /data --shell /usr/sbin/nologin watcher \

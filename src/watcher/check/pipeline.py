@@ -112,6 +112,8 @@ async def check_source(
             "source": source.id,
             "outcome": verdict.status,
             "duration": round(seconds, 4),
+            # of which waiting for an extraction worker (all were busy with other checks)
+            "extract_wait": round(check.waited, 4),
             "change_id": verdict.change_id,
         },
     )
@@ -132,6 +134,7 @@ class _Check:
         self.warnings: list[str] | None = None  # once the response was read: what was off
         self.again: Callable[[], Awaitable[Response]] | None = None
         self.kind: Kind | None = None  # once the response was looked at
+        self.waited = 0.0  # seconds spent waiting for a free extraction worker
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
@@ -297,7 +300,12 @@ class _Check:
         """`function(*args)` in an extraction worker, within the source's `extract_timeout`
         and the pool's memory ceiling (`extract/bounded.py`)."""
         deadline = self.source.extract_timeout.total_seconds()
-        return await self.app.extraction.run(what, deadline, function, *args)
+        asked = time.perf_counter()
+
+        def taken() -> None:
+            self.waited += time.perf_counter() - asked
+
+        return await self.app.extraction.run(what, deadline, function, *args, on_start=taken)
 
     def _kind(self, response: Response) -> Kind:
         if self.source.kind != "auto":

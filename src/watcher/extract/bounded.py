@@ -62,6 +62,9 @@ PRELOAD = (
 )
 
 
+NICE = 10  # the workers' niceness, added to the service's
+
+
 class Overrun(ExtractError):
     """A task went past the deadline or the memory ceiling, or its worker died."""
 
@@ -113,16 +116,24 @@ class BoundedPool:
         self._idle.put_nowait(worker)
 
     async def run(
-        self, what: str, deadline: float, function: Callable[..., Any], *args: Any
+        self,
+        what: str,
+        deadline: float,
+        function: Callable[..., Any],
+        *args: Any,
+        on_start: Callable[[], None] | None = None,
     ) -> Any:
         """`function(*args)` in a worker. Raises `Overrun` ("extraction took longer than
-        10 s") past the bounds; whatever the function raised, otherwise."""
+        10 s") past the bounds; whatever the function raised, otherwise. `on_start` is
+        called when a worker takes the task (what came before was waiting for one)."""
         if self._closed:
             raise RuntimeError("the extraction pool is closed")
         if self._free is None:
             self._free = asyncio.Semaphore(self.workers)
         async with self._free:
             worker = await self._take()
+            if on_start is not None:
+                on_start()
             try:
                 answer = await self._ask(worker, what, deadline, function, args)
             except BaseException:  # a bound, a death, or the check cancelled: never reused
@@ -269,6 +280,10 @@ def _serve(connection: Connection, memory: int) -> None:
     """A worker: take (function, args), answer ("ok", result) or ("error", (exc, traceback))
     or ("memory", None), until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when workers end
+    # Below the service in the scheduler's eyes: on a busy machine its event loop (the web
+    # pages, the fetches, the commits) runs first, and documents wait.
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
     _limit_memory(memory)
     while True:
         try:

@@ -64,3 +64,15 @@ def renderers(named: Callable[[str], bool]) -> list[tuple[int, int]]:
             continue
         found.append((pid, pss_bytes(pid)))
     return found
+
+
+def lower_priority(named: Callable[[str], bool], nice: int) -> None:
+    """Make this process's descendants whose command name `named` accepts `nice` steps nicer
+    than this process (best effort: a process gone meanwhile is skipped)."""
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    for pid in descendants():
+        try:
+            if named((PROC / str(pid) / "comm").read_text().strip()):
+                os.setpriority(os.PRIO_PROCESS, pid, min(base + nice, 19))
+        except OSError:
+            continue

@@ -121,9 +121,16 @@ def _key(key: str) -> str:
     return " ".join(clean(key).split()) or '""'
 
 
+_LITERALS = {True: "true", False: "false", None: "null"}
+
+
 def _scalar(value: Any) -> str:
     if isinstance(value, str):
         return " ".join(clean(value).split()) or '""'
+    if value is None or isinstance(value, bool):
+        return _LITERALS[value]
+    if isinstance(value, int):  # as JSON writes them, without its encoder's cost a value
+        return str(value)
     if isinstance(value, dict | list):  # empty
         return "{}" if isinstance(value, dict) else "[]"
     return json.dumps(value)
