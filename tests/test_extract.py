@@ -359,9 +359,7 @@ def test_a_feed_declaring_its_own_entities_is_read_without_expanding_them() -> N
     """Billion laughs: nine levels of entities, each ten of the one below. The feed's own
     entity declarations are set aside before parsing (no parser expands them, in a
     million callbacks or at all), its entries read, the references left as text."""
-    levels = "".join(
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
-    )
+    levels = "".join(f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10))
     body = (
         '<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY lol0 "lol">' + levels + "]>"
         '<rss version="2.0"><channel><title>News &lol9;</title><item><title>Laughs &lol9;'

@@ -183,7 +183,8 @@ def test_hostile_documents_are_each_one_failed_check(
         assert durations[source_id] <= bound + 2, (source_id, durations[source_id])
     assert not watch.failures, watch.failures[:5]
     assert watch.slowest < 1.0, watch.slowest
-    assert watch.peak < MEMORY_CEILING, f"{watch.peak / 1e6:.0f} MB: {sorted(watch.breakdown.items())}"
+    peak = f"{watch.peak / 1e6:.0f} MB"
+    assert watch.peak < MEMORY_CEILING, f"{peak}: {sorted(watch.breakdown.items())}"
     assert internal.connections == 0
     RESULTS.write_text(
         json.dumps(
