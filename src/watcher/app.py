@@ -93,7 +93,8 @@ class App:
         if self._fetcher is not None and any(getattr(old, k) != getattr(new, k) for k in fetching):
             self._retired.append(self._fetcher)
             self._fetcher = None
-        if self._extraction is not None and old.extract_memory != new.extract_memory:
+        pool = ("extract_memory", "extract_workers")
+        if self._extraction is not None and any(getattr(old, k) != getattr(new, k) for k in pool):
             self._retired.append(self._extraction)
             self._extraction = None
 
@@ -137,9 +138,10 @@ class App:
         if self._extraction is None:
             from watcher.extract.bounded import BoundedPool
 
-            workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+            workers = self.settings.checks.extract_workers or cores or os.cpu_count() or 1
             self._extraction = BoundedPool(
-                workers=workers or os.cpu_count() or 1,
+                workers=workers,
                 memory=self.settings.checks.extract_memory,
             )
         return self._extraction

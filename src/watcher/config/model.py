@@ -255,6 +255,9 @@ class ChecksConfig(ScheduleFields):
         ge=64_000_000,
         description="memory one extraction may use (each worker process's ceiling)",
     )
+    extract_workers: int | None = Field(
+        None, ge=1, le=64, description="extraction worker processes (default: one per core)"
+    )
 
 
 class MailConfig(Model):
