@@ -177,7 +177,7 @@ class BoundedPool:
             try:
                 worker.connection.send((function, args))
             except (OSError, EOFError):
-                raise self._died(worker, what) from None
+                raise await self._died(worker, what) from None
             try:
                 async with asyncio.timeout(deadline):
                     await ready
@@ -186,7 +186,7 @@ class BoundedPool:
             try:
                 answer: tuple[str, Any] = worker.connection.recv()
             except (OSError, EOFError):
-                raise self._died(worker, what) from None
+                raise await self._died(worker, what) from None
         finally:
             loop.remove_reader(descriptor)
         if answer[0] == "memory":
@@ -194,8 +194,8 @@ class BoundedPool:
             raise _no_memory(what, self.memory)
         return answer
 
-    def _died(self, worker: _Worker, what: str) -> Overrun:
-        worker.process.join(timeout=5)
+    async def _died(self, worker: _Worker, what: str) -> Overrun:
+        await asyncio.to_thread(worker.process.join, 5)
         code = worker.process.exitcode
         how = f"signal {signal.Signals(-code).name}" if code and code < 0 else f"exit {code}"
         log.warning("an extraction worker died (%s) while %s", how, what)
