@@ -28,6 +28,10 @@ class DiffLine:
     old: str | None = None
     marks: tuple[Mark, ...] | None = None
 
+    def __reduce__(self) -> tuple[type[DiffLine], tuple[Any, ...]]:
+        # Pickled as its fields (changes come back from the extraction workers), as `Line`.
+        return DiffLine, (self.op, self.section, self.kind, self.text, self.old, self.marks)
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "op": self.op,
