@@ -128,11 +128,16 @@ TEXT = b"BT /F1 12 Tf 72 720 Td (The Monitor recorded 48 casualties in 2025.) Tj
 FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 
 
-def _page(parent: int, contents: int, font: int) -> bytes:
-    return (
-        f"<< /Type /Page /Parent {parent} 0 R /MediaBox [0 0 612 792]"
-        f" /Resources << /Font << /F1 {font} 0 R >> >> /Contents {contents} 0 R >>"
-    ).encode()
+def _text_page(tree: list[bytes], parent: int, stream: bytes, **pdf: bytes) -> bytes:
+    """A PDF of the catalog, the page-tree nodes `tree` (objects 2...), and one page of text
+    under node `parent`, with its content `stream` and its font."""
+    page = len(tree) + 2
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", *tree]
+    objects.append(
+        f"<< /Type /Page /Parent {parent} 0 R /MediaBox [0 0 612 792] /Resources << /Font"
+        f" << /F1 {page + 2} 0 R >> >> /Contents {page + 1} 0 R >>".encode()
+    )
+    return _pdf([*objects, stream, FONT], **pdf)
 
 
 def _stream(data: bytes, filters: bytes = b"") -> bytes:
@@ -143,45 +148,25 @@ def shared_pages(references: int = 30_000) -> bytes:
     """One page of text, named `references` times in a page tree that declares one page:
     a reader that walks the tree as written reads it 30,000 times."""
     kids = b" ".join([b"3 0 R"] * references)
-    return _pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>",
-            _page(2, 4, 5),
-            _stream(TEXT),
-            FONT,
-        ]
-    )
+    return _text_page([b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>"], 2, _stream(TEXT))
 
 
 def page_tree_loop() -> bytes:
     """A page tree whose inner node names the root again, beside one real page."""
-    return _pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 2 >>",
-            b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 4 0 R 3 0 R] /Count 2 >>",
-            _page(3, 5, 6),
-            _stream(TEXT),
-            FONT,
-        ]
-    )
+    tree = [
+        b"<< /Type /Pages /Kids [3 0 R] /Count 2 >>",
+        b"<< /Type /Pages /Parent 2 0 R /Kids [2 0 R 4 0 R 3 0 R] /Count 2 >>",
+    ]
+    return _text_page(tree, 3, _stream(TEXT))
 
 
 def brotli_compressed() -> bytes:
     """A page whose content stream is Brotli-compressed (/BrotliDecode, PDF 2.0)."""
     import brotli
 
-    return _pdf(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            _page(2, 4, 5),
-            _stream(brotli.compress(TEXT), b"/Filter /BrotliDecode "),
-            FONT,
-        ],
-        version=b"2.0",
-    )
+    stream = _stream(brotli.compress(TEXT), b"/Filter /BrotliDecode ")
+    tree = [b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"]
+    return _text_page(tree, 2, stream, version=b"2.0")
 
 
 def aes_encrypted(algorithm: str = "AES-128") -> bytes:

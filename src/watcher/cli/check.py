@@ -35,6 +35,9 @@ def register(commands: Any) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from watcher.extract.bounded import start_server
+
+    start_server()  # while the rest is imported and the database opened
     from watcher.check import UnknownSource, run_pass
 
     async with app_of(args) as app:

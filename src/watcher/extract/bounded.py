@@ -62,7 +62,8 @@ PRELOAD = (
 )
 
 
-NICE = 10  # the workers' niceness, added to the service's
+NICE = int(os.environ.get("XNICE", 10))  # the workers' niceness, added to the service's
+PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 class Overrun(ExtractError):
@@ -71,15 +72,46 @@ class Overrun(ExtractError):
 
 @dataclass
 class _Worker:
+    """A worker process and the parent's end of its pipe, watched by the event loop for as
+    long as it lives (one registration, not one per task): `answered` is set when the
+    worker has something to say (its answer, or the end of the pipe)."""
+
     process: Any
     connection: Connection
+    answered: asyncio.Future[None] | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def listen(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._loop.add_reader(self.connection.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        if self.answered is not None and not self.answered.done():
+            # The loop may pass on a readiness it saw before the last answer was read, after
+            # the next task was sent: only data (or the pipe's end) there now counts.
+            if self.connection.poll():
+                self.answered.set_result(None)
+        elif self.answered is None and self._loop is not None and self.connection.poll():
+            # Readable with no task out: the pipe ended (the worker died while idle). Stop
+            # watching it (the loop would be told again and again); its next task finds out.
+            self._loop.remove_reader(self.connection.fileno())
+            self._loop = None
 
     def kill(self) -> None:
-        with contextlib.suppress(Exception):
-            self.connection.close()
+        """Stop it for good (call off the event loop: it waits for the process)."""
         if self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
+
+    def forget(self) -> None:
+        """Stop watching its pipe, and close it (on the event loop, before `kill`)."""
+        if self._loop is not None:
+            with contextlib.suppress(Exception):
+                self._loop.remove_reader(self.connection.fileno())
+            self._loop = None
+        with contextlib.suppress(Exception):
+            self.connection.close()
 
 
 @dataclass
@@ -138,9 +170,11 @@ class BoundedPool:
                 answer = await self._ask(worker, what, deadline, function, args)
             except BaseException:  # a bound, a death, or the check cancelled: never reused
                 self._alive -= 1
+                worker.forget()
                 await asyncio.to_thread(worker.kill)
                 raise
             if self._closed:
+                worker.forget()
                 await asyncio.to_thread(worker.kill)
             else:
                 self._idle.put_nowait(worker)
@@ -169,29 +203,26 @@ class BoundedPool:
         function: Callable[..., Any],
         args: tuple[Any, ...],
     ) -> tuple[str, Any]:
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        descriptor = worker.connection.fileno()
-        loop.add_reader(descriptor, lambda: ready.done() or ready.set_result(None))
+        worker.listen()
+        worker.answered = asyncio.get_running_loop().create_future()
         try:
-            try:
-                worker.connection.send((function, args))
+            try:  # plain pickles: multiprocessing's own pickler is built anew for each object
+                worker.connection.send_bytes(pickle.dumps((function, args), PROTOCOL))
             except (OSError, EOFError):
                 raise await self._died(worker, what) from None
             try:
                 async with asyncio.timeout(deadline):
-                    await ready
+                    await worker.answered
             except TimeoutError:
                 raise Overrun(f"{what} took longer than {_seconds(deadline)}") from None
             try:
-                answer: tuple[str, Any] = worker.connection.recv()
+                answer: tuple[str, Any] = pickle.loads(worker.connection.recv_bytes())  # noqa: S301 (our worker's)
             except (OSError, EOFError):
                 raise await self._died(worker, what) from None
         finally:
-            loop.remove_reader(descriptor)
+            worker.answered = None
         if answer[0] == "memory":
-            await asyncio.to_thread(worker.kill)  # it may hold the memory still: a new one
-            raise _no_memory(what, self.memory)
+            raise _no_memory(what, self.memory)  # the worker is replaced: it may hold it still
         return answer
 
     async def _died(self, worker: _Worker, what: str) -> Overrun:
@@ -227,10 +258,21 @@ class BoundedPool:
                 idle.append(worker)
         for worker in idle:
             with contextlib.suppress(Exception):
-                worker.connection.send(None)  # "stop": it exits by itself
+                worker.connection.send_bytes(pickle.dumps(None))  # "stop": it exits by itself
+            worker.forget()
         for worker in idle:
             await asyncio.to_thread(worker.process.join, 5)
             await asyncio.to_thread(worker.kill)
+
+
+def start_server() -> None:
+    """Start the workers' server now: it imports the extraction libraries (~0.7 s, in a
+    process of its own, on another core) while the command opens its database, so that a
+    pass's first extractions do not wait for it. Returns at once."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
 
 
 @cache
@@ -287,7 +329,7 @@ def _serve(connection: Connection, memory: int) -> None:
     _limit_memory(memory)
     while True:
         try:
-            task = connection.recv()
+            task = pickle.loads(connection.recv_bytes())  # noqa: S301 (the service's own)
         except (EOFError, OSError, MemoryError):
             return
         if task is None:
@@ -301,10 +343,10 @@ def _serve(connection: Connection, memory: int) -> None:
             answer = ("error", (_portable(exc), traceback.format_exc()))
         del task, function, args
         try:
-            connection.send(answer)
+            connection.send_bytes(pickle.dumps(answer, PROTOCOL))
         except MemoryError:
             answer = ("memory", None)
-            connection.send(answer)
+            connection.send_bytes(pickle.dumps(answer, PROTOCOL))
         except (OSError, EOFError):
             return
         if answer[0] == "memory":
