@@ -62,7 +62,7 @@ PRELOAD = (
 )
 
 
-NICE = int(os.environ.get("XNICE", 10))  # the workers' niceness, added to the service's
+NICE = 10  # the workers' niceness, added to the service's
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
