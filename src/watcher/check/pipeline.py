@@ -193,7 +193,7 @@ class _Check:
                 "unchanged", f"back to one of its last {versions} versions (compared_versions)"
             )
         elif isinstance(previous, FeedDocument) and isinstance(document, FeedDocument):
-            change, document = diff_feeds(previous, document)
+            change, document = await self._bounded("comparing", diff_feeds, previous, document)
         elif isinstance(previous, PageDocument) and isinstance(document, PageDocument):
             change = await self._bounded("comparing", diff_pages, previous, document)
             if change is not None and self.source.recheck_after and self.again is not None:
@@ -248,7 +248,7 @@ class _Check:
         if not isinstance(second, PageDocument):
             return None  # no longer a page (a feed now?): the next check will say
         self.step = "learning noise"
-        recheck = learn(previous, document, second)
+        recheck = await self._bounded("learning noise", learn, previous, document, second)
         if recheck.refused:
             self.warnings.append(recheck.refused)
         if not recheck.lines:
