@@ -72,6 +72,8 @@ def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | N
     """`KINDS[kind].read(reading)` with the warnings it gave: what a check's extraction worker
     runs (`extract/bounded.py`), where the reading's own list does not come back."""
     document, fingerprint = KINDS[kind].read(reading)
+    if document is not None:
+        document.content_hash()  # here, in the worker: it travels with the document, cached
     return document, fingerprint, reading.warnings
 
 
