@@ -157,8 +157,9 @@ def test_no_cookie_outlives_a_check(
 def test_a_redirect_into_private_space_is_refused_before_it_is_followed(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Chromium follows a redirect without asking the page's route again: watcher follows
-    a document's redirects itself, each hop checked, so the private page is never asked."""
+    """Chromium follows a redirect without asking anyone, but every connection it makes goes
+    through watcher's gate (`fetch/gate.py`), which refuses the private host: the private
+    page is never asked, and the check says where the document was led."""
     scripted.routes["/app.html"] = redirect(
         scripted.url("/secret.html").replace("127.0.0.1", "localhost")
     )
