@@ -3,8 +3,9 @@
 A watched document is remote input: a PDF whose page tree loops, a JSON array that needs
 200 times its size in memory, a jq program that never ends. None of it may stall the event
 loop (the web pages, the other checks) or grow the service without bound, so every
-`kind.read` and every `diff_pages` runs here, in one of `workers` processes (the machine's
-cores), each with
+`kind.read`, every comparison and the learning of noise run here, in one of `workers`
+processes (`checks.extract_workers`, by default the machine's cores), at a lower CPU priority
+than the service (`NICE`), each with
 
 - a deadline per task (`checks.extract_timeout`): a worker past it is killed and replaced,
   and the check fails with "extraction took longer than 10 s";
@@ -20,8 +21,10 @@ by reference with their arguments (pickled); what they raise comes back and is r
 with the worker's traceback as its cause, so one error boundary (`check/pipeline.py`) sees
 what it always saw. The pool is started on first use and closed with the `App`.
 
-The cost, measured in bench/README ("Bounded extraction"): about 0.2 ms a small page for
-the round trip, and on two cores, CPU-bound passes run on both.
+The cost, measured in bench/README ("Bounded extraction"): the round trip of a 34 KB page
+costs the service ~0.3 ms (pickles over a pipe, watched once per worker); what the workers
+save it on two cores is eaten, so far, by that and by the rest of the check, which stays in
+the service (storing snapshots above all).
 """
 
 from __future__ import annotations
