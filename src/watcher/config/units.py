@@ -51,6 +51,11 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds:g}s"
 
 
+def format_megabytes(size: int) -> str:
+    """A number of bytes as a person reads a memory bound: 512000000 -> '512 MB'."""
+    return f"{size / 1_000_000:g} MB"
+
+
 def parse_size(value: str | int) -> int:
     """`5MB`, `512KiB`, `2000000` -> a number of bytes."""
     if isinstance(value, bool):

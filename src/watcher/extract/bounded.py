@@ -44,6 +44,7 @@ from functools import cache
 from multiprocessing.connection import Connection
 from typing import Any
 
+from watcher.config.units import format_megabytes
 from watcher.extract.errors import ExtractError
 
 log = logging.getLogger("watcher.check")
@@ -235,7 +236,7 @@ class BoundedPool:
         log.warning("an extraction worker died (%s) while %s", how, what)
         return Overrun(
             f"{what} stopped: its worker process died ({how}; out of memory, more than"
-            f" {_megabytes(self.memory)}?)"
+            f" {format_megabytes(self.memory)}?)"
         )
 
     async def _start(self) -> _Worker:
@@ -307,15 +308,11 @@ class _RemoteTraceback(Exception):
 
 
 def _no_memory(what: str, memory: int) -> Overrun:
-    return Overrun(f"{what} needed more than {_megabytes(memory)}")
+    return Overrun(f"{what} needed more than {format_megabytes(memory)}")
 
 
 def _seconds(value: float) -> str:
     return f"{value:g} s"
-
-
-def _megabytes(value: int) -> str:
-    return f"{value / 1_000_000:g} MB"
 
 
 # -- in the worker -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import urlsplit
 
+from watcher.config.units import format_megabytes
 from watcher.fetch.client import Request, Response, Validators, format_duration_seconds
 from watcher.fetch.errors import FetchError
 from watcher.fetch.footprint import lower_priority, renderers
@@ -134,11 +135,11 @@ class BrowserFetcher:
                 raise FetchError(f"the browser failed: {_first_line(exc)}") from None
             if self._kills > kills:
                 raise FetchError(
-                    f"the page needed more than {_megabytes(self._memory)} in the browser"
+                    f"the page needed more than {format_megabytes(self._memory)} in the browser"
                 ) from None
             raise FetchError(
                 "the page crashed the browser (its scripts needed more than"
-                f" {_megabytes(self._memory // 2)} of memory?)"
+                f" {format_megabytes(self._memory // 2)} of memory?)"
             ) from None
 
     def _watch(self) -> None:
@@ -155,8 +156,8 @@ class BrowserFetcher:
                 if used > self._memory:
                     log.warning(
                         "a page's renderer uses %s (more than %s): it is stopped",
-                        _megabytes(used),
-                        _megabytes(self._memory),
+                        format_megabytes(used),
+                        format_megabytes(self._memory),
                     )
                     self._kills += 1
                     with contextlib.suppress(ProcessLookupError):
@@ -262,10 +263,6 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
 
 def _is_chromium(name: str) -> bool:
     return name.startswith(("chrom", "headless_shell"))
-
-
-def _megabytes(value: int) -> str:
-    return f"{value / 1_000_000:g} MB"
 
 
 def _ms(request: Request) -> float:
