@@ -108,6 +108,7 @@ async def test_what_a_task_raises_comes_back_as_it_was(pool: BoundedPool) -> Non
 
 async def test_tasks_run_side_by_side_in_at_most_workers_processes(pool: BoundedPool) -> None:
     pool.warm()
+    await asyncio.gather(*(pool.run("extraction", 30, spin, 0.2) for _ in range(2)))  # started
     started = time.monotonic()
     results = await asyncio.gather(*(pool.run("extraction", 5, spin, 0.5) for _ in range(4)))
     assert results == ["done"] * 4

@@ -295,3 +295,25 @@ def test_a_page_is_rendered_within_its_time_and_memory(
     states = harness.sources()
     assert states["hog"]["last_error"].startswith(reason), states["hog"]["last_error"]
     assert states["fine"]["status"] == "ok", states["fine"]["last_error"]
+
+
+def test_a_page_that_cannot_be_reached_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate connects for the browser: a host that refuses the connection is reported as
+    such, never as an HTTP status the gate made up."""
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    harness = one_source(
+        tmp_path,
+        capsys,
+        {"id": "vn-app", "url": f"http://127.0.0.1:{port}/app.html", "fetch": "browser"},
+        {"timeout": "10s"},
+    )
+    status, _ = harness.check()
+    assert status == 3
+    reason = harness.sources()["vn-app"]["last_error"]
+    assert reason.startswith(f"cannot connect to 127.0.0.1:{port}: "), reason

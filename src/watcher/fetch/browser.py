@@ -91,7 +91,7 @@ class BrowserFetcher:
             await playwright.stop()
 
     async def fetch(self, request: Request, slots: asyncio.Semaphore | None = None) -> Response:
-        own = (urlsplit(request.url).hostname or "").lower()
+        own = own_host(request)
         async with (
             self._pages,
             slots or contextlib.nullcontext(),
@@ -227,6 +227,8 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
     try:
         response = await page.goto(request.url, wait_until="load")
     except PlaywrightError as exc:
+        if own_host(request) in gate.unreachable:
+            raise FetchError(gate.unreachable[own_host(request)]) from None
         if gate.refused:
             raise FetchError(
                 f"redirected into private address space ({gate.refused[0]}); {OPT_IN}"
@@ -237,6 +239,8 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
     landed = (urlsplit(response.url).hostname or "").lower()
     if landed in gate.refused:  # the document itself was led into private space
         raise FetchError(f"redirected into private address space ({landed}); {OPT_IN}")
+    if landed in gate.unreachable:  # the gate's 502, not the server's
+        raise FetchError(gate.unreachable[landed])
     if response.status >= 400:
         raise FetchError(f"HTTP {response.status} {response.status_text}".strip())
     try:
@@ -259,6 +263,11 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
         content_type="text/html; charset=utf-8",
         validators=Validators(),
     )
+
+
+def own_host(request: Request) -> str:
+    """The configured URL's host: the operator's choice, which the gate always lets through."""
+    return (urlsplit(request.url).hostname or "").lower()
 
 
 def _is_chromium(name: str) -> bool:

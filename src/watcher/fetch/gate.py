@@ -13,7 +13,9 @@ checked, so a DNS answer that changes in between (rebinding) cannot slip through
 Two forms of request arrive: `CONNECT host:port` (HTTPS and WebSockets: a tunnel, the bytes
 piped both ways) and a plain `GET http://host/path` (forwarded in origin form with
 `Connection: close`, the answer piped back). A refused request is answered 403 and its host
-remembered in `refused`, so the fetcher can say why a page or its main document failed.
+remembered in `refused`, one that cannot be reached (no such name, a refused connection) is
+answered 502 and remembered in `unreachable` with the reason, so the fetcher can say why a
+page or its main document failed, in the HTTP fetcher's words.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import socket
 from dataclasses import dataclass, field
 
 from watcher.fetch.guard import is_public
+from watcher.text import one_line
 
 log = logging.getLogger("watcher.fetch")
 
@@ -44,6 +47,7 @@ class Gate:
     own: str
     allow_private: bool = False
     refused: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)  # host -> why, as the fetcher says
     _server: asyncio.Server | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -102,12 +106,14 @@ class Gate:
         host, port, path = found
         address = await self._allowed(host)
         if address is None:
-            writer.write(REFUSED)
+            writer.write(REFUSED if host in self.refused else UNREACHABLE)
             return
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT):
                 upstream_reader, upstream = await asyncio.open_connection(address, port)
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as exc:
+            why = str(exc) or f"no answer within {CONNECT_TIMEOUT:g} s"
+            self.unreachable[host] = f"cannot connect to {host}:{port}: {one_line(why)}"
             writer.write(UNREACHABLE)
             return
         try:
@@ -127,8 +133,9 @@ class Gate:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, None, type=socket.SOCK_STREAM
             )
-        except OSError:
-            return None  # it does not resolve: nothing to reach, nothing to refuse
+        except OSError as exc:  # it does not resolve: nothing to reach, nothing to refuse
+            self.unreachable[host] = f"cannot connect to {host}: {one_line(str(exc))}"
+            return None
         addresses = [str(info[4][0]) for info in infos]
         if own or self.allow_private:
             return addresses[0] if addresses else None
