@@ -119,9 +119,18 @@ class Gate:
         try:
             if tunnel:
                 writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                await _pipe(reader, writer, upstream_reader, upstream)
             else:
+                # One request a connection: its body (by Content-Length) goes up, then only
+                # the answer comes down. A next request on this connection, perhaps for
+                # another host, is never passed along unchecked: the connection ends.
                 upstream.write(_forwarded(method, path, version, rest))
-            await _pipe(reader, writer, upstream_reader, upstream)
+                length = _content_length(rest)
+                if length:
+                    upstream.write(await reader.readexactly(length))
+                while chunk := await upstream_reader.read(65536):
+                    writer.write(chunk)
+                    await writer.drain()
         finally:
             upstream.close()
 
@@ -167,6 +176,17 @@ def _where(target: str, tunnel: bool) -> tuple[str, int, str] | None:
     except ValueError:
         return None
     return (host, port, path) if host else None
+
+
+def _content_length(rest: bytes) -> int:
+    for line in rest.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return max(int(value.strip()), 0)
+            except ValueError:
+                return 0
+    return 0
 
 
 def _forwarded(method: bytes, path: str, version: bytes, rest: bytes) -> bytes:
