@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
+import contextlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from watcher import __version__
 from watcher.cli import (
@@ -61,6 +65,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         return _failure(exc)
+
+
+def console() -> NoReturn:
+    """The `watcher` program (and `python -m watcher`): `main`, then a quick exit.
+
+    Once a command is done, what is left for the interpreter is freeing every object it made,
+    one by one: ~0.2 s after a pass over 2,000 sources, a tenth of the pass (bench/README).
+    The exit handlers run (logging flushes, multiprocessing reaps its children), the
+    standard streams are flushed, and the process ends without that teardown. `main` stays
+    the function tests call.
+    """
+    status = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
+            stream.flush()
+    os._exit(status)
 
 
 def _failure(exc: Exception) -> int:

@@ -4,6 +4,8 @@ their period has closed. Each batch is composed and queued in one short transact
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -42,8 +44,7 @@ async def compose_pending(
     """
     now = now or app.clock()
     settle = app.settings.mail.settle if settle is None else settle
-    with app.composer.keeping_renderings():  # one rendering for many batches of readers
-        queued = await _immediate(app, now, settle)
+    queued = await _immediate(app, now, settle)
     for frequency in ("daily", "weekly"):
         queued += await _digests(app, frequency, now)
     async with write_transaction(app.engine) as connection:  # a fan-out to thousands
@@ -55,55 +56,71 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
     """One message per subscriber and country, grouping all of that country's changes."""
     queued = 0
     after: int | None = 0  # where the next batch starts; None: no news beyond
-    while after is not None:
-        async with write_transaction(app.engine) as connection:
-            settled_before = now - settle if settle else None
-            batch = await subscribers_with_pending(
-                connection,
-                frequencies=["immediate"],
-                settled_before=settled_before,
-                after=after,
-                limit=BATCH,
-            )
-            ids, after = batch.ids, batch.after
-            if not ids:
-                continue
-            pending = await pending_notifications(
-                connection, ids, frequencies=["immediate"], settled_before=settled_before
-            )
-            people = await subscribers_by_ids(connection, ids)
-            records = {
-                r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
-            }
-            mine: dict[tuple[int, str], list[Pending]] = defaultdict(list)
-            for item in pending:
-                mine[(item.subscriber_id, item.country)].append(item)
-            # Readers who are to hear of the very same part of the same changes (whole, or
-            # the same sections and keywords) get one rendering between them.
-            same: dict[tuple[object, ...], list[int]] = defaultdict(list)
-            for (subscriber_id, country), items in mine.items():
-                interest = people[subscriber_id].interest.key(country)
-                same[(country, tuple(item.change_id for item in items), interest)].append(
-                    subscriber_id
-                )
-            rows, covered, nothing = [], [], []
-            for (country, change_ids, _), readers in same.items():
-                changes = narrowed(people[readers[0]], [records[c] for c in change_ids])
-                if not changes:  # their choices changed since: none of it is theirs now
-                    nothing += [n.id for r in readers for n in mine[(r, country)]]
-                    continue
-                for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("email")):
-                    composed = kind.change_messages(group, country, changes, now, app)
-                    for reader, message in zip(group, composed, strict=True):
-                        rows.append(message_row("change", reader.id, message, now))
-                        covered.append([item.id for item in mine[(reader.id, country)]])
-            ids = await add_messages(connection, rows)
-            await mark_composed(
-                connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
-            )
-            await drop_notifications(connection, nothing)
-            queued += len(ids)
+    with ExitStack() as stack:
+        kept = False
+
+        def keep_renderings() -> None:  # one rendering for many batches of readers
+            nonlocal kept
+            if not kept:
+                stack.enter_context(app.composer.keeping_renderings())
+                kept = True
+
+        while after is not None:
+            batch_queued, after = await _immediate_batch(app, now, settle, after, keep_renderings)
+            queued += batch_queued
     return queued
+
+
+async def _immediate_batch(
+    app: App, now: datetime, settle: timedelta, after: int, keep_renderings: Callable[[], None]
+) -> tuple[int, int | None]:
+    """One batch of `_immediate`'s readers, and where the next starts. The composer (its
+    templates) is loaded only once someone has news: a pass that changed nothing, the
+    common one, ends without it."""
+    async with write_transaction(app.engine) as connection:
+        settled_before = now - settle if settle else None
+        batch = await subscribers_with_pending(
+            connection,
+            frequencies=["immediate"],
+            settled_before=settled_before,
+            after=after,
+            limit=BATCH,
+        )
+        if not batch.ids:
+            return 0, batch.after
+        ids = batch.ids
+        pending = await pending_notifications(
+            connection, ids, frequencies=["immediate"], settled_before=settled_before
+        )
+        people = await subscribers_by_ids(connection, ids)
+        records = {r.id: r for r in await get_changes(connection, [p.change_id for p in pending])}
+        mine: dict[tuple[int, str], list[Pending]] = defaultdict(list)
+        for item in pending:
+            mine[(item.subscriber_id, item.country)].append(item)
+        # Readers who are to hear of the very same part of the same changes (whole, or
+        # the same sections and keywords) get one rendering between them.
+        same: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        for (subscriber_id, country), items in mine.items():
+            interest = people[subscriber_id].interest.key(country)
+            same[(country, tuple(item.change_id for item in items), interest)].append(subscriber_id)
+        keep_renderings()
+        rows, covered, nothing = [], [], []
+        for (country, change_ids, _), readers in same.items():
+            changes = narrowed(people[readers[0]], [records[c] for c in change_ids])
+            if not changes:  # their choices changed since: none of it is theirs now
+                nothing += [n.id for r in readers for n in mine[(r, country)]]
+                continue
+            for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("email")):
+                composed = kind.change_messages(group, country, changes, now, app)
+                for reader, message in zip(group, composed, strict=True):
+                    rows.append(message_row("change", reader.id, message, now))
+                    covered.append([item.id for item in mine[(reader.id, country)]])
+        ids = await add_messages(connection, rows)
+        await mark_composed(
+            connection, [(n, m) for m, group in zip(ids, covered, strict=True) for n in group]
+        )
+        await drop_notifications(connection, nothing)
+        return len(ids), batch.after
 
 
 async def _digests(app: App, frequency: str, now: datetime) -> int:
