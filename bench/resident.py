@@ -39,7 +39,8 @@ def cpu_seconds() -> float:
 
 
 async def serve(config_path: str) -> None:
-    async with open_app(load_config(config_path)) as app:
+    # serving=True: the service's extraction workers run below it, as under `watcher run`
+    async with open_app(load_config(config_path), serving=True) as app:
         print(json.dumps({"ready": True}), flush=True)
         loop = asyncio.get_running_loop()
         while await loop.run_in_executor(None, sys.stdin.readline):

@@ -115,3 +115,24 @@ async def test_tasks_run_side_by_side_in_at_most_workers_processes(pool: Bounded
     assert time.monotonic() - started < 1.9  # two at a time: ~1 s, not 2
     pids = set(await asyncio.gather(*(pool.run("extraction", 5, pid) for _ in range(8))))
     assert len(pids) <= 2
+
+
+def niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
+async def test_workers_run_below_a_service_and_level_with_a_one_shot_command() -> None:
+    """Under `watcher run` the workers yield to the service's web pages and scheduler
+    (`SERVICE_NICE`); a one-shot `watcher check` has nothing to put first, and workers
+    below it would only wait (its pass 2 ran ~10% slower at niceness 10)."""
+    from watcher.app import App
+    from watcher.extract.bounded import SERVICE_NICE
+
+    own = niceness()
+    for serving, expected in ((False, own), (True, min(own + SERVICE_NICE, 19))):
+        app = App(config=None, engine=None, serving=serving)  # type: ignore[arg-type]
+        pool = BoundedPool(workers=1, memory=100 * MB, nice=app.extraction_nice)
+        try:
+            assert await pool.run("extraction", 5, niceness) == expected
+        finally:
+            await pool.aclose()

@@ -50,6 +50,7 @@ class App:
     worker: str = field(default_factory=worker_name)
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
+    serving: bool = False  # the service (`watcher run`): web pages and a scheduler to keep up
     _fetcher: Fetcher | None = None
     _browser: BrowserFetcher | None = None
     _composer: Composer | None = None
@@ -143,8 +144,17 @@ class App:
             self._extraction = BoundedPool(
                 workers=workers,
                 memory=self.settings.checks.extract_memory,
+                nice=self.extraction_nice,
             )
         return self._extraction
+
+    @property
+    def extraction_nice(self) -> int:
+        """The extraction workers' niceness: below the service, so that its web pages and
+        scheduler come first; level with a one-shot command, which has nothing to put first."""
+        from watcher.extract.bounded import SERVICE_NICE
+
+        return SERVICE_NICE if self.serving else 0
 
     @property
     def fetcher(self) -> Fetcher:
@@ -178,6 +188,7 @@ async def open_app(
     *,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    serving: bool = False,
 ) -> AsyncIterator[App]:
     """Open the database (migrating it), bring sources and declared subscribers in line.
 
@@ -186,7 +197,7 @@ async def open_app(
     """
     engine = create_engine(config.settings.service.database)
     clock = clock or DatabaseClock()
-    app = App(config=config, engine=engine, clock=clock, transport=transport)
+    app = App(config=config, engine=engine, clock=clock, transport=transport, serving=serving)
     try:
         await migrate(engine)
         if isinstance(clock, DatabaseClock):

@@ -4,8 +4,7 @@ A watched document is remote input: a PDF whose page tree loops, a JSON array th
 200 times its size in memory, a jq program that never ends. None of it may stall the event
 loop (the web pages, the other checks) or grow the service without bound, so every
 `kind.read`, every comparison and the learning of noise run here, in one of `workers`
-processes (`checks.extract_workers`, by default the machine's cores), at a lower CPU priority
-than the service (`NICE`), each with
+processes (`checks.extract_workers`, by default the machine's cores), each with
 
 - a deadline per task (`checks.extract_timeout`): a worker past it is killed and replaced,
   and the check fails with "extraction took longer than 10 s";
@@ -16,15 +15,19 @@ than the service (`NICE`), each with
 
 Workers are forked from a server process (multiprocessing's "forkserver") that has imported
 the extraction libraries once, so a worker starts in milliseconds and a replacement costs no
-import; the service's own threads are never forked. Tasks are module-level functions, sent
-by reference with their arguments (pickled); what they raise comes back and is raised here
-with the worker's traceback as its cause, so one error boundary (`check/pipeline.py`) sees
-what it always saw. The pool is started on first use and closed with the `App`.
+import; the service's own threads are never forked. Under the service (`watcher run`) the
+workers run at a lower CPU priority (`SERVICE_NICE`), so that its web pages and scheduler
+come first on a busy machine; a one-shot command has nothing to put first, and its workers
+run level with it (`nice = 0`: its pass 2 ran ~10% faster so).
 
-The cost, measured in bench/README ("Bounded extraction"): the round trip of a 34 KB page
-costs the service ~0.3 ms (pickles over a pipe, watched once per worker); what the workers
-save it on two cores is eaten, so far, by that and by the rest of the check, which stays in
-the service (storing snapshots above all).
+Tasks are module-level functions, sent by reference with their arguments (pickled); what
+they raise comes back and is raised here with the worker's traceback as its cause, so one
+error boundary (`check/pipeline.py`) sees what it always saw. The pool is started on first
+use and closed with the `App`.
+
+The cost, measured in bench/README ("Bounded extraction"): the round trip of a 25 KB page
+costs the calling process ~70 us of CPU (pickles over a pipe, watched once per worker),
+where reading it costs ~235 us.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ PRELOAD = (
 )
 
 
-NICE = 10  # the workers' niceness, added to the service's
+SERVICE_NICE = 10  # the workers' niceness under the service, added to the service's own
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
@@ -126,6 +129,7 @@ class BoundedPool:
 
     workers: int
     memory: int
+    nice: int = 0  # added to this process's niceness in each worker
     _idle: asyncio.Queue[_Worker | None] = field(default_factory=asyncio.Queue)
     _alive: int = 0  # processes started (or being started) and not killed
     _free: asyncio.Semaphore | None = None
@@ -246,7 +250,10 @@ class BoundedPool:
         context = _context()
         mine, theirs = context.Pipe()
         process = context.Process(
-            target=_serve, args=(theirs, self.memory), name="watcher-extract", daemon=True
+            target=_serve,
+            args=(theirs, self.memory, self.nice),
+            name="watcher-extract",
+            daemon=True,
         )
         process.start()
         theirs.close()
@@ -318,14 +325,13 @@ def _seconds(value: float) -> str:
 # -- in the worker -------------------------------------------------------------------------
 
 
-def _serve(connection: Connection, memory: int) -> None:
+def _serve(connection: Connection, memory: int, nice: int) -> None:
     """A worker: take (function, args), answer ("ok", result) or ("error", (exc, traceback))
     or ("memory", None), until told to stop or the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the service decides when workers end
-    # Below the service in the scheduler's eyes: on a busy machine its event loop (the web
-    # pages, the fetches, the commits) runs first, and documents wait.
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
+    if nice:  # below the service: on a busy machine its event loop runs first, documents wait
+        with contextlib.suppress(OSError):
+            os.nice(nice)
     _limit_memory(memory)
     while True:
         try:

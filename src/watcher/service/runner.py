@@ -69,7 +69,7 @@ class Service:
 
     async def run(self) -> int:
         sock = listen_socket(self.config.settings.service.listen)
-        async with open_app(self.config) as app:
+        async with open_app(self.config, serving=True) as app:
             scheduler = Scheduler(app)
             web = create_web(
                 app,
