@@ -39,6 +39,7 @@ import multiprocessing
 import os
 import pickle
 import resource
+import select
 import signal
 import traceback
 from collections.abc import Callable
@@ -97,13 +98,18 @@ class _Worker:
         if self.answered is not None and not self.answered.done():
             # The loop may pass on a readiness it saw before the last answer was read, after
             # the next task was sent: only data (or the pipe's end) there now counts.
-            if self.connection.poll():
+            if self._waiting():
                 self.answered.set_result(None)
-        elif self.answered is None and self._loop is not None and self.connection.poll():
+        elif self.answered is None and self._loop is not None and self._waiting():
             # Readable with no task out: the pipe ended (the worker died while idle). Stop
             # watching it (the loop would be told again and again); its next task finds out.
             self._loop.remove_reader(self.connection.fileno())
             self._loop = None
+
+    def _waiting(self) -> bool:
+        """Is there something to read now (an answer, or the pipe's end)? `select` on the
+        one descriptor: `Connection.poll` builds a selector for every call (~20 us)."""
+        return bool(select.select([self.connection.fileno()], [], [], 0)[0])
 
     def kill(self) -> None:
         """Stop it for good (call off the event loop: it waits for the process)."""
