@@ -7,7 +7,10 @@ The pages are the benchmark's country profiles, eight of them in one page's `#co
 times in one sitting, one process opens a fresh SQLite database and runs two passes over
 every page, as `watcher run` makes them: the baseline (every page read and stored) and a
 pass where every body differs and nothing that matters does (every page read again; none
-stored). Wall time of each pass, median over the runs, and the speed-up of two workers.
+stored). Wall time of each pass, median over the runs, and the speed-up of two workers;
+beside it where the CPU went in the pass with two workers: watcher's own process (its event
+loop and its database thread), the extraction workers, nginx (the bench's, in this process
+tree too).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -30,6 +34,28 @@ from webserver import BASE_TIME, Site  # noqa: E402
 
 OUT = HERE / "out"
 PIECES = 8  # country profiles in one page
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_part() -> dict[str, float]:
+    """CPU seconds so far of this process, and of its descendants by what they are."""
+    from watcher.fetch.footprint import PROC, descendants
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    parts = {"watcher": usage.ru_utime + usage.ru_stime, "workers": 0.0, "nginx": 0.0}
+    for pid in descendants():
+        try:
+            fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+            name = (PROC / str(pid) / "comm").read_text().strip()
+        except OSError:
+            continue
+        part = "nginx" if name.startswith("nginx") else "workers"
+        parts[part] += (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+    return parts
+
+
+def spent(before: dict[str, float]) -> dict[str, float]:
+    return {part: seconds - before[part] for part, seconds in cpu_by_part().items()}
 
 
 def big_page(number: int, revision: int) -> str:
@@ -80,7 +106,7 @@ maildir = "{folder / "mail"}"
     return path
 
 
-async def passes(site: BigSite, config_path: Path) -> tuple[float, float]:
+async def passes(site: BigSite, config_path: Path) -> tuple[float, float, dict[str, float]]:
     from watcher.app import open_app
     from watcher.check import run_pass
     from watcher.config import load_config
@@ -89,9 +115,10 @@ async def passes(site: BigSite, config_path: Path) -> tuple[float, float]:
     async with open_app(load_config(config_path)) as app:
         app.extraction.warm()
         await asyncio.sleep(2)  # the workers started, as in a service that ran a pass before
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_by_part()
         first = await run_pass(app, every=True)
         baseline = time.perf_counter() - started
+        baseline_cpu = spent(cpu)
         site.move_to(2)
         started = time.perf_counter()
         second = await run_pass(app, every=True)
@@ -99,7 +126,7 @@ async def passes(site: BigSite, config_path: Path) -> tuple[float, float]:
     for result in (first, second):
         if result.counts["failed"]:
             raise SystemExit(f"{result.counts['failed']} checks failed: {result.failed[0]}")
-    return baseline, differ
+    return baseline, differ, baseline_cpu
 
 
 def main() -> None:
@@ -108,7 +135,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
-    figures: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    figures: dict[int, list[tuple[float, float, dict[str, float]]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(dir=OUT) as scratch:
         Path(scratch).chmod(0o755)  # nginx's worker is not root
         site = BigSite(Path(scratch) / "site", args.pages).start()
@@ -122,9 +149,10 @@ def main() -> None:
                     folder.mkdir()
                     figure = asyncio.run(passes(site, config(site, folder, workers)))
                     figures[workers].append(figure)
+                    cpu = ", ".join(f"{k} {v:.2f} s" for k, v in figure[2].items())
                     print(
-                        f"  run {run + 1}, {workers} worker(s): baseline {figure[0]:.2f} s,"
-                        f" bodies differ {figure[1]:.2f} s",
+                        f"  run {run + 1}, {workers} worker(s): baseline {figure[0]:.2f} s"
+                        f" (CPU: {cpu}), bodies differ {figure[1]:.2f} s",
                         flush=True,
                     )
                     shutil.rmtree(folder)

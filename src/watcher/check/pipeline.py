@@ -431,8 +431,8 @@ def is_fresh(source: Source, state: SourceState) -> bool:
 def _describe(document: Document) -> str:
     if isinstance(document, FeedDocument):
         return f"feed with {_count(len(document.entries), 'matching entry', 'matching entries')}"
-    sections = {line.section[0] for line in document.lines if line.section}
-    return f"page with {_count(len(document.lines), 'line')} in {_count(len(sections), 'section')}"
+    lines, sections = document.outline()
+    return f"page with {_count(lines, 'line')} in {_count(sections, 'section')}"
 
 
 def _what_changed(document: Document) -> str:

@@ -2,6 +2,13 @@
 
 Both serialise to compact JSON for snapshots and hash stably, so "did the part that matters
 change?" is one comparison of hashes.
+
+A document is made in an extraction worker and sent to the service, which mostly stores it
+and asks a few things of it (its hash, its outline, its sections). So the worker packs it in
+its stored form (`packed`, `watcher.packing`) and works out those answers; pickled once
+packed, a document travels as its packed bytes and those answers, and its lines or entries
+are read back from the packed form only where they are asked for (a 2,000-line page: its
+bytes, not 2,000 objects to unpickle, then to encode and compress again to store).
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
+
+from watcher.packing import pack, unpack
 
 SectionPath = tuple[str, ...]
 
@@ -41,19 +50,65 @@ class Line:
 
 def top_sections(document: PageDocument) -> list[str]:
     """The page's top-level headings, in order, each once: the sections a reader can follow."""
-    names: dict[str, None] = {}
-    for line in document.lines:
-        if line.is_heading and len(line.section) == 1:
-            names.setdefault(line.section[0], None)
-    return list(names)
+    return list(document._top_sections)
+
+
+class _Packable:
+    """What pages and feeds share: their packed form, made once, and pickling as it (the
+    body field, `_BODY`, is then left out and read back from it on first use)."""
+
+    _BODY: str
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def content_hash(self) -> str:
+        raise NotImplementedError
+
+    def packed(self) -> bytes:
+        """The document as stored (`watcher.packing`): made once, then kept."""
+        return self._packed
+
+    def finish(self) -> None:
+        """Work out now, where the document was made (an extraction worker), what the
+        service will ask of it, and pack it: it travels and is stored as it is."""
+        self.content_hash()
+        self.packed()
+
+    @cached_property
+    def _packed(self) -> bytes:
+        return pack(self.to_json())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = dict(self.__dict__)
+        if "_packed" in state:
+            state.pop(self._BODY, None)
+        return _revive, (type(self), state)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only asked for what is not set: the body of a document revived without it.
+        if name != self._BODY or "_packed" not in self.__dict__:
+            raise AttributeError(name)
+        whole = document_from_json(unpack(self.__dict__["_packed"]))
+        value = getattr(whole, name)
+        self.__dict__[name] = value
+        return value
+
+
+def _revive(cls: type[Any], state: dict[str, Any]) -> Any:
+    document = object.__new__(cls)
+    document.__dict__.update(state)
+    return document
 
 
 @dataclass(frozen=True)
-class PageDocument:
+class PageDocument(_Packable):
     lines: tuple[Line, ...]
     title: str | None = None
     updated: str | None = None
     kind: str = field(default="page", init=False)
+
+    _BODY = "lines"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -67,6 +122,27 @@ class PageDocument:
     def from_json(cls, data: dict[str, Any]) -> PageDocument:
         lines = tuple(Line(tuple(section), kind, text) for section, kind, text in data["lines"])
         return cls(lines=lines, title=data.get("title"), updated=data.get("updated"))
+
+    def finish(self) -> None:
+        super().finish()
+        self.outline()
+        top_sections(self)
+
+    def outline(self) -> tuple[int, int]:
+        """How many lines, in how many top-level sections."""
+        return self._outline
+
+    @cached_property
+    def _outline(self) -> tuple[int, int]:
+        return len(self.lines), len({line.section[0] for line in self.lines if line.section})
+
+    @cached_property
+    def _top_sections(self) -> tuple[str, ...]:
+        names: dict[str, None] = {}
+        for line in self.lines:
+            if line.is_heading and len(line.section) == 1:
+                names.setdefault(line.section[0], None)
+        return tuple(names)
 
     def content_hash(self) -> str:
         return self._content_hash
@@ -111,13 +187,15 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class FeedDocument:
+class FeedDocument(_Packable):
     entries: tuple[Entry, ...]
     title: str | None = None
     # Keys of entries seen in earlier checks that have since dropped out of the feed: an entry
     # that comes back (feeds keep only their latest N items) is not news a second time.
     seen: tuple[str, ...] = ()
     kind: str = field(default="feed", init=False)
+
+    _BODY = "entries"
 
     def to_json(self) -> dict[str, Any]:
         return {

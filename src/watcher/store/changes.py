@@ -74,7 +74,7 @@ async def add_snapshots(
             "source_id": source_id,
             "taken_at": now,
             "content_hash": document.content_hash(),
-            "document": document.to_json(),
+            "document": document.packed(),  # as the extraction worker packed it
         }
         for source_id, document in taken
     ]

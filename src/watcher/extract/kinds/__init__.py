@@ -73,7 +73,7 @@ def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | N
     runs (`extract/bounded.py`), where the reading's own list does not come back."""
     document, fingerprint = KINDS[kind].read(reading)
     if document is not None:
-        document.content_hash()  # here, in the worker: it travels with the document, cached
+        document.finish()  # here, in the worker: packed, with what the service asks of it
     return document, fingerprint, reading.warnings
 
 
