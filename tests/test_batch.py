@@ -112,3 +112,44 @@ async def test_a_check_cancelled_while_its_result_commits_stalls_no_other(
         async with asyncio.timeout(10):
             assert await writer.save(Result(other, {"last_checked_at": now})) is None
     outside.close()
+
+
+async def test_items_that_trickle_in_share_a_commit_within_the_linger(engine) -> None:  # type: ignore[no-untyped-def]
+    """When results arrive a few milliseconds apart (two workers reading 200 KB pages), a
+    commit per result cost the event loop more than the checks: the group waits up to its
+    `linger` after the first item for others to join it."""
+    batches: list[int] = []
+
+    async def counting(connection: AsyncConnection, items: list[int]) -> list[int]:
+        batches.append(len(items))
+        return await insert(connection, items)
+
+    async def trickle(group: GroupCommit[int, int], count: int) -> list[int]:
+        submitted = []
+        for n in range(count):
+            submitted.append(asyncio.create_task(group.submit(n)))
+            await asyncio.sleep(0.004)
+        return list(await asyncio.gather(*submitted))
+
+    async with GroupCommit(engine, counting, name="test", linger=0.2) as group:
+        assert await trickle(group, 10) == [n * 10 for n in range(10)]
+    assert batches == [10]
+    batches.clear()
+    async with GroupCommit(engine, counting, name="test") as group:  # no linger: at once
+        started = asyncio.get_running_loop().time()
+        assert await group.submit(7) == 70
+        assert asyncio.get_running_loop().time() - started < 0.15
+    assert batches == [1]
+
+
+async def test_the_end_is_not_kept_waiting_by_the_linger(engine) -> None:  # type: ignore[no-untyped-def]
+    started = asyncio.get_running_loop().time()
+    async with GroupCommit(engine, insert, name="test", linger=1) as group:
+        assert await group.submit(1) == 10  # alone: committed when the linger is over...
+    assert 0.9 < asyncio.get_running_loop().time() - started < 2.5
+    started = asyncio.get_running_loop().time()
+    async with GroupCommit(engine, insert, name="test", linger=5) as group:
+        task = asyncio.create_task(group.submit(2))
+        await asyncio.sleep(0.05)
+    assert task.result() == 20  # ...or at once when the group is asked to end
+    assert asyncio.get_running_loop().time() - started < 1

@@ -5,6 +5,12 @@ arrive meanwhile share the transaction. One transaction per item cost more CPU t
 itself (about 2 ms through the async database layer), so the check writer and the delivery
 recorder both commit this way.
 
+Items that trickle in (results a few milliseconds apart, as when two extraction workers read
+200 KB pages) would each get a commit of their own, whose fixed cost (the transaction, the
+claims' fence, a few statements) then outweighed the checks on the event loop: a group may
+`linger` after the first item of a batch, up to that many seconds, for others to join it.
+Asked to end, it commits what it has at once.
+
 A failed commit fails every item of that batch with a `StoreError` (the database's message,
 the original as its cause), and every item after it: a database that refused one commit is
 not trusted with the next, and no submitter is left waiting for a result nobody will set.
@@ -36,12 +42,19 @@ class GroupCommit(Generic[Item, Result]):
     """
 
     def __init__(
-        self, engine: AsyncEngine, commit: Commit[Item, Result], *, name: str, limit: int = BATCH
+        self,
+        engine: AsyncEngine,
+        commit: Commit[Item, Result],
+        *,
+        name: str,
+        limit: int = BATCH,
+        linger: float = 0.0,
     ) -> None:
         self._engine = engine
         self._commit = commit
         self._name = name
         self._limit = limit
+        self._linger = linger
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._broken: StoreError | None = None
@@ -77,13 +90,25 @@ class GroupCommit(Generic[Item, Result]):
             self._fail_queued(self._broken or StoreError(f"{self._name} stopped"))
 
     async def _gather(self) -> list[tuple[Item, asyncio.Future[Result]]] | None:
-        """What has arrived (waiting for the first); None once the end was asked for."""
+        """What has arrived (waiting for the first), and what arrives within the linger;
+        None once the end was asked for."""
         first = await self._queue.get()
         if first is None:
             return None
         batch = [first]
-        while len(batch) < self._limit and not self._queue.empty():
-            item = self._queue.get_nowait()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self._linger
+        while len(batch) < self._limit:
+            if not self._queue.empty():
+                item = self._queue.get_nowait()
+            elif (left := until - loop.time()) > 0:
+                try:
+                    async with asyncio.timeout(left):
+                        item = await self._queue.get()
+                except TimeoutError:
+                    break
+            else:
+                break
             if item is None:
                 self._queue.put_nowait(None)  # end after this batch
                 break
