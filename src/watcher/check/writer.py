@@ -47,7 +47,8 @@ class Result:
 
 # Seconds a commit waits after a first result for others to join it: results of big pages
 # come a few milliseconds apart, and one commit each cost the event loop more than the
-# checks did (a pass over 400 pages of 200 KB made 178 commits).
+# checks did (a pass over 400 pages of 200 KB made 178 commits). It waits for as many as
+# `checks.concurrency` at most: the checks waiting hold their slots (twice that many).
 LINGER = 0.05
 
 
@@ -55,7 +56,11 @@ class Writer:
     def __init__(self, app: App) -> None:
         self.app = app
         self.group: GroupCommit[Result, int | LostClaim | None] = GroupCommit(
-            app.engine, self._commit, name="watcher-writer", linger=LINGER
+            app.engine,
+            self._commit,
+            name="watcher-writer",
+            linger=LINGER,
+            enough=app.settings.checks.concurrency,
         )
 
     async def __aenter__(self) -> Writer:
