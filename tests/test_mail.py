@@ -319,3 +319,63 @@ def test_delivery_killed_halfway_resumes_without_duplicates(
     every = received_ids(mail_server)
     assert len(every) == len(set(every)) == 12
     assert every[:5] == first_run
+
+
+async def test_a_surprise_in_one_email_delays_that_message_and_nothing_else(
+    site: SiteServer,
+    mail_server: MailServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An exception nobody expected while sending one email (a bug, a library's surprise) is
+    that message's temporary failure, logged with its traceback: the other emails of the
+    batch and of the run are sent, nothing is lost (it ended every lane of the run)."""
+    from watcher.notify.channels.email import SmtpTransport
+
+    sending = SmtpTransport.send
+
+    async def surprising(self: SmtpTransport, message: Any) -> None:
+        if message.recipient == "reader1@readers.example":
+            raise RuntimeError("a library's surprise")
+        await sending(self, message)
+
+    clock = Clock(START)
+    config = mail_config(site, mail_server, tmp_path, readers(3))
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        monkeypatch.setattr(SmtpTransport, "send", surprising)
+        report = await cycle(app, site, "r2")
+        assert (report.sent, report.retrying, report.failed) == (2, 1, 0)
+        [waiting] = (await outbox(app))["queued"]
+        assert waiting.recipient == "reader1@readers.example"
+        assert waiting.last_error == "internal error: RuntimeError"
+        assert "a library's surprise" in caplog.text  # the traceback, for the operator
+        monkeypatch.setattr(SmtpTransport, "send", sending)
+        clock.advance(minutes=10)
+        assert (await cycle(app, site)).sent == 1
+    ids = received_ids(mail_server)
+    assert len(ids) == len(set(ids)) == 3
+
+
+async def test_a_surprise_opening_the_connection_delays_the_batch_and_loses_none(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watcher.notify.channels.email import SmtpTransport
+
+    async def surprising(self: SmtpTransport) -> None:
+        raise KeyError("nobody expected this")
+
+    clock = Clock(START)
+    config = mail_config(site, mail_server, tmp_path, readers(2))
+    async with open_app(config, clock=clock) as app:
+        await cycle(app, site, "r1")
+        opening = SmtpTransport.open
+        monkeypatch.setattr(SmtpTransport, "open", surprising)
+        report = await cycle(app, site, "r2")
+        assert (report.sent, report.retrying) == (0, 2)
+        assert {m.last_error for m in (await outbox(app))["queued"]} == {"internal error: KeyError"}
+        monkeypatch.setattr(SmtpTransport, "open", opening)
+        clock.advance(minutes=10)
+        assert (await cycle(app, site)).sent == 2
+    assert len(received_ids(mail_server)) == 2

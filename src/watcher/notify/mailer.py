@@ -18,6 +18,7 @@ delivery run ends with the `StoreError`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
-from watcher.notify.channels import Transport, by_kind
+from watcher.notify.channels import Transport, by_kind, channel_of
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
@@ -135,10 +136,15 @@ def delivery_lease(app: App) -> timedelta:
 async def _send_batch(
     transport: Transport, batch: list[Message], recorder: Recorder, stop: asyncio.Event
 ) -> bool:
-    """Send a batch over one connection; False when the connection failed."""
+    """Send a batch over one connection; False when the connection failed.
+
+    This is the one per-message error boundary of every channel: what a transport raises
+    on purpose is a `DeliveryError`; anything else (a bug, a library's surprise) is that
+    message's temporary failure, logged with its traceback, and the batch goes on."""
     try:
         await transport.open()
-    except DeliveryError as error:
+    except Exception as exc:
+        error = _as_delivery_error(exc, batch[0])
         for message in batch:  # each was tried: the connection for it failed
             await recorder.record(message, error)
         return False
@@ -150,7 +156,8 @@ async def _send_batch(
             started = time.perf_counter()
             try:
                 await transport.send(message)
-            except DeliveryError as error:
+            except Exception as exc:
+                error = _as_delivery_error(exc, message)
                 await recorder.record(message, error, started)
                 if error.connection_lost:
                     for rest in batch[index + 1 :]:  # not tried: they wait, but lose no try
@@ -160,7 +167,20 @@ async def _send_batch(
                 await recorder.record(message, None, started)
         return True
     finally:
-        await transport.close()
+        with contextlib.suppress(Exception):  # closing is courtesy: the results stand
+            await transport.close()
+
+
+def _as_delivery_error(exc: Exception, message: Message) -> DeliveryError:
+    """What a transport raised, as a message's failure: its own `DeliveryError`, or any
+    other exception as a temporary one ("internal error: KeyError"), with the traceback
+    in the log."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    name = channel_of(message.recipient)
+    where = f"channel {name}: " if name else ""
+    log.error("%sdelivering message %s failed unexpectedly", where, message.id, exc_info=exc)
+    return DeliveryError(f"{where}internal error: {type(exc).__name__}", permanent=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,6 @@ imported when it is first used.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
     from watcher.store.messages import Message
     from watcher.store.subscribers import Subscriber
 
-log = logging.getLogger("watcher.mail")
 T = TypeVar("T")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://\S+$", re.IGNORECASE)
 
@@ -178,8 +176,8 @@ def kind(name: str) -> ChannelKind:
 
 class SenderTransport:
     """A batch for a kind that sends message by message to its configured channel: each
-    message through `sender`, which is that message's error boundary (a bug or a library's
-    surprise is that message's temporary failure, logged; the lane goes on)."""
+    message through `sender` (a bug or a library's surprise there is that message's
+    temporary failure, logged, as for every channel: `notify/mailer.py`'s boundary)."""
 
     def __init__(self, app: App, sender: Sender) -> None:
         self.app = app
@@ -193,15 +191,7 @@ class SenderTransport:
         channel = self.app.config.channels.get(name)
         if channel is None:
             raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
-        try:
-            await self.sender.send(message, channel)
-        except DeliveryError:
-            raise
-        except Exception as exc:
-            log.error("channel %s: sending failed", name, exc_info=exc)
-            raise DeliveryError(
-                f"channel {name}: internal error: {type(exc).__name__}", permanent=False
-            ) from None
+        await self.sender.send(message, channel)
 
     async def close(self) -> None:
         await self.sender.close()
