@@ -4,6 +4,7 @@ so that nothing left in the database names them."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import httpx
@@ -69,6 +70,9 @@ async def test_a_reader_downloads_everything_held_about_them(
     data = json.loads(download.text)
     assert (data["email"], data["countries"], data["status"]) == (READER, ["VN"], "active")
     assert (data["sections"], data["keywords"]) == ([], [])
+    # times as everywhere in watcher's JSON: ISO 8601 in UTC, "Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", data["created_at"])
+    assert all(m["created_at"].endswith("Z") for m in data["messages"])
     kinds = [message["kind"] for message in data["messages"]]
     assert kinds == ["confirm", "change"]
     change = data["messages"][1]

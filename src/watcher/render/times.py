@@ -15,3 +15,10 @@ def local_time(moment: datetime | None, timezone: str, *, seconds: bool = False)
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def iso_for_json(value: object) -> str | None:
+    """`json.dumps`'s `default`: a datetime as `iso` writes it; anything else it cannot."""
+    if isinstance(value, datetime):
+        return iso(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")

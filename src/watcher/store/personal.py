@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from watcher.render.times import iso
 from watcher.store.schema import messages, notifications, subscribers
 from watcher.store.subscribers import Subscriber
 
@@ -26,7 +25,8 @@ ERASED = "(erased)"
 
 
 async def reader_data(connection: AsyncConnection, reader: Subscriber) -> dict[str, Any]:
-    """Everything stored about `reader`, as JSON-ready data."""
+    """Everything stored about `reader`, as JSON-ready data but for its times (`datetime`s:
+    the output writes them as it writes times)."""
     row = (await connection.execute(select(subscribers).where(subscribers.c.id == reader.id))).one()
     news = await connection.execute(
         select(notifications.c.status, func.count())
@@ -44,9 +44,9 @@ async def reader_data(connection: AsyncConnection, reader: Subscriber) -> dict[s
         "countries": list(reader.countries),
         "sections": [{"country": country, "section": name} for country, name in reader.sections],
         "keywords": list(reader.keywords),
-        "created_at": iso(row.created_at),
-        "confirmed_at": iso(row.confirmed_at),
-        "updated_at": iso(row.updated_at),
+        "created_at": row.created_at,
+        "confirmed_at": row.confirmed_at,
+        "updated_at": row.updated_at,
         "hard_bounces": row.hard_bounces,
         "news": {status: count for status, count in news.all()},
         "messages": [
@@ -55,15 +55,15 @@ async def reader_data(connection: AsyncConnection, reader: Subscriber) -> dict[s
                 "kind": message.kind,
                 "subject": message.subject,
                 "status": message.status,
-                "created_at": iso(message.created_at),
-                "sent_at": iso(message.sent_at),
+                "created_at": message.created_at,
+                "sent_at": message.sent_at,
                 "last_error": message.last_error,
                 "body": (
                     None
                     if message.body_dropped_at is not None
                     else message.body.decode("utf-8", "replace")
                 ),
-                "body_dropped_at": iso(message.body_dropped_at),
+                "body_dropped_at": message.body_dropped_at,
             }
             for message in mail.all()
         ],

@@ -12,6 +12,7 @@ import json
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from watcher.render.times import iso_for_json
 from watcher.store import read_transaction, write_transaction
 from watcher.store.personal import erase_reader, reader_data
 from watcher.web.pages import site_of
@@ -28,7 +29,7 @@ async def download(request: Request, token: str) -> Response:
     async with read_transaction(site.app.engine) as connection:
         data = await reader_data(connection, reader)
     return Response(
-        json.dumps(data, ensure_ascii=False, indent=2) + "\n",
+        json.dumps(data, ensure_ascii=False, indent=2, default=iso_for_json) + "\n",
         media_type="application/json",
         headers={
             "Content-Disposition": 'attachment; filename="watcher-my-data.json"',
