@@ -1,18 +1,28 @@
 """watcher's errors, one tree, in the manner of httpx's `HTTPError > RequestError > ...`.
 
     WatcherError
+    ├── ConfigError           the configuration cannot be used; one line a mistake, each
+    │                         naming its key                                    (config/loader.py)
     ├── CheckError            one source's check failed; `reason` says why, for an operator
     │   ├── FetchError        fetch: network, HTTP status, limits, redirects   (fetch/client.py)
     │   ├── DecodeError       decode: the bytes are not text we can read       (fetch/charset.py)
     │   ├── ExtractError      extract: text -> document (HTML, feed, select)    (extract/errors.py)
+    │   │   └── Overrun       past the extraction's deadline or memory, or its worker died
+    │   │                                                                      (extract/bounded.py)
     │   ├── LostClaim         store: the lease ran out and another worker took the source
-    │                         over; this check's result is dropped, nothing is written
+    │   │                     over; this check's result is dropped, nothing is written
     │   └── InternalError     anything else raised inside one check (a bug, a library's
     │                         surprise): the step it happened in, the class and the message
+    ├── PrivateAddress        a name that resolves only into private space, where a redirect
+    │                         may not go; an `OSError` too, for the HTTP client (fetch/guard.py)
+    ├── UnknownSource         source ids asked for that the configuration lacks (check/run.py)
     ├── DeliveryError         one message was not delivered (an SMTP answer, a webhook's
     │                         status): retried or failed by the outbox (notify/mailer.py)
-    └── StoreError            the database refused or failed (full disk, gone, locked): no
-                              source's fault, so it ends the pass or the delivery run
+    ├── StoreError            the database refused or failed (full disk, gone, locked): no
+    │                         source's fault, so it ends the pass or the delivery run
+    ├── ServiceError          the service cannot start (its address taken)  (service/runner.py)
+    └── CommandError          a command cannot do what was asked: one line, an exit status
+                                                                               (cli/common.py)
 
 A `CheckError` is contained by the check's error boundary (`check/pipeline.py`): it becomes
 a failed check with its reason, the source backs off by `checks.retry`, and the pass goes on.

@@ -20,6 +20,7 @@ from watcher.app import App
 from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
+from watcher.errors import WatcherError
 from watcher.extract.kinds import accept_header
 from watcher.fetch import Request, Response, Validators
 from watcher.store import read_transaction, write_transaction
@@ -49,7 +50,9 @@ class PassResult:
         return [outcome for outcome in self.outcomes if outcome.status == "changed"]
 
 
-class UnknownSource(Exception):
+class UnknownSource(WatcherError):
+    """Source ids asked for that the configuration does not have."""
+
     def __init__(self, ids: Sequence[str]) -> None:
         super().__init__(", ".join(ids))
         self.ids = list(ids)

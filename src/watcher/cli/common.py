@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from watcher.config.units import parse_duration
+from watcher.errors import WatcherError
 
 if TYPE_CHECKING:
     from watcher.app import App
     from watcher.config import Config
 
 
-class CommandError(Exception):
+class CommandError(WatcherError):
     """A command cannot do what was asked; printed as one line, exit status 2 by default."""
 
     def __init__(self, message: str, status: int = 2) -> None:

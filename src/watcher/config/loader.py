@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from watcher.config import cache
 from watcher.config.model import Settings
 from watcher.config.sources import Source, resolve_source
+from watcher.errors import WatcherError
 
 DEFAULT_PATH = Path("config/watcher.toml")
 ENV_PREFIX = "WATCHER_"
@@ -29,7 +30,7 @@ OVERRIDABLE_SECTIONS = ("service", "checks", "mail", "retention", "review")
 SECRET_KEYS = {("mail", "password")}
 
 
-class ConfigError(Exception):
+class ConfigError(WatcherError):
     """The configuration cannot be used; `problems` holds one line per mistake."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -18,13 +18,15 @@ from typing import Any
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from watcher.errors import WatcherError
 from watcher.fetch.errors import FetchError
 
 OPT_IN = "set allow_private = true on the source to follow it"
 
 
-class PrivateAddress(OSError):
-    """A name resolved only to addresses a redirect must not reach."""
+class PrivateAddress(WatcherError, OSError):
+    """A name resolved only to addresses a redirect must not reach. An `OSError` too: the
+    HTTP client's connector treats it as a connection that could not be made."""
 
 
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the last 32 bits

@@ -22,6 +22,7 @@ import uvicorn
 
 from watcher.app import App, open_app
 from watcher.config import Config, ConfigError, load_config
+from watcher.errors import WatcherError
 from watcher.service.scheduler import Scheduler
 from watcher.store import write_transaction
 from watcher.store.db import exclusive, notify_due
@@ -32,7 +33,7 @@ from watcher.web.app import create_web
 log = logging.getLogger("watcher.service")
 
 
-class ServiceError(Exception):
+class ServiceError(WatcherError):
     """The service cannot start (e.g. its address is taken); the message says why."""
 
 
