@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from watcher.backoff import retry_delay
 from watcher.config.sources import Source
 
 DEFAULT_INTERVAL = timedelta(hours=6)
@@ -45,11 +46,7 @@ def retry_time(
     retry_after: float | None,
     rng: random.Random,
 ) -> datetime:
-    """Exponential backoff from `base`, never beyond the regular interval, never before the
-    server's `Retry-After`."""
+    """The one backoff (`watcher/backoff.py`) from `checks.retry`, never beyond the regular
+    interval, never before the server's `Retry-After`."""
     cap = max(source.interval or DEFAULT_INTERVAL, base)
-    delay = min(base * (2 ** min(failures - 1, 20)), cap)
-    delay *= rng.uniform(0.9, 1.1)
-    if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return now + delay
+    return now + retry_delay(base, failures, cap, rng=rng, retry_after=retry_after)

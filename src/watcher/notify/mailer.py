@@ -29,6 +29,7 @@ from operator import attrgetter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
+from watcher.backoff import retry_delay
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
 from watcher.notify.channels import Transport, by_kind, channel_of
@@ -296,7 +297,7 @@ class Recorder:
             )
             return _Recorded("failed", suspended)
         if result.tried:
-            at = retry_at(mail, message.attempts, now, self.app.rng)
+            at = retry_at(mail, message.attempts + 1, now, self.app.rng)
         else:  # its connection failed before its turn: no try counted, a short wait
             at = now + mail.retry
         if error.retry_after is not None:  # the receiver said when (a 429's Retry-After)
@@ -314,7 +315,6 @@ def _log(result: _Result, outcome: str) -> str:
 
 
 def retry_at(mail: MailConfig, attempts: int, now: datetime, rng: random.Random) -> datetime:
-    """When to try a message again after `attempts` tries: `mail.retry` doubling up to
-    `mail.max_retry_interval`, give or take a fifth."""
-    delay = min(mail.retry * (2 ** min(attempts, 20)), mail.max_retry_interval)
-    return now + delay * rng.uniform(0.8, 1.2)
+    """When to try a message again after its `attempts`-th try failed: the one backoff
+    (`watcher/backoff.py`) from `mail.retry` up to `mail.max_retry_interval`."""
+    return now + retry_delay(mail.retry, attempts, mail.max_retry_interval, rng=rng)
