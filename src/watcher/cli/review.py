@@ -107,9 +107,9 @@ async def show_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def _problem(state: SourceState) -> str | None:
+def _problem(state: SourceState) -> str:
     if state.status == "failing":
-        return state.last_error
+        return state.last_error or "failing"
     if state.last_warning:
         return f"warning: {state.last_warning}"
     learned = len(Noise.from_json(state.volatile).lines)

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from functools import cache
@@ -56,7 +56,7 @@ class Entry:
         return self.fingerprint == fingerprint(settings)
 
     def sources(self) -> tuple[Source, ...]:
-        columns = []
+        columns: list[Iterable[Any]] = []
         for name, kind in _FIELDS:
             column = self.columns[name]
             if "same" in column:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TypedDict
 
 from watcher.diff.change import (
     INTRODUCTION,
@@ -144,12 +145,18 @@ class Interest:
             updated_new=change.updated_new,
             sections=sections,
             hunks=tuple(hunks),
-            **_counts(hunks),
             renamed=change.renamed,
+            **_counts(hunks),
         )
 
 
-def _counts(hunks: Sequence[Sequence[DiffLine]]) -> dict[str, int]:
+class _Counts(TypedDict):
+    added: int
+    removed: int
+    changed: int
+
+
+def _counts(hunks: Sequence[Sequence[DiffLine]]) -> _Counts:
     ops = [line.op for hunk in hunks for line in hunk]
     return {
         "added": ops.count("added"),

@@ -68,9 +68,9 @@ def codec_name(label: str) -> str | None:
 
 
 def decode_body(body: bytes, content_type: str | None) -> Decoded:
-    for bom, codec in _BOMS:
+    for bom, marked in _BOMS:
         if body.startswith(bom):
-            return _decode(body, codec, "bom", "its byte order mark")
+            return _decode(body, marked, "bom", "its byte order mark")
     declared = charset_from_content_type(content_type)
     if declared and (codec := codec_name(declared)):
         return _decode(body, codec, "header", "the Content-Type header")

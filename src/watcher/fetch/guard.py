@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from typing import Any
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from watcher.errors import WatcherError
 from watcher.fetch.errors import FetchError
@@ -83,7 +82,7 @@ class PublicOnlyResolver(AbstractResolver):
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[dict[str, Any]]:
+    ) -> list[ResolveResult]:
         answers = await self._inner.resolve(host, port, family)
         public = [answer for answer in answers if is_public(answer["host"])]
         if not public:

@@ -199,8 +199,9 @@ class Composer:
         keywords: Sequence[str] = (),
     ) -> Composed:
         """The double opt-in email: one link, valid for `lifetime`."""
+        subject = f"Confirm your subscription to {self.list_name}"
         context = {
-            "subject": f"Confirm your subscription to {self.list_name}",
+            "subject": subject,
             "preheader": "One click confirms it; ignore this email otherwise.",
             "list_name": self.list_name,
             "links": self.links,
@@ -215,13 +216,13 @@ class Composer:
         body = build_message(
             sender=self.mail.from_,
             recipient=recipient,
-            subject=context["subject"],
+            subject=subject,
             text=quoted_printable(text),
             html=quoted_printable(html),
             message_id=message_id,
             date=now,
         )
-        return Composed(recipient, clean_header(context["subject"]), message_id, body)
+        return Composed(recipient, clean_header(subject), message_id, body)
 
     def alert_message(
         self, recipient: str, source: Source, state: SourceState, now: datetime

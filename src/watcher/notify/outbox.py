@@ -99,7 +99,7 @@ async def _immediate_batch(
             mine[(item.subscriber_id, item.country)].append(item)
         # Readers who are to hear of the very same part of the same changes (whole, or
         # the same sections and keywords) get one rendering between them.
-        same: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        same: dict[tuple[str, tuple[int, ...], object], list[int]] = defaultdict(list)
         for (subscriber_id, country), items in mine.items():
             interest = people[subscriber_id].interest.key(country)
             same[(country, tuple(item.change_id for item in items), interest)].append(subscriber_id)

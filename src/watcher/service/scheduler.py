@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -163,7 +164,8 @@ class Scheduler:
         task = asyncio.create_task(self._batch(claimed), name="watcher-pass")
         self.batches.add(task)
         task.add_done_callback(self.batches.discard)
-        await asyncio.wait([claimed, task], return_when=asyncio.FIRST_COMPLETED)
+        waited: list[asyncio.Future[Any]] = [claimed, task]
+        await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
         return claimed.result() if claimed.done() else 0
 
     async def _batch(self, claimed: asyncio.Future[int]) -> None:

@@ -137,10 +137,12 @@ def insert_ignoring_duplicates(
     """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
     # Imported here: loading the PostgreSQL dialect costs a SQLite command ~30 ms at start.
     if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects import postgresql as dialect
-    else:
-        from sqlalchemy.dialects import sqlite as dialect
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing(index_elements=list(index_elements))
 
 
 CHUNK = 500  # ids per IN (...) clause, well under every driver's parameter limit

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from watcher.store.db import write_transaction
@@ -68,7 +68,10 @@ async def drop_bodies(
     or addressed to `subscriber_id` (a reader who erased themselves); how many. Walks the
     table once, in id order, a chunk a transaction."""
     done, after = 0, 0
-    where = [messages.c.status.in_(DONE), messages.c.body_dropped_at.is_(None)]
+    where: list[ColumnElement[bool]] = [
+        messages.c.status.in_(DONE),
+        messages.c.body_dropped_at.is_(None),
+    ]
     if before is not None:
         where.append(messages.c.created_at < before)
     if subscriber_id is not None:

@@ -113,8 +113,8 @@ async def sync_sources(
                 .where(sources.c.id == source.id)
                 .values(country=source.country, url=source.url, name=source.name, active=True)
             )
-    wanted = {source.id for source in configured}
-    gone = [row.id for row in rows if row.active and row.id not in wanted]
+    kept = {source.id for source in configured}
+    gone = [row.id for row in rows if row.active and row.id not in kept]
     for batch in chunks(gone):
         await connection.execute(
             update(sources).where(sources.c.id.in_(batch)).values(active=False)
@@ -166,13 +166,13 @@ async def claim_sources(
         window = due_window(now, SPREAD * limit)
         candidates = (await connection.execute(lock_rows(connection, window))).all()
         chosen = across_hosts([(row.id, row.url) for row in candidates], limit)
-        found = {}
+        by_id: dict[str, Any] = {}
         for batch in chunks(chosen):  # locked above: read whole
-            found.update(
+            by_id.update(
                 (row.id, row)
                 for row in await connection.execute(select(sources).where(sources.c.id.in_(batch)))
             )
-        rows = [found[source_id] for source_id in chosen if source_id in found]
+        rows = [by_id[source_id] for source_id in chosen if source_id in by_id]
     elif ids is not None:
         query = query if limit is None else query.limit(limit)
         rows = []

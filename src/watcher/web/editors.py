@@ -141,7 +141,9 @@ async def password_form(request: Request, token: str) -> HTMLResponse:
 
 async def _invited(site: Site, token: str) -> Any:
     now = site.app.clock()
-    return await by_link(site, token, lambda connection, *key: invited(connection, *key, now))
+    return await by_link(
+        site, token, lambda connection, key, secret: invited(connection, key, secret, now)
+    )
 
 
 def invitation_link(site_url: str, editor_id: int, secret: str) -> str:

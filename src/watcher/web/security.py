@@ -54,7 +54,9 @@ def same_origin(request: Request, public_url: str) -> bool:
     if claimed and claimed != "null":
         return claimed.lower() in allowed
     referer = request.headers.get("referer")
-    return bool(referer) and origin_of(referer) in allowed
+    if not referer:
+        return False
+    return origin_of(referer) in allowed
 
 
 class RateLimit:

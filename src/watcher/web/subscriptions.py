@@ -166,7 +166,9 @@ async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> N
 
 async def _subscription_request(site: Site, token: str) -> SubscriptionRequest:
     now = site.app.clock()
-    return await by_link(site, token, lambda connection, *key: find_request(connection, *key, now))
+    return await by_link(
+        site, token, lambda connection, key, secret: find_request(connection, key, secret, now)
+    )
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)

@@ -10,7 +10,12 @@ from watcher.extract.kinds import Reading
 class FeedKind:
     name = "feed"
     what = "a feed"
-    media_types = ("application/atom+xml", "application/rss+xml", "application/xml", "text/xml")
+    media_types: tuple[str, ...] = (
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/xml",
+        "text/xml",
+    )
 
     def sniff(self, body: bytes, media: str) -> bool:
         return looks_like_feed(body, media)

@@ -33,7 +33,7 @@ MAX_VALUES = 100_000  # lines of one document
 class JsonKind:
     name = "json"
     what = "JSON"
-    media_types = ("application/json",)
+    media_types: tuple[str, ...] = ("application/json",)
 
     def sniff(self, body: bytes, media: str) -> bool:
         if media == "application/json" or media.endswith("+json"):

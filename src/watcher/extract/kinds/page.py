@@ -15,7 +15,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 class PageKind:
     name = "page"
     what = "HTML"
-    media_types = ("text/html", "application/xhtml+xml")
+    media_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
 
     def sniff(self, body: bytes, media: str) -> bool:
         return media in HTML_TYPES or _looks_like_html(body)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,7 +47,7 @@ logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are about the
 class PdfKind:
     name = "pdf"
     what = "a PDF"
-    media_types = ("application/pdf",)
+    media_types: tuple[str, ...] = ("application/pdf",)
 
     def sniff(self, body: bytes, media: str) -> bool:
         return media == "application/pdf" or body[:1024].lstrip().startswith(b"%PDF-")
@@ -64,7 +65,7 @@ class PdfKind:
                 raise ExtractError(f"the PDF declares {declared:,} pages (more than {MAX_PAGES:,})")
             paragraphs = _paragraphs(_pages(reader))
             outline = _outline(reader)
-            info = reader.metadata or {}
+            info: Mapping[str, Any] = reader.metadata or {}
         except ExtractError:
             raise
         except FileNotDecryptedError:
@@ -241,10 +242,10 @@ def _lines(paragraphs: list[_Paragraph], outline: list[tuple[int, int, str]]) ->
                     path = [*path[:level], title]
                     lines.append(Line(tuple(path), f"h{level + 1}", title))
             page_seen = paragraph.page
-        level = level_of.get(paragraph.size)
-        if level is not None:
-            path = [*path[:level], paragraph.text]
-            lines.append(Line(tuple(path), f"h{level + 1}", paragraph.text))
+        heading = level_of.get(paragraph.size)
+        if heading is not None:
+            path = [*path[:heading], paragraph.text]
+            lines.append(Line(tuple(path), f"h{heading + 1}", paragraph.text))
         else:
             lines.append(Line(tuple(path), "text", paragraph.text))
     return lines
