@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import tomllib
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
@@ -21,12 +22,16 @@ import tomli_w
 from tests.servers import ScriptedServer
 
 if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
     from tests.service import Running
 from tests.smtp import MailServer
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.config import Config, build_config
 from watcher.demo.site import SiteServer, site_root
+from watcher.store import read_transaction
+from watcher.store.messages import list_messages
 
 DEMO_CONFIG = Path(__file__).parent.parent / "src" / "watcher" / "demo" / "demo.toml"
 DEMO_BASE = "http://127.0.0.1:8931"
@@ -189,6 +194,53 @@ class Clock:
 
 BASE = "http://127.0.0.1:8080"  # the demo configuration's public_url
 TOKEN = "api-token-for-tests-0123456789"
+SAME_SITE = {"Origin": BASE}  # a form posted from watcher's own pages
+
+
+def bearer(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def confirmation_link(app: App, address: str) -> str:
+    async with read_transaction(app.engine) as connection:
+        found = [m for m in await list_messages(connection) if m.recipient == address]
+    assert found[0].kind == "confirm"
+    body = found[0].body.decode().replace("=\r\n", "")
+    link = re.search(r"http://127\.0\.0\.1:8080(/confirm/[^\s\"<=]+)", body)
+    assert link is not None
+    return link.group(1)
+
+
+@pytest.fixture
+def hostile_site(tmp_path: Path) -> Iterator[SiteServer]:
+    """The example site, with a script tag written as text into the Vietnam profile's update."""
+    root = tmp_path / "site"
+    shutil.copytree(site_root(), root)
+    note = '<h3>Policy</h3>\n  <p>Note: &lt;script&gt;alert("owned")&lt;/script&gt;</p>'
+    for revision in ("r2", "r3"):
+        page = root / revision / "cp" / "vietnam.html"
+        page.write_text(page.read_text().replace("<h3>Policy</h3>", note, 1))
+    with SiteServer(root) as server:
+        yield server
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (the browser tests fail without it under
+    WATCHER_REQUIRE_BROWSER, and are skipped otherwise)."""
+    from playwright.async_api import async_playwright
+
+    from tests.browsing import ARGS, CHROMIUM
+
+    if not shutil.which(CHROMIUM):
+        message = f"{CHROMIUM} is missing: apt-get install chromium"
+        if os.environ.get("WATCHER_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture

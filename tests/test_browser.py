@@ -6,47 +6,21 @@ Screenshots of each step are saved to tests/artifacts/screenshots/.
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-from collections.abc import AsyncIterator, Iterator
-from email.message import EmailMessage
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.browsing import link_in, shot
 from tests.conftest import write_config
 from tests.service import Running, service_data, start
 from tests.smtp import MailServer
 from watcher.demo.site import SiteServer
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = Path(__file__).parent / "artifacts" / "screenshots"
 READER = "browser@readers.example"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        message = f"{CHROMIUM} is missing: apt-get install chromium"
-        if os.environ.get("WATCHER_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
@@ -57,19 +31,6 @@ def service(site: SiteServer, mail_server: MailServer, tmp_path: Path) -> Iterat
     running = start(write_config(tmp_path, data))
     yield running
     running.kill()
-
-
-def link_in(message: EmailMessage, pattern: str) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    found = re.search(pattern, str(part.get_content()))
-    assert found is not None, part.get_content()
-    return found.group(0)
-
-
-async def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 async def test_a_reader_subscribes_reads_a_change_and_unsubscribes(

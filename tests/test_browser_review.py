@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browsing import link_in, shot
 from tests.conftest import write_config
 from tests.service import Running, service_data, start
 from tests.smtp import PASSWORD as SMTP_PASSWORD
 from tests.smtp import MailServer
-from tests.test_browser import browser, link_in, shot  # noqa: F401 (a fixture)
 from watcher.demo.site import SiteServer
 
 EDITOR = "desk@monitor.example"
@@ -42,7 +42,7 @@ def service(site: SiteServer, mail_server: MailServer, tmp_path: Path) -> Iterat
 
 
 async def test_an_editor_approves_with_a_note_and_discards(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     service: Running,
     site: SiteServer,
     mail_server: MailServer,

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
+from tests.browsing import link_in, shot
 from tests.conftest import write_config
 from tests.service import Running, service_data, start
 from tests.smtp import MailServer
-from tests.test_browser import browser, link_in, shot  # noqa: F401 (a fixture)
 from watcher.demo.site import SiteServer, site_root
 
 READER = "sections@readers.example"
@@ -86,7 +86,7 @@ def text_of(message: EmailMessage, kind: str = "plain") -> str:
 
 
 async def test_a_reader_follows_two_sections_and_a_keyword(
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     service: Running,
     sectioned_site: SiteServer,
     mail_server: MailServer,

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from tests.configs import base, errors_of
 from tests.conftest import Clock, demo_data
 from tests.mailing import cycle
 from tests.servers import ScriptedServer, reply
-from tests.test_config import base, errors_of
 from watcher.app import open_app
 from watcher.config import ConfigError, build_config
 from watcher.config.model import check_email

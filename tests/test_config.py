@@ -10,38 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.configs import base, errors_of, only_error
 from tests.conftest import write_config
 from watcher.cli import main
-from watcher.config import ConfigError, build_config, load_config, parse_duration, parse_size
+from watcher.config import build_config, load_config, parse_duration, parse_size
 from watcher.config.sources import derive_source_id
-
-
-def base() -> dict[str, Any]:
-    return {
-        "service": {"database": "sqlite:///data/x.db"},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Vietnam",
-                "sources": [
-                    {"url": "https://monitor.example/cp/vietnam.html", "select": "#content"}
-                ],
-            }
-        ],
-    }
-
-
-def errors_of(data: dict[str, Any], environ: dict[str, str] | None = None) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        build_config(data, environ or {}, Path("watcher.toml"))
-    return caught.value.problems
-
-
-def only_error(data: dict[str, Any], environ: dict[str, str] | None = None) -> str:
-    problems = errors_of(data, environ)
-    assert len(problems) == 1, problems
-    assert "\n" not in problems[0]
-    return problems[0]
 
 
 def test_example_and_demo_configurations_are_valid() -> None:

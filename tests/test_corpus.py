@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from tests.harness import Harness
+from tests.samples import CORPUS
 from tests.servers import Route, ScriptedServer, reply, static
 
-CORPUS = Path(__file__).parent / "corpus"
 CASES = tomllib.loads((CORPUS / "cases.toml").read_text())["case"]
 
 

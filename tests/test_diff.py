@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.test_extract import page, source
+from tests.configs import source
+from tests.samples import page
 from watcher.diff import FeedChange, PageChange, change_from_json, diff_feeds, diff_pages
 from watcher.diff.page import align
 from watcher.diff.words import word_marks

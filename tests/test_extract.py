@@ -9,22 +9,13 @@ from typing import Any
 import lxml.html
 import pytest
 
-from watcher.config import Source, build_config
+from tests.configs import source
+from tests.samples import page
+from watcher.config import Source
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed, looks_like_feed
 from watcher.extract.page import extract_page, is_layout_table, select
 from watcher.fetch import DecodeError, decode_body
-
-
-def source(**settings: Any) -> Source:
-    settings.setdefault("url", "https://monitor.example/page.html")
-    data = {"countries": [{"code": "VN", "name": "Vietnam", "sources": [settings]}]}
-    return build_config(data, {}, None).sources[0]
-
-
-def page(root: Path, revision: str, name: str) -> str:
-    raw = (root / revision / "cp" / name).read_bytes()
-    return decode_body(raw, "text/html").text
 
 
 def texts(document: Any) -> list[str]:

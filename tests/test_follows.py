@@ -20,9 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import demo_data
+from tests.conftest import SAME_SITE, demo_data
 from tests.mailing import cycle
-from tests.test_web import SAME_SITE
 from watcher.app import App, open_app
 from watcher.config import build_config
 from watcher.demo.site import SiteServer
@@ -131,7 +130,7 @@ async def test_choices_from_the_configuration_are_kept_and_changed(
 
 
 def test_sections_written_wrong_are_one_clear_line() -> None:
-    from tests.test_config import base, errors_of
+    from tests.configs import base, errors_of
 
     data = base()
     data["subscribers"] = [{"email": "a@example.org", "sections": ["Mine Ban Policy"]}]
@@ -288,7 +287,7 @@ async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
 async def test_a_web_reader_asks_for_keywords_and_gets_them_once_confirmed(
     reader_client: httpx.AsyncClient, served: App
 ) -> None:
-    from tests.test_web import confirmation_link
+    from tests.conftest import confirmation_link
     from watcher.store import read_transaction
     from watcher.store.subscribers import find_subscriber
 
@@ -312,7 +311,7 @@ async def test_a_web_reader_asks_for_keywords_and_gets_them_once_confirmed(
 async def test_the_api_lists_sections_and_subscribes_with_choices(
     reader_client: httpx.AsyncClient,
 ) -> None:
-    from tests.test_web import bearer
+    from tests.conftest import bearer
 
     sections = (await reader_client.get("/api/v1/sections", headers=bearer())).json()
     assert sections["VN"] == ["Mine Ban Policy", "Cluster Munition Ban Policy"]

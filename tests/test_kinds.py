@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from tests import pdfs
+from tests.configs import base, only_error
 from tests.harness import Harness, one_source
 from tests.servers import ScriptedServer, endless, static
-from tests.test_config import base, only_error
 from watcher.extract import PageDocument
 from watcher.extract.kinds import KINDS, accept_header, detect
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,7 @@ from tests.harness import Harness
 from tests.mailing import START, cycle, mail_config, outbox, readers, received_ids
 from tests.smtp import PASSWORD, MailServer, free_port
 from watcher.app import open_app
-from watcher.demo.site import SiteServer, site_root
+from watcher.demo.site import SiteServer
 from watcher.store import read_transaction
 from watcher.store.subscribers import list_subscribers
 
@@ -30,19 +28,6 @@ SUBSCRIBERS = [
     {"email": "both@readers.example", "countries": ["VN", "LA"]},
 ]
 PAYLOAD = '<script>alert("owned")</script>'
-
-
-@pytest.fixture
-def hostile_site(tmp_path: Path) -> Iterator[SiteServer]:
-    """The example site, with a script tag written as text into the Vietnam profile's update."""
-    root = tmp_path / "site"
-    shutil.copytree(site_root(), root)
-    note = '<h3>Policy</h3>\n  <p>Note: &lt;script&gt;alert("owned")&lt;/script&gt;</p>'
-    for revision in ("r2", "r3"):
-        page = root / revision / "cp" / "vietnam.html"
-        page.write_text(page.read_text().replace("<h3>Policy</h3>", note, 1))
-    with SiteServer(root) as server:
-        yield server
 
 
 def mail_harness(

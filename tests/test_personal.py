@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import func, select
 
-from tests.test_web import SAME_SITE, confirmation_link
+from tests.conftest import SAME_SITE, confirmation_link
 from watcher.app import App
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer

@@ -16,8 +16,8 @@ import pytest
 
 from tests.conftest import demo_data
 from tests.harness import Harness
+from tests.samples import CORPUS, VIETNAM
 from tests.servers import ScriptedServer, hang_up, redirect_loop, reply, slow, static
-from tests.test_corpus import CORPUS
 from watcher.config import load_config
 from watcher.demo.site import SiteServer, site_root
 from watcher.extract import Line, PageDocument
@@ -162,7 +162,6 @@ def test_unknown_source_ids_are_refused(harness: Harness) -> None:
 # Failures: each must record no change, leave the snapshot alone, show its reason in
 # `watcher sources`, and be followed by silence when the page comes back unchanged.
 
-VIETNAM = (site_root() / "r1" / "cp" / "vietnam.html").read_bytes()
 ATOM = (site_root() / "r1" / "cp" / "lao-pdr.atom").read_bytes()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

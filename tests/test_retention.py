@@ -147,7 +147,7 @@ async def test_a_change_a_reader_waits_for_is_kept_until_it_is_sent(
 
 
 def test_retention_written_wrong_is_one_clear_line(tmp_path: Path) -> None:
-    from tests.test_config import base, errors_of
+    from tests.configs import base, errors_of
 
     data = base()
     data["retention"] = {"changes": "a year"}
@@ -158,7 +158,7 @@ def test_retention_written_wrong_is_one_clear_line(tmp_path: Path) -> None:
 
 
 def test_the_defaults_keep_a_year(tmp_path: Path) -> None:
-    from tests.test_config import base
+    from tests.configs import base
 
     config = build_config(base(), {}, tmp_path / "watcher.toml")
     assert config.settings.retention.changes == timedelta(days=365)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import BASE, TOKEN, Clock, demo_data, web_client
+from tests.conftest import BASE, SAME_SITE, TOKEN, Clock, demo_data, web_client
 from tests.mailing import cycle
 from watcher.app import App, open_app
 from watcher.config import build_config
@@ -29,7 +29,6 @@ from watcher.store.messages import list_messages
 from watcher.store.schema import audit, notifications
 from watcher.web.editors import COOKIE
 
-SAME_SITE = {"Origin": BASE}
 EDITOR = "desk@monitor.example"
 PASSWORD = "a long enough passphrase"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -262,7 +261,7 @@ async def test_a_change_waiting_too_long_reminds_the_editors_once(
 
 
 def test_review_settings_written_wrong_are_one_clear_line() -> None:
-    from tests.test_config import base, errors_of
+    from tests.configs import base, errors_of
 
     data = base()
     data["review"] = {"remind_after": "soon"}

@@ -19,8 +19,8 @@ from sqlalchemy import inspect, select, text
 from tests.conftest import demo_data, write_config
 from tests.harness import Harness
 from tests.plans import sqlite_plan
+from tests.samples import VIETNAM
 from tests.servers import ScriptedServer, slow
-from tests.test_pipeline import VIETNAM
 from watcher.demo.site import SiteServer
 from watcher.diff.change import Change
 from watcher.diff.page import diff_pages

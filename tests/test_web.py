@@ -14,8 +14,16 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import BASE, TOKEN, demo_data, make_config, web_client
-from tests.test_mail import hostile_site  # noqa: F401 (a fixture)
+from tests.conftest import (
+    BASE,
+    SAME_SITE,
+    TOKEN,
+    bearer,
+    confirmation_link,
+    demo_data,
+    make_config,
+    web_client,
+)
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
@@ -26,11 +34,9 @@ from watcher.store.schema import sources
 from watcher.store.subscribers import find_subscriber
 from watcher.web.app import create_web
 
-SAME_SITE = {"Origin": BASE}
-
 
 @pytest.fixture
-async def watched(hostile_site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:  # noqa: F811
+async def watched(hostile_site: SiteServer, tmp_path: Path) -> AsyncIterator[App]:
     """The example site (with a script tag in its update) checked at r1 and r2."""
     config = make_config(demo_data(hostile_site, f"sqlite:///{tmp_path / 'w.db'}"), tmp_path)
     async with open_app(config) as app:
@@ -49,10 +55,6 @@ async def client(watched: App) -> AsyncIterator[httpx.AsyncClient]:
 async def change_id(http: httpx.AsyncClient, source: str) -> int:
     found = await http.get("/api/v1/changes", params={"source": source}, headers=bearer())
     return int(found.json()[0]["id"])
-
-
-def bearer(token: str = TOKEN) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_pages_show_countries_changes_and_a_form(client: httpx.AsyncClient) -> None:
@@ -112,16 +114,6 @@ async def test_subscribing_answers_the_same_whoever_asks(client: httpx.AsyncClie
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text
     assert "Check your inbox" in known.text
-
-
-async def confirmation_link(app: App, address: str) -> str:
-    async with read_transaction(app.engine) as connection:
-        found = [m for m in await list_messages(connection) if m.recipient == address]
-    assert found[0].kind == "confirm"
-    body = found[0].body.decode().replace("=\r\n", "")
-    link = re.search(r"http://127\.0\.0\.1:8080(/confirm/[^\s\"<=]+)", body)
-    assert link is not None
-    return link.group(1)
 
 
 async def status_of(app: App, address: str) -> str | None:
