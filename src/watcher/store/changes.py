@@ -33,13 +33,28 @@ class ChangeRecord:
 
 
 async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Document | None:
+    """The newest version of the source to compare with: the newest snapshot that is not a
+    discarded change's (an editor's discard means readers are never told of that version,
+    so the next change is told from the one before it)."""
+    discarded = select(changes.c.snapshot_id).where(
+        changes.c.source_id == source_id,
+        changes.c.review == "discarded",
+        changes.c.snapshot_id.is_not(None),
+    )
     row = (
         await connection.execute(
             select(snapshots.c.document)
-            .where(snapshots.c.source_id == source_id)
+            .where(snapshots.c.source_id == source_id, snapshots.c.id.not_in(discarded))
             .order_by(snapshots.c.id.desc())
             .limit(1)
         )
+    ).first()
+    return document_from_json(row.document) if row else None
+
+
+async def snapshot_document(connection: AsyncConnection, snapshot_id: int) -> Document | None:
+    row = (
+        await connection.execute(select(snapshots.c.document).where(snapshots.c.id == snapshot_id))
     ).first()
     return document_from_json(row.document) if row else None
 

@@ -10,14 +10,16 @@ change that is still waiting (two editors at once: the second is told it is done
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from watcher.diff import Change
 from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record
 from watcher.store.editors import record
-from watcher.store.schema import changes, notifications, sources, subscribers
+from watcher.store.schema import changes, notifications, snapshots, sources, subscribers
 
 WAITING = "waiting"
 APPROVED = "approved"
@@ -119,3 +121,85 @@ async def mark_reminded(connection: AsyncConnection, ids: list[int], now: dateti
         await connection.execute(
             update(changes).where(changes.c.id.in_(ids)).values(reminded_at=now)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    """Where a change of a reviewed source stands: its version (snapshot) and its review."""
+
+    id: int
+    source_id: str
+    snapshot_id: int | None
+    review: str | None
+
+
+def _reviewed(row: object) -> Reviewed:
+    return Reviewed(row.id, row.source_id, row.snapshot_id, row.review)  # type: ignore[attr-defined]
+
+
+_REVIEWED = (changes.c.id, changes.c.source_id, changes.c.snapshot_id, changes.c.review)
+
+
+async def reviewed(connection: AsyncConnection, change_id: int) -> Reviewed | None:
+    row = (await connection.execute(select(*_REVIEWED).where(changes.c.id == change_id))).first()
+    return _reviewed(row) if row else None
+
+
+async def waiting_of(
+    connection: AsyncConnection, source_id: str, *, before: int | None = None, after: int = 0
+) -> list[Reviewed]:
+    """The source's changes waiting for an editor between two changes, oldest first."""
+    query = select(*_REVIEWED).where(
+        changes.c.source_id == source_id, changes.c.review == WAITING, changes.c.id > after
+    )
+    if before is not None:
+        query = query.where(changes.c.id < before)
+    rows = await connection.execute(query.order_by(changes.c.id))
+    return [_reviewed(row) for row in rows]
+
+
+async def told_snapshot(connection: AsyncConnection, source_id: str, before: int) -> int | None:
+    """The version of the source its readers were last told of, before change `before`:
+    the newest told change's (approved, or of a country nobody reviews); with none, the
+    version the source's first change was found against. None when it is no longer kept."""
+    told = (
+        await connection.execute(
+            select(changes.c.snapshot_id)
+            .where(
+                changes.c.source_id == source_id,
+                changes.c.id < before,
+                or_(changes.c.review.is_(None), changes.c.review == APPROVED),
+            )
+            .order_by(changes.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if told is not None:
+        return told.snapshot_id
+    first = (
+        await connection.execute(
+            select(changes.c.snapshot_id)
+            .where(changes.c.source_id == source_id)
+            .order_by(changes.c.id)
+            .limit(1)
+        )
+    ).first()
+    if first is None or first.snapshot_id is None:
+        return None
+    return (
+        await connection.execute(
+            select(func.max(snapshots.c.id)).where(
+                snapshots.c.source_id == source_id, snapshots.c.id < first.snapshot_id
+            )
+        )
+    ).scalar()
+
+
+async def retell(connection: AsyncConnection, change_id: int, change: Change) -> None:
+    """Make `change` what the change tells (its summary and its lines), in place of what
+    was found against a version readers were never told of."""
+    await connection.execute(
+        update(changes)
+        .where(changes.c.id == change_id)
+        .values(kind=change.kind, summary=change.summary(), data=change.to_json())
+    )

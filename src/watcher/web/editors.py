@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watcher.notify.links import make_token
+from watcher.notify.review import decide
 from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import (
     Session,
@@ -28,7 +29,7 @@ from watcher.store.editors import (
     set_password,
     sign_in,
 )
-from watcher.store.review import decide, held_readers, waiting
+from watcher.store.review import held_readers, waiting
 from watcher.web.app import Site
 from watcher.web.pages import by_link, site_of
 from watcher.web.security import same_origin
@@ -181,15 +182,17 @@ async def review(request: Request, change_id: int) -> RedirectResponse:
     if action == "discard" and not note.strip():
         raise HTTPException(400, "Please say why the change is discarded.")
     site = site_of(request)
-    async with write_transaction(site.app.engine) as connection:
-        done = await decide(
-            connection,
-            change_id,
-            approve=action == "approve",
-            editor=session.editor.email,
-            note=note,
-            now=site.app.clock(),
-        )
+    app = site.app
+    done = await decide(
+        app.engine,
+        app.extraction,
+        change_id,
+        approve=action == "approve",
+        editor=session.editor.email,
+        note=note,
+        now=app.clock(),
+        deadline=app.settings.checks.extract_timeout.total_seconds(),
+    )
     if not done:
         raise HTTPException(409, "This change is not waiting for review any more.")
     if action == "approve":

@@ -1,0 +1,119 @@
+"""An editor's decision, done right: what readers are told of a reviewed source is the
+difference between what they were last told and what is approved now.
+
+A change is found against the version before it (`check/pipeline.py`; a discarded change's
+version is skipped, `store/changes.py: latest_snapshot`). Where that version was never told
+(a change discarded, or one still waiting), the change is compared again here with the
+version readers were last told of, in the extraction pool as every comparison is:
+
+- **Discard B**: its news is dropped, and every later change of the source still waiting is
+  told again from what readers last heard, so the editor reviews exactly what would be sent
+  and B's text never appears, not even struck through. A later change with nothing left to
+  tell (it only took B back) is discarded with it, saying so.
+- **Approve C**: C is told from what readers last heard, covering the changes of the source
+  still waiting before it (superseded: their news is dropped, C carries it). With nothing
+  left to tell, C is discarded, saying so.
+
+When discarded text stays on the site, the next change approved tells it as part of the
+page: readers are told what the page says now against what they last heard, and the editor
+sees it in that change before approving it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from watcher.diff import Change, diff_feeds, diff_pages
+from watcher.extract import Document, FeedDocument, PageDocument
+from watcher.extract.bounded import BoundedPool
+from watcher.store import read_transaction, write_transaction
+from watcher.store.changes import snapshot_document
+from watcher.store.review import WAITING, retell, reviewed, told_snapshot, waiting_of
+from watcher.store.review import decide as record_decision
+
+
+async def decide(
+    engine: AsyncEngine,
+    pool: BoundedPool,
+    change_id: int,
+    *,
+    approve: bool,
+    editor: str,
+    note: str | None,
+    now: datetime,
+    deadline: float,
+) -> bool:
+    """Approve or discard a waiting change, as the module says; False when it is not
+    waiting (decided already, or unknown). Comparisons run in `pool`, each within
+    `deadline` seconds (`checks.extract_timeout`)."""
+    async with read_transaction(engine) as connection:
+        target = await reviewed(connection, change_id)
+        if target is None or target.review != WAITING:
+            return False
+        source = target.source_id
+        plan = [target] if approve else await waiting_of(connection, source, after=change_id)
+        earlier = await waiting_of(connection, source, before=change_id) if approve else []
+        versions: list[tuple[int, Document, Document]] = []
+        for later in plan:
+            base = await told_snapshot(connection, source, later.id)
+            if base is None or later.snapshot_id is None:
+                continue  # what readers heard is no longer kept: the change stands as found
+            old = await snapshot_document(connection, base)
+            new = await snapshot_document(connection, later.snapshot_id)
+            if old is not None and new is not None and old.kind == new.kind:
+                versions.append((later.id, old, new))
+    # As readers should hear each change; None: nothing left to tell.
+    told: dict[int, Change | None] = {}
+    for told_id, old, new in versions:
+        told[told_id] = await _compare(pool, deadline, old, new)
+    async with write_transaction(engine) as connection:
+        nothing = approve and change_id in told and told[change_id] is None
+        if nothing:
+            note = "nothing left to tell: the page is as readers were last told"
+        if not await record_decision(
+            connection,
+            change_id,
+            approve=approve and not nothing,
+            editor=editor,
+            note=note,
+            now=now,
+        ):
+            return False
+        for told_id, change in told.items():
+            if change is not None:
+                await retell(connection, told_id, change)
+            elif told_id != change_id:  # it only took the discarded change back
+                await record_decision(
+                    connection,
+                    told_id,
+                    approve=False,
+                    editor=editor,
+                    note=f"nothing left to tell once #{change_id} was discarded",
+                    now=now,
+                )
+        for superseded in earlier:
+            await record_decision(
+                connection,
+                superseded.id,
+                approve=False,
+                editor=editor,
+                note=f"superseded by #{change_id}, which tells its news",
+                now=now,
+            )
+    return True
+
+
+async def _compare(
+    pool: BoundedPool, deadline: float, old: Document, new: Document
+) -> Change | None:
+    """`new` against `old` (of one kind) in the extraction pool, within the deadline."""
+    if isinstance(old, FeedDocument) and isinstance(new, FeedDocument):
+        change, _ = await pool.run("comparing", deadline, diff_feeds, old, new)
+        told: Change | None = change
+        return told
+    assert isinstance(old, PageDocument)
+    assert isinstance(new, PageDocument)
+    found: Change | None = await pool.run("comparing", deadline, diff_pages, old, new)
+    return found
