@@ -20,6 +20,7 @@ from watcher.config import build_config
 from watcher.notify import review
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
+from watcher.store.changes import ChangeRecord
 from watcher.store.messages import list_messages
 from watcher.store.review import waiting
 
@@ -155,3 +156,60 @@ async def test_approving_a_later_change_covers_the_earlier_ones_still_waiting(
     assert "56" in mail[0]
     assert "58" in mail[0]
     assert not await decide(app, b, approve=True, editor=EDITOR, note=None)
+
+
+def feed(*titles: str) -> bytes:
+    items = "".join(
+        f"<item><title>{title}</title><link>https://monitor.example/{n}</link>"
+        f"<guid>https://monitor.example/{n}</guid><description>{title}</description></item>"
+        for n, title in enumerate(titles)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Viet Nam news</title>'
+        f"<link>https://monitor.example/</link><description>news</description>{items}"
+        "</channel></rss>"
+    ).encode()
+
+
+async def test_a_discarded_feed_item_is_never_news_again(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """A feed's changes are news items: the discarded one stays dropped while the feed keeps
+    it, and the next item comes alone (a page's discarded text, by contrast, is compared
+    past)."""
+    scripted.routes["/news"] = static(feed("Old news"), "application/rss+xml")
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
+        "countries": [
+            {
+                "code": "VN",
+                "name": "Viet Nam",
+                "review": True,
+                "sources": [{"id": "vn-news", "url": scripted.url("/news"), "kind": "feed"}],
+            }
+        ],
+        "subscribers": [{"email": "reader@example.org", "countries": ["VN"]}],
+    }
+    clock = Clock(START)
+    async with open_app(build_config(data, {}, tmp_path / "watcher.toml"), clock=clock) as app:
+        await run_pass(app, every=True)
+
+        async def next_news(body: bytes) -> ChangeRecord:
+            scripted.routes["/news"] = static(body, "application/rss+xml")
+            clock.advance(hours=7)
+            await run_pass(app, every=True)
+            async with read_transaction(app.engine) as connection:
+                [queued] = await waiting(connection)
+            return queued
+
+        rumour = await next_news(feed("Old news", "A rumour"))
+        assert await decide(app, rumour.id, approve=False, editor=EDITOR, note="no")
+        ratified = await next_news(feed("Old news", "A rumour", "Ratified"))
+        assert "Ratified" in repr(ratified.change.to_json())
+        assert "A rumour" not in repr(ratified.change.to_json())
+        assert await decide(app, ratified.id, approve=True, editor=EDITOR, note=None)
+        mail = await emails(app)
+    assert len(mail) == 1
+    assert "Ratified" in mail[0]
+    assert "A rumour" not in mail[0]

@@ -17,6 +17,11 @@ version readers were last told of, in the extraction pool as every comparison is
 When discarded text stays on the site, the next change approved tells it as part of the
 page: readers are told what the page says now against what they last heard, and the editor
 sees it in that change before approving it.
+
+All of this is for pages. A feed's change is news items, each told or dropped on its own:
+discarding one drops its entries for good (the feed's next change is found against the
+version that had them, so they are not news again), and approving one tells its entries,
+not those of the changes still waiting before it.
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ async def decide(
         if target is None or target.review != WAITING:
             return False
         source = target.source_id
-        plan = [target] if approve else await waiting_of(connection, source, after=change_id)
-        earlier = await waiting_of(connection, source, before=change_id) if approve else []
+        plan, earlier = [], []
+        if target.kind == "page":
+            plan = [target] if approve else await waiting_of(connection, source, after=change_id)
+            earlier = await waiting_of(connection, source, before=change_id) if approve else []
         versions: list[tuple[int, Document, Document]] = []
         for later in plan:
             base = await told_snapshot(connection, source, later.id)

@@ -34,11 +34,13 @@ class ChangeRecord:
 
 async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Document | None:
     """The newest version of the source to compare with: the newest snapshot that is not a
-    discarded change's (an editor's discard means readers are never told of that version,
-    so the next change is told from the one before it)."""
+    discarded page change's (readers are never told of that version of the page, so its
+    next change is told from the one before it). A feed's discarded entries stay behind:
+    they are never news again (`notify/review.py`)."""
     discarded = select(changes.c.snapshot_id).where(
         changes.c.source_id == source_id,
         changes.c.review == "discarded",
+        changes.c.kind == "page",
         changes.c.snapshot_id.is_not(None),
     )
     row = (

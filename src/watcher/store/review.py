@@ -129,15 +129,22 @@ class Reviewed:
 
     id: int
     source_id: str
+    kind: str
     snapshot_id: int | None
     review: str | None
 
 
 def _reviewed(row: object) -> Reviewed:
-    return Reviewed(row.id, row.source_id, row.snapshot_id, row.review)  # type: ignore[attr-defined]
+    return Reviewed(row.id, row.source_id, row.kind, row.snapshot_id, row.review)  # type: ignore[attr-defined]
 
 
-_REVIEWED = (changes.c.id, changes.c.source_id, changes.c.snapshot_id, changes.c.review)
+_REVIEWED = (
+    changes.c.id,
+    changes.c.source_id,
+    changes.c.kind,
+    changes.c.snapshot_id,
+    changes.c.review,
+)
 
 
 async def reviewed(connection: AsyncConnection, change_id: int) -> Reviewed | None:
