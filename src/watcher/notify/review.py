@@ -26,17 +26,28 @@ not those of the changes still waiting before it.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from watcher.diff import Change, diff_feeds, diff_pages
+from watcher.errors import CheckError
 from watcher.extract import Document, FeedDocument, PageDocument
 from watcher.extract.bounded import BoundedPool
 from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import snapshot_document
-from watcher.store.review import WAITING, retell, reviewed, told_snapshot, waiting_of
+from watcher.store.review import (
+    APPROVED,
+    WAITING,
+    retell,
+    reviewed,
+    told_snapshot,
+    waiting_of,
+)
 from watcher.store.review import decide as record_decision
+
+log = logging.getLogger("watcher.review")
 
 
 async def decide(
@@ -74,7 +85,10 @@ async def decide(
     # As readers should hear each change; None: nothing left to tell.
     told: dict[int, Change | None] = {}
     for told_id, old, new in versions:
-        told[told_id] = await _compare(pool, deadline, old, new)
+        try:
+            told[told_id] = await _compare(pool, deadline, old, new)
+        except CheckError as failure:  # past the bounds: the change stands as found
+            log.warning("change %s: not compared again (%s)", told_id, failure.reason)
     async with write_transaction(engine) as connection:
         nothing = approve and change_id in told and told[change_id] is None
         if nothing:
@@ -90,7 +104,8 @@ async def decide(
             return False
         for told_id, change in told.items():
             if change is not None:
-                await retell(connection, told_id, change)
+                review = APPROVED if told_id == change_id and approve else WAITING
+                await retell(connection, told_id, change, review=review)
             elif told_id != change_id:  # it only took the discarded change back
                 await record_decision(
                     connection,
@@ -106,7 +121,8 @@ async def decide(
                 superseded.id,
                 approve=False,
                 editor=editor,
-                note=f"superseded by #{change_id}, which tells its news",
+                note=f"superseded by #{change_id}"
+                + (": the page is as readers were last told" if nothing else ", which tells it"),
                 now=now,
             )
     return True

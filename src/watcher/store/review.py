@@ -202,11 +202,14 @@ async def told_snapshot(connection: AsyncConnection, source_id: str, before: int
     ).scalar()
 
 
-async def retell(connection: AsyncConnection, change_id: int, change: Change) -> None:
+async def retell(
+    connection: AsyncConnection, change_id: int, change: Change, *, review: str = WAITING
+) -> None:
     """Make `change` what the change tells (its summary and its lines), in place of what
-    was found against a version readers were never told of."""
+    was found against a version readers were never told of; only while its review is
+    `review` (one another editor decided meanwhile is left as it was told)."""
     await connection.execute(
         update(changes)
-        .where(changes.c.id == change_id)
+        .where(changes.c.id == change_id, changes.c.review == review)
         .values(kind=change.kind, summary=change.summary(), data=change.to_json())
     )
