@@ -24,7 +24,6 @@ CONTENT_TYPES = {
     ".atom": "application/atom+xml",
     ".xml": "application/xml",
 }
-REVISIONS = ("r1", "r2", "r3")
 
 
 def site_root() -> Path:

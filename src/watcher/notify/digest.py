@@ -24,16 +24,5 @@ def period_end(now: datetime, frequency: str, *, zone: str, hour: int, weekday: 
     return closing.astimezone(UTC)
 
 
-def next_period_end(
-    now: datetime, frequency: str, *, zone: str, hour: int, weekday: str
-) -> datetime:
-    step = timedelta(days=7 if frequency == "weekly" else 1)
-    last = period_end(now, frequency, zone=zone, hour=hour, weekday=weekday)
-    # Recompute from the local calendar so that a DST change does not shift the hour.
-    return period_end(
-        last + step + timedelta(hours=3), frequency, zone=zone, hour=hour, weekday=weekday
-    )
-
-
 def period_key(frequency: str, end: datetime) -> str:
     return f"{frequency}:{end.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"

@@ -6,7 +6,6 @@ never expiring) is compared in constant time. A wrong or tampered token matches 
 
 from __future__ import annotations
 
-import hmac
 import re
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -21,10 +20,6 @@ def make_token(subscriber_id: int, secret: str) -> str:
 def parse_token(token: str) -> tuple[int, str] | None:
     found = _TOKEN.match(token)
     return (int(found[1]), found[2]) if found else None
-
-
-def secrets_match(stored: str, given: str) -> bool:
-    return hmac.compare_digest(stored.encode(), given.encode())
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,6 @@ def use_wal(dbapi_connection: Any) -> None:
         time.sleep(0.02)
 
 
-def is_sqlite(engine_or_connection: AsyncEngine | AsyncConnection) -> bool:
-    return engine_or_connection.dialect.name == "sqlite"
-
-
 def store_error(exc: BaseException) -> StoreError:
     """The `StoreError` for what the database (or the disk under it) said."""
     if isinstance(exc, StoreError):

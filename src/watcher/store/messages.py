@@ -211,11 +211,6 @@ def counts_query(statuses: Sequence[str] | None = None) -> Select[Any]:
     return query
 
 
-async def next_attempt(connection: AsyncConnection) -> datetime | None:
-    query = select(func.min(messages.c.next_attempt_at)).where(messages.c.status == QUEUED)
-    return (await connection.execute(query)).scalar()
-
-
 def _message(row: Any) -> Message:
     return Message(
         id=row.id,
