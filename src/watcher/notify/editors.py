@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from watcher.app import App
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from watcher.notify.compose import Composer
 from watcher.notify.message import Composed
 from watcher.store import write_transaction
@@ -45,16 +46,18 @@ def reminder(
     return composer.plain_message(recipient, subject, text, now, kind="editors")
 
 
-async def remind_editors(app: App) -> int:
+async def remind_editors(
+    engine: AsyncEngine, composer: Composer, *, now: datetime, remind_after: timedelta
+) -> int:
     """Queue a reminder to every active editor of the changes waiting longer than
-    `review.remind_after`, once per change; how many changes they were reminded of."""
-    now = app.clock()
-    async with write_transaction(app.engine) as connection:
-        late = await to_remind(connection, now - app.settings.review.remind_after)
+    `remind_after` (`review.remind_after`), once per change; how many changes they were
+    reminded of."""
+    async with write_transaction(engine) as connection:
+        late = await to_remind(connection, now - remind_after)
         if not late:
             return 0
         for editor in await active_editors(connection):
-            composed = reminder(app.composer, editor.email, late, now)
+            composed = reminder(composer, editor.email, late, now)
             await add_message(connection, composed, kind="alert", subscriber_id=None, now=now)
         await mark_reminded(connection, [record.id for record in late], now)
     return len(late)

@@ -273,7 +273,13 @@ class Scheduler:
         """Remind the editors of changes waiting too long; an error of its own: whatever
         happens here, the readers' mail is composed and delivered."""
         try:
-            await remind_editors(self.app)
+            app = self.app
+            await remind_editors(
+                app.engine,
+                app.composer,
+                now=app.clock(),
+                remind_after=app.settings.review.remind_after,
+            )
         except StoreError as exc:
             log.error("reminding the editors stopped: %s; tried again at the next drain", exc)
         except Exception:
