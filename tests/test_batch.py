@@ -13,7 +13,8 @@ from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.app import App
-from watcher.check.writer import Result, Writer
+from watcher.check.run import writer_for
+from watcher.check.writer import Result
 from watcher.errors import StoreError
 from watcher.store import create_engine, write_transaction
 from watcher.store.batch import GroupCommit
@@ -104,7 +105,7 @@ async def test_a_check_cancelled_while_its_result_commits_stalls_no_other(
         await connection.execute(update(sources).values(claimed_by=demo_app.worker))
     outside = sqlite3.connect(tmp_path / "watcher.db", isolation_level=None)
     outside.execute("BEGIN IMMEDIATE")  # the writer's commit must wait for this lock
-    async with Writer(demo_app) as writer:
+    async with writer_for(demo_app) as writer:
         first = asyncio.create_task(writer.save(Result(source, {"last_checked_at": now})))
         await asyncio.sleep(0.3)
         first.cancel()

@@ -41,7 +41,6 @@ LAYERS = (
 AGAINST_THE_ORDER = {
     ("watcher.check.pipeline", "watcher.app"),
     ("watcher.check.run", "watcher.app"),
-    ("watcher.check.writer", "watcher.app"),
     ("watcher.config.loader", "watcher.notify.channels"),
     ("watcher.config.model", "watcher.extract.kinds.json"),
     ("watcher.config.model", "watcher.extract.select"),

@@ -119,7 +119,7 @@ async def run_pass(
 
     try:
         async with contextlib.AsyncExitStack() as stack:
-            writer = None if dry_run else await stack.enter_async_context(Writer(app))
+            writer = None if dry_run else await stack.enter_async_context(writer_for(app))
             if not dry_run and states:
                 await stack.enter_async_context(
                     renewing(
@@ -174,6 +174,19 @@ async def _take(
             limit=limit,
             siblings_within=siblings_within,
         )
+
+
+def writer_for(app: App) -> Writer:
+    """The writer of a pass of `app`'s (the review setting read at each commit: a reload
+    may change it mid-pass)."""
+    return Writer(
+        app.engine,
+        worker=app.worker,
+        clock=app.clock,
+        keep_snapshots=app.settings.service.keep_snapshots,
+        reviewed=lambda country: app.config.reviewed(country),
+        enough=app.settings.checks.concurrency,
+    )
 
 
 def claim_lease(app: App) -> timedelta:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from watcher.app import App
 from watcher.config.sources import Source
 from watcher.diff import Change, PageChange
 from watcher.errors import LostClaim
@@ -48,19 +49,31 @@ class Result:
 # Seconds a commit waits after a first result for others to join it: results of big pages
 # come a few milliseconds apart, and one commit each cost the event loop more than the
 # checks did (a pass over 400 pages of 200 KB made 178 commits). It waits for as many as
-# `checks.concurrency` at most: the checks waiting hold their slots (twice that many).
+# `enough` (`checks.concurrency`) at most: the checks waiting hold their slots (twice that).
 LINGER = 0.05
 
 
 class Writer:
-    def __init__(self, app: App) -> None:
-        self.app = app
+    """Commits the results of one pass, as `worker` (whose claims fence the writes): the
+    snapshots (keeping `keep_snapshots` a source), the changes (held for an editor where
+    `reviewed(country)`), the notifications and alerts, and the sources' new states."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        worker: str,
+        clock: Callable[[], datetime],
+        keep_snapshots: int,
+        reviewed: Callable[[str], bool],
+        enough: int,
+    ) -> None:
+        self.worker = worker
+        self.clock = clock
+        self.keep_snapshots = keep_snapshots
+        self.reviewed = reviewed
         self.group: GroupCommit[Result, int | LostClaim | None] = GroupCommit(
-            app.engine,
-            self._commit,
-            name="watcher-writer",
-            linger=LINGER,
-            enough=app.settings.checks.concurrency,
+            engine, self._commit, name="watcher-writer", linger=LINGER, enough=enough
         )
 
     async def __aenter__(self) -> Writer:
@@ -83,9 +96,7 @@ class Writer:
     ) -> list[int | LostClaim | None]:
         """Fenced: only the results of sources this worker still holds are written (a check
         that outlasted its lease must not overwrite the one that took the source over)."""
-        ours = await held(
-            connection, sources, [result.source.id for result in batch], self.app.worker
-        )
+        ours = await held(connection, sources, [result.source.id for result in batch], self.worker)
         kept = [result for result in batch if result.source.id in ours]
         changes = iter(await self._record(connection, kept))
         await _save_states(connection, kept)
@@ -94,7 +105,7 @@ class Writer:
     async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
         """The snapshots, changes, notifications and alerts of a batch; each result's change
         id. A few statements for the whole batch, not a few per result."""
-        now = self.app.clock()
+        now = self.clock()
         change_ids: list[int | None] = [None] * len(batch)
         taken = [
             (index, result, result.snapshot)
@@ -102,10 +113,10 @@ class Writer:
             if result.snapshot is not None
         ]
         if taken:
-            keep = self.app.settings.service.keep_snapshots
+            keep = self.keep_snapshots
             documents = [(result.source.id, snapshot) for _, result, snapshot in taken]
             snapshot_ids = await add_snapshots(connection, documents, now, keep)
-            reviewed = self.app.config.reviewed
+            reviewed = self.reviewed
             changed = [
                 (
                     index,
