@@ -16,7 +16,7 @@ from tests.conftest import Clock, web_client
 from tests.servers import ScriptedServer, static
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import build_config
+from watcher.config import Config, build_config
 from watcher.notify import review
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction
@@ -40,24 +40,23 @@ def profile(casualties: int, *extra: str) -> bytes:
     ).encode()
 
 
-@pytest.fixture
-async def desk(scripted: ScriptedServer, tmp_path: Path) -> AsyncIterator[tuple[App, Clock]]:
-    scripted.routes["/vn"] = static(profile(56))
+def reviewed_config(tmp_path: Path, source: dict[str, str]) -> Config:
+    """Viet Nam reviewed, with one source and one reader, mail into a maildir."""
     data = {
         "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
         "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Viet Nam",
-                "review": True,
-                "sources": [{"id": "vn", "url": scripted.url("/vn"), "select": "#content"}],
-            }
-        ],
+        "countries": [{"code": "VN", "name": "Viet Nam", "review": True, "sources": [source]}],
         "subscribers": [{"email": "reader@example.org", "countries": ["VN"]}],
     }
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+@pytest.fixture
+async def desk(scripted: ScriptedServer, tmp_path: Path) -> AsyncIterator[tuple[App, Clock]]:
+    scripted.routes["/vn"] = static(profile(56))
+    source = {"id": "vn", "url": scripted.url("/vn"), "select": "#content"}
     clock = Clock(START)
-    async with open_app(build_config(data, {}, tmp_path / "watcher.toml"), clock=clock) as app:
+    async with open_app(reviewed_config(tmp_path, source), clock=clock) as app:
         await run_pass(app, every=True)  # the baseline: what readers know
         yield app, clock
 
@@ -178,21 +177,9 @@ async def test_a_discarded_feed_item_is_never_news_again(
     it, and the next item comes alone (a page's discarded text, by contrast, is compared
     past)."""
     scripted.routes["/news"] = static(feed("Old news"), "application/rss+xml")
-    data = {
-        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
-        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail")},
-        "countries": [
-            {
-                "code": "VN",
-                "name": "Viet Nam",
-                "review": True,
-                "sources": [{"id": "vn-news", "url": scripted.url("/news"), "kind": "feed"}],
-            }
-        ],
-        "subscribers": [{"email": "reader@example.org", "countries": ["VN"]}],
-    }
+    source = {"id": "vn-news", "url": scripted.url("/news"), "kind": "feed"}
     clock = Clock(START)
-    async with open_app(build_config(data, {}, tmp_path / "watcher.toml"), clock=clock) as app:
+    async with open_app(reviewed_config(tmp_path, source), clock=clock) as app:
         await run_pass(app, every=True)
 
         async def next_news(body: bytes) -> ChangeRecord:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -53,17 +54,17 @@ def top_sections(document: PageDocument) -> list[str]:
     return list(document._top_sections)
 
 
-class _Packable:
+class _Packable(ABC):
     """What pages and feeds share: their packed form, made once, and pickling as it (the
     body field, `_BODY`, is then left out and read back from it on first use)."""
 
     _BODY: str
 
-    def to_json(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]: ...
 
-    def content_hash(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def content_hash(self) -> str: ...
 
     def packed(self) -> bytes:
         """The document as stored (`watcher.packing`): made once, then kept."""
