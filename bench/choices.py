@@ -33,8 +33,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from watcher.app import open_app  # noqa: E402
 from watcher.check import run_pass  # noqa: E402
-from watcher.config import build_config  # noqa: E402
 from watcher.demo.site import SiteServer  # noqa: E402
+from watcher.loading import build_config  # noqa: E402
 from watcher.notify.outbox import compose_pending  # noqa: E402
 
 DEMO = HERE.parent / "config" / "demo.toml"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import lxml.html
 
-from watcher.config import build_config
 from watcher.extract.page import extract_page, normalize_space
+from watcher.loading import build_config
 
 FOLDER = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "article-heavy-navigation"
 PAGES = [FOLDER / f"{name}.html" for name in ("semantic", "divs", "wiki")]

@@ -113,7 +113,7 @@ maildir = "{folder / "mail"}"
 async def passes(site: BigSite, config_path: Path) -> tuple[float, float, dict[str, float]]:
     from watcher.app import open_app
     from watcher.check import run_pass
-    from watcher.config import load_config
+    from watcher.loading import load_config
 
     site.move_to(1)
     async with open_app(load_config(config_path)) as app:

@@ -32,8 +32,9 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from proc import cpu_of  # noqa: E402
 from run import OUT, urlwatch  # noqa: E402
-from workers import batches, cpu_of, free_port, make_due, wait_until  # noqa: E402
+from workers import batches, free_port, make_due, wait_until  # noqa: E402
 
 from watcher.service.scheduler import IDLE_MAX  # noqa: E402
 

@@ -24,15 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from workers import cpu_of
+from proc import cpu_of
 
 from watcher.app import open_app
 from watcher.check import run_pass
-from watcher.config import Config, Source, build_config
+from watcher.config import Config, Source
 from watcher.demo.site import SiteServer, site_root
 from watcher.diff import diff_pages
 from watcher.extract import Line, PageDocument
 from watcher.extract.page import extract_page
+from watcher.loading import build_config
 
 DEMO = Path(__file__).parent.parent / "src" / "watcher" / "demo" / "demo.toml"
 CORPUS = Path(__file__).parent.parent / "tests" / "corpus"
@@ -224,7 +225,7 @@ def _drain_in_processes(config: Path, workers: int, server: int) -> Mailing:
     """`workers` processes drain one outbox at once, started together once all are open."""
     program = (
         "import asyncio, dataclasses, json, sys; sys.path.insert(0, sys.argv[1]); import micro;"
-        "from watcher.config import load_config;"
+        "from watcher.loading import load_config;"
         "drain = asyncio.run(micro._drain(load_config(sys.argv[2]), int(sys.argv[3]),"
         " go=sys.stdin.readline));"
         "print(json.dumps(dataclasses.asdict(drain)))"

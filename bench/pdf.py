@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests import pdfs
 
-from watcher.config import build_config
 from watcher.extract.kinds import Reading
 from watcher.extract.kinds.pdf import PdfKind
+from watcher.loading import build_config
 
 RUNS = 5
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from watcher.app import open_app
 from watcher.check import run_pass
-from watcher.config import load_config
+from watcher.loading import load_config
 from watcher.notify.outbox import compose_pending
 
 

@@ -42,9 +42,10 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from proc import cpu_of  # noqa: E402
 from run import OUT  # noqa: E402
 from webserver import CONFIG  # noqa: E402
-from workers import POSTGRES, admin, batches, cpu_of, free_port, make_due, wait_until  # noqa: E402
+from workers import POSTGRES, admin, batches, free_port, make_due, wait_until  # noqa: E402
 
 PAGE = "<html><body><div id='content'><h2>Profile</h2><p>Nothing new.</p></div></body></html>"
 SCALE_DB = "watcher_bench_scale"
@@ -122,7 +123,7 @@ async def add_sources(path: Path, due_in: timedelta | None) -> float:
     from sqlalchemy import update
 
     from watcher.app import open_app
-    from watcher.config import load_config
+    from watcher.loading import load_config
     from watcher.store import write_transaction
     from watcher.store.schema import sources
 
@@ -247,7 +248,7 @@ async def db_work(site: TinySite, folder: Path, total: int, due: int) -> dict[st
 
     from watcher.app import open_app
     from watcher.check import run_pass
-    from watcher.config import load_config
+    from watcher.loading import load_config
     from watcher.store import write_transaction
     from watcher.store.schema import sources
 

@@ -26,7 +26,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,13 +35,13 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from proc import cpu_of, pids_named  # noqa: E402
 from run import OUT, SEED, watcher_config  # noqa: E402
 from webserver import Site  # noqa: E402
 
 POSTGRES = os.environ.get("WATCHER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 BENCH_DB = "watcher_bench_workers"
 LEAD = 20.0  # seconds between making everything due and t0: every worker is up and idle
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -63,30 +63,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cpu_of(pids: Iterable[int]) -> float:
-    """User + system seconds these processes have used so far (those still alive)."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / TICKS
-
-
-def pids_named(name: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == name:
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 async def admin(statement: str) -> None:
@@ -119,7 +95,7 @@ async def make_due(config: Path, lead: float) -> datetime:
     from sqlalchemy import update
 
     from watcher.app import open_app
-    from watcher.config import load_config
+    from watcher.loading import load_config
     from watcher.store import write_transaction
     from watcher.store.schema import sources
 

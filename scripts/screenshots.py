@@ -26,8 +26,8 @@ from playwright.async_api import Browser, async_playwright
 
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import build_config
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from watcher.config import ConfigError, Source, build_config
+from watcher.config import ConfigError, Source
+from watcher.loading import build_config
 
 
 def base() -> dict[str, Any]:

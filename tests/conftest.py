@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 from tests.smtp import MailServer
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import Config, build_config
+from watcher.config import Config
 from watcher.demo.site import SiteServer, site_root
+from watcher.loading import build_config
 from watcher.store import read_transaction
 from watcher.store.messages import list_messages
 

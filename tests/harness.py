@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from tests.conftest import write_config
 from watcher.cli import main
-from watcher.config import load_config
 from watcher.extract import Document
+from watcher.loading import load_config
 from watcher.store import create_engine, read_transaction
 from watcher.store.changes import latest_snapshot
 from watcher.store.schema import snapshots

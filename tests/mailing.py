@@ -12,8 +12,9 @@ from tests.conftest import demo_data
 from tests.smtp import PASSWORD, MailServer
 from watcher.app import App
 from watcher.check import run_pass
-from watcher.config import Config, build_config
+from watcher.config import Config
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
 from watcher.notify.mailer import DeliveryReport, deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction, write_transaction

@@ -45,7 +45,7 @@ class Running:
     started: float = field(init=False)
 
     def __post_init__(self) -> None:
-        from watcher.config import load_config
+        from watcher.loading import load_config
 
         listen = load_config(self.config, environ={}).settings.service.listen
         self.base = f"http://{listen}"

@@ -21,9 +21,10 @@ from tests.conftest import Clock, demo_data
 from tests.mailing import cycle
 from tests.servers import ScriptedServer, reply
 from watcher.app import open_app
-from watcher.config import ConfigError, build_config
+from watcher.config import ConfigError
 from watcher.config.model import check_email
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
 from watcher.store import read_transaction
 from watcher.store.schema import messages, subscribers
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, text, update
 
 from tests.plans import rows_read, sqlite_plan
 from watcher.app import App, open_app
-from watcher.config import build_config
+from watcher.loading import build_config
 from watcher.store import create_engine, migrate, write_transaction
 from watcher.store.schema import sources
 from watcher.store.sources import SourceState, claim_sources, due_window

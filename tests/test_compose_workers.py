@@ -24,7 +24,7 @@ from tests.service import Running, start
 from tests.smtp import PASSWORD, MailServer, free_port
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import build_config
+from watcher.loading import build_config
 from watcher.notify import outbox as composing
 from watcher.notify.digest import period_end, period_key
 from watcher.notify.mailer import deliver

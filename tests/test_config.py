@@ -13,8 +13,9 @@ import pytest
 from tests.configs import base, errors_of, only_error
 from tests.conftest import write_config
 from watcher.cli import main
-from watcher.config import build_config, load_config, parse_duration, parse_size
+from watcher.config import parse_duration, parse_size
 from watcher.config.sources import derive_source_id
+from watcher.loading import build_config, load_config
 
 
 def test_example_and_demo_configurations_are_valid() -> None:
@@ -131,7 +132,7 @@ def test_durations_and_sizes() -> None:
         (
             lambda d: d["countries"][0]["sources"][0].update(fetch="browser", kind="feed"),
             "countries[0].sources[0]",
-            "fetch = 'browser' renders HTML pages",
+            "fetch = 'browser' is for HTML; it cannot be used with kind = 'feed'",
         ),
         (
             lambda d: d["countries"][0]["sources"][0].update(fetch="curl"),

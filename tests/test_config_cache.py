@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import watcher.config.loader
-from watcher.config import ConfigError, load_config
+from watcher.config import ConfigError
 from watcher.config.cache import MIN_BYTES
+from watcher.loading import load_config
 
 SECRET = "hunter2-mail-password"
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from tests.mailing import queue_notes
 from tests.smtp import PASSWORD, MailServer
 from watcher.app import App, open_app
-from watcher.config import build_config
+from watcher.loading import build_config
 from watcher.notify import mailer
 from watcher.notify.mailer import deliver
 from watcher.store import read_transaction, write_transaction

@@ -91,7 +91,7 @@ def test_packed_bytes_are_stored_as_they_are_and_read_back_as_json() -> None:
 
 
 async def test_a_travelled_document_is_stored_whole(tmp_path: Path) -> None:
-    from watcher.config import build_config
+    from watcher.loading import build_config
 
     config = build_config(
         {

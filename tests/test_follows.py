@@ -23,11 +23,11 @@ from hypothesis import strategies as st
 from tests.conftest import SAME_SITE, demo_data
 from tests.mailing import cycle
 from watcher.app import App, open_app
-from watcher.config import build_config
 from watcher.demo.site import SiteServer
 from watcher.diff.change import DiffLine, PageChange, SectionChange
 from watcher.diff.interest import Interest, keyword_pattern
 from watcher.extract.document import Line, PageDocument
+from watcher.loading import build_config
 
 READERS = [
     {"email": "whole@example.org", "countries": ["VN"]},

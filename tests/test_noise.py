@@ -16,9 +16,9 @@ import pytest
 from tests.harness import Harness
 from tests.servers import Route, ScriptedServer, reply
 from watcher.app import open_app
-from watcher.config import load_config
 from watcher.extract import Line, PageDocument
 from watcher.extract.noise import MAX_LEARNED, Noise, learn, noise_key, without_noise
+from watcher.loading import load_config
 from watcher.web.app import create_web
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

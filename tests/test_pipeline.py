@@ -18,9 +18,9 @@ from tests.conftest import demo_data
 from tests.harness import Harness
 from tests.samples import CORPUS, VIETNAM
 from tests.servers import ScriptedServer, hang_up, redirect_loop, reply, slow, static
-from watcher.config import load_config
 from watcher.demo.site import SiteServer, site_root
 from watcher.extract import Line, PageDocument
+from watcher.loading import load_config
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from watcher.app import open_app
 from watcher.check import run_pass
 from watcher.cli import main
 from watcher.cli import prune as prune_module
-from watcher.config import build_config
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
 from watcher.store import read_transaction
 from watcher.store.schema import changes, messages, notifications, snapshots, sources
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from tests.conftest import BASE, SAME_SITE, TOKEN, Clock, demo_data, web_client
 from tests.mailing import cycle
 from watcher.app import App, open_app
-from watcher.config import build_config
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
 from watcher.notify.editors import remind_editors
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
@@ -27,7 +27,7 @@ from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import invite
 from watcher.store.messages import list_messages
 from watcher.store.schema import audit, notifications
-from watcher.web.editors import COOKIE
+from watcher.web.site import COOKIE
 
 EDITOR = "desk@monitor.example"
 PASSWORD = "a long enough passphrase"

@@ -16,7 +16,8 @@ from tests.conftest import Clock, web_client
 from tests.servers import ScriptedServer, static
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import Config, build_config
+from watcher.config import Config
+from watcher.loading import build_config
 from watcher.notify import review
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction

@@ -26,7 +26,7 @@ from tests.smtp import MailServer, free_port
 from watcher.app import open_app
 from watcher.check import run as run_module
 from watcher.check import run_pass
-from watcher.config import build_config
+from watcher.loading import build_config
 from watcher.service.scheduler import Scheduler
 from watcher.store import write_transaction
 from watcher.store.clock import DatabaseClock

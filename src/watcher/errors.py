@@ -7,8 +7,10 @@
     │   ├── FetchError        fetch: network, HTTP status, limits, redirects   (fetch/client.py)
     │   ├── DecodeError       decode: the bytes are not text we can read       (fetch/charset.py)
     │   ├── ExtractError      extract: text -> document (HTML, feed, select)    (extract/errors.py)
-    │   │   └── Overrun       past the extraction's deadline or memory, or its worker died
-    │   │                                                                      (extract/bounded.py)
+    │   │   ├── Overrun       past the extraction's deadline or memory, or its worker died
+    │   │   │                                                                  (extract/bounded.py)
+    │   │   └── NotReadable   no kind reads the response; the reason names what watcher
+    │   │                     reads                                    (extract/kinds/kind.py)
     │   ├── LostClaim         store: the lease ran out and another worker took the source
     │   │                     over; this check's result is dropped, nothing is written
     │   └── InternalError     anything else raised inside one check (a bug, a library's

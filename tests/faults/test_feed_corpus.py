@@ -23,9 +23,9 @@ from types import FrameType
 import feedparser
 import pytest
 
-from watcher.config import build_config
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed
+from watcher.loading import build_config
 from watcher.text import one_line
 
 CACHE = Path(os.environ.get("WATCHER_TEST_CACHE", Path.home() / ".cache" / "watcher-tests"))

@@ -189,7 +189,7 @@ def test_pages_feeds_and_api_are_inert_and_valid(harness: Harness) -> None:
 
 async def visit(harness: Harness) -> None:
     from watcher.app import open_app
-    from watcher.config import load_config
+    from watcher.loading import load_config
     from watcher.web.app import create_web
 
     token = "t" * 40

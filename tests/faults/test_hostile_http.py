@@ -19,7 +19,7 @@ from tests.conftest import write_config
 from tests.faults.hostile import Fault, faults
 from tests.faults.process import Ran, watcher
 from tests.servers import ScriptedServer, static
-from watcher.config import load_config
+from watcher.loading import load_config
 from watcher.store import create_engine, read_transaction
 from watcher.store.changes import latest_snapshot
 

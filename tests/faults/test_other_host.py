@@ -27,7 +27,7 @@ from tests.servers import ScriptedServer, reply
 from tests.service import Running, on_another_host, start
 from tests.smtp import PASSWORD, MailServer, free_port
 from watcher.app import open_app
-from watcher.config import build_config
+from watcher.loading import build_config
 
 pytestmark = [
     pytest.mark.postgres,

@@ -11,7 +11,6 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from watcher.config import build_config
 from watcher.config.sources import Source
 from watcher.diff import diff_feeds, diff_pages
 from watcher.diff.words import word_marks
@@ -20,6 +19,7 @@ from watcher.extract.document import compare_key
 from watcher.extract.feed import extract_feed
 from watcher.extract.noise import Noise, learn, without_noise
 from watcher.extract.page import extract_page
+from watcher.loading import build_config
 from watcher.text import clean
 
 BOUNDED = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -24,11 +24,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from watcher.app import App
+from watcher.check.parts import Checking
 from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
@@ -76,7 +76,7 @@ class _Verdict:
 
 
 async def check_source(
-    app: App, source: Source, state: SourceState, fetched: Fetched, writer: Writer | None
+    app: Checking, source: Source, state: SourceState, fetched: Fetched, writer: Writer | None
 ) -> Outcome:
     """Check one source; with no `writer` (a dry run) nothing is written."""
     started = time.perf_counter()
@@ -121,7 +121,9 @@ async def check_source(
 
 
 class _Check:
-    def __init__(self, app: App, source: Source, state: SourceState, writer: Writer | None) -> None:
+    def __init__(
+        self, app: Checking, source: Source, state: SourceState, writer: Writer | None
+    ) -> None:
         self.app = app
         self.source = source
         self.state = state
@@ -397,23 +399,18 @@ class _Check:
                 rng=self.app.rng,
             ),
         }
-        alert = None
         operator = self.app.settings.service.operator_email
         if (
             operator
             and failures >= self.app.settings.checks.alert_after
             and not self.state.alerted_at
         ):
-            # Told once per run of failures; a success clears `alerted_at` again.
-            now_state = replace(self.state, **state)
-            try:
-                alert = self.app.composer.alert_message(operator, self.source, now_state, self.now)
-            except Exception:  # the failure is recorded all the same; the alert comes next time
-                log.exception("check %s: the operator's alert was not composed", self.source.id)
-            else:
-                state["alerted_at"] = self.now
+            # Told once per run of failures (a success clears `alerted_at` again): the alert
+            # is queued with the failure, and composed with the outbox (notify/alerts.py).
+            state["alerted_at"] = self.now
+            state["alert_due"] = True
         try:
-            await self.writer.save(Result(self.source, state, alert=alert))
+            await self.writer.save(Result(self.source, state))
         except LostClaim as lost:
             return _Verdict("failed", lost.reason)
         return verdict

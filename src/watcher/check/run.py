@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from watcher.app import App
+from watcher.check.parts import Checking
 from watcher.check.pipeline import Fetched, Outcome, check_source, is_fresh
 from watcher.check.writer import Writer
 from watcher.config.sources import Source
@@ -59,7 +59,7 @@ class UnknownSource(WatcherError):
 
 
 async def run_pass(
-    app: App,
+    app: Checking,
     *,
     ids: Sequence[str] | None = None,
     every: bool = False,
@@ -147,7 +147,7 @@ async def run_pass(
 
 
 async def _take(
-    app: App,
+    app: Checking,
     *,
     ids: Sequence[str] | None,
     due_only: bool,
@@ -176,7 +176,7 @@ async def _take(
         )
 
 
-def writer_for(app: App) -> Writer:
+def writer_for(app: Checking) -> Writer:
     """The writer of a pass of `app`'s (the review setting read at each commit: a reload
     may change it mid-pass)."""
     return Writer(
@@ -189,12 +189,12 @@ def writer_for(app: App) -> Writer:
     )
 
 
-def claim_lease(app: App) -> timedelta:
+def claim_lease(app: Checking) -> timedelta:
     """How long a claim on a source lasts unless renewed (`store/claims.py`)."""
     return lease_for(app.settings.checks.timeout)
 
 
-async def _fetch(app: App, group: list[tuple[Source, SourceState]]) -> Fetched:
+async def _fetch(app: Checking, group: list[tuple[Source, SourceState]]) -> Fetched:
     """One request for every source of the group. Conditional only when all of them hold the
     same validators and a baseline, so a 304 means "unchanged" for each of them."""
     source = group[0][0]
@@ -232,7 +232,7 @@ class _Again:
     """The group's URL fetched once more, unconditionally, for the checks that learn noise
     (`check/pipeline.py`); sources sharing the URL share this second response too."""
 
-    def __init__(self, app: App, fetcher: Any, request: Request) -> None:
+    def __init__(self, app: Checking, fetcher: Any, request: Request) -> None:
         self.app = app
         self.fetcher = fetcher
         self.request = request

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,22 +28,18 @@ from watcher.store.changes import NewChange, add_changes, add_snapshots
 from watcher.store.claims import held
 from watcher.store.follows import follow_renames
 from watcher.store.news import News, queue_notifications
-from watcher.store.outbox import add_message
 from watcher.store.schema import sources
-
-if TYPE_CHECKING:
-    from watcher.notify.message import Composed
 
 
 @dataclass
 class Result:
-    """What one check writes: the source's new state, perhaps a snapshot, a change, an alert."""
+    """What one check writes: the source's new state (an operator's alert due is part of it),
+    perhaps a snapshot and a change."""
 
     source: Source
     state: dict[str, Any]
     snapshot: Document | None = None
     change: Change | None = None
-    alert: Composed | None = None
 
 
 # Seconds a commit waits after a first result for others to join it: results of big pages
@@ -56,7 +52,7 @@ LINGER = 0.05
 class Writer:
     """Commits the results of one pass, as `worker` (whose claims fence the writes): the
     snapshots (keeping `keep_snapshots` a source), the changes (held for an editor where
-    `reviewed(country)`), the notifications and alerts, and the sources' new states."""
+    `reviewed(country)`), the notifications, and the sources' new states."""
 
     def __init__(
         self,
@@ -103,7 +99,7 @@ class Writer:
         return [next(changes) if r.source.id in ours else LostClaim() for r in batch]
 
     async def _record(self, connection: AsyncConnection, batch: list[Result]) -> list[int | None]:
-        """The snapshots, changes, notifications and alerts of a batch; each result's change
+        """The snapshots, changes and notifications of a batch; each result's change
         id. A few statements for the whole batch, not a few per result."""
         now = self.clock()
         change_ids: list[int | None] = [None] * len(batch)
@@ -146,11 +142,6 @@ class Writer:
             for _, result, snapshot in taken:  # the sections readers can choose from
                 if isinstance(snapshot, PageDocument):
                     result.state["sections"] = json.dumps(top_sections(snapshot))
-        for result in batch:
-            if result.alert is not None:
-                await add_message(
-                    connection, result.alert, kind="alert", subscriber_id=None, now=now
-                )
         return change_ids
 
 

@@ -27,7 +27,7 @@ class CommandError(WatcherError):
 
 
 def config_of(args: argparse.Namespace) -> Config:
-    from watcher.config import load_config
+    from watcher.loading import load_config
 
     return load_config(args.config)
 

@@ -1,6 +1,10 @@
-"""Configuration: one TOML file plus `WATCHER_<SECTION>__<KEY>` environment overrides."""
+"""Configuration: one TOML file plus `WATCHER_<SECTION>__<KEY>` environment overrides.
 
-from watcher.config.loader import Config, ConfigError, build_config, load_config
+The programs read it with `watcher.loading.load_config`, which adds the rules of the kinds of
+source and of channel (`config/rules.py`) to the file's own.
+"""
+
+from watcher.config.loader import Config, ConfigError
 from watcher.config.model import Settings
 from watcher.config.sources import Source, derive_source_id
 from watcher.config.units import format_duration, parse_duration, parse_size
@@ -10,10 +14,8 @@ __all__ = [
     "ConfigError",
     "Settings",
     "Source",
-    "build_config",
     "derive_source_id",
     "format_duration",
-    "load_config",
     "parse_duration",
     "parse_size",
 ]

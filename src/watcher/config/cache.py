@@ -2,8 +2,9 @@
 validated and resolved again (100,000 sources: ~3 s of a process's start-up).
 
 Content-addressed, as Python's bytecode cache is: an entry is named by a hash of the file's
-bytes, watcher's version and the code of `watcher.config` itself, so an edit, an upgrade or a
-change to this code reads the file afresh; nothing is ever invalidated by hand. The entry
+bytes, watcher's version, the code of `watcher.config` itself and that of the rules it was
+checked with (`config/rules.py`), so an edit, an upgrade or a change to this code reads the
+file afresh; nothing is ever invalidated by hand. The entry
 holds the file's tables without their sources, a fingerprint of the settings the sources were
 resolved with (`[checks]`, which the environment may override) and the resolved sources,
 column by column (a value shared by every source stored once). It is JSON: loading it runs
@@ -32,6 +33,7 @@ from typing import Any
 
 import watcher
 from watcher.config.model import Settings
+from watcher.config.rules import Rules
 from watcher.config.sources import Source
 
 log = logging.getLogger("watcher.config")
@@ -83,9 +85,10 @@ def folder(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("HOME") or Path.home()) / ".cache" / "watcher"
 
 
-def _name(raw: bytes) -> str:
+def _name(raw: bytes, rules: Rules) -> str:
     digest = hashlib.sha256()
-    digest.update(f"{FORMAT}\0{watcher.__version__}\0{_code_digest()}\0".encode())
+    code = f"{_code_digest()}\0{rules.fingerprint()}"
+    digest.update(f"{FORMAT}\0{watcher.__version__}\0{code}\0".encode())
     digest.update(raw)
     return f"config-{digest.hexdigest()}.json"
 
@@ -99,11 +102,11 @@ def _code_digest() -> str:
     return digest.hexdigest()
 
 
-def load(raw: bytes, environ: Mapping[str, str]) -> Entry | None:
+def load(raw: bytes, environ: Mapping[str, str], rules: Rules) -> Entry | None:
     """The entry of a file with these bytes, if there is a usable one."""
     if len(raw) < MIN_BYTES:
         return None
-    path = folder(environ) / _name(raw)
+    path = folder(environ) / _name(raw, rules)
     try:
         found = json.loads(path.read_bytes())
         entry = Entry(found["data"], found["fingerprint"], found["count"], found["columns"])
@@ -120,6 +123,7 @@ def load(raw: bytes, environ: Mapping[str, str]) -> Entry | None:
 def save(
     raw: bytes,
     environ: Mapping[str, str],
+    rules: Rules,
     data: dict[str, Any],
     settings: Settings,
     sources: tuple[Source, ...],
@@ -146,7 +150,7 @@ def save(
         handle, temporary = tempfile.mkstemp(dir=where, prefix=".config-", suffix=".tmp")
         with os.fdopen(handle, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
             json.dump(entry, out, separators=(",", ":"))
-        os.replace(temporary, where / _name(raw))
+        os.replace(temporary, where / _name(raw, rules))
         temporary = None
         _prune(where)
     except (OSError, TypeError, ValueError) as exc:  # a read-only folder; a TOML date

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from watcher.config import cache
 from watcher.config.model import Settings
+from watcher.config.rules import Rules
 from watcher.config.sources import Source, resolve_source
 from watcher.errors import WatcherError
 
@@ -90,22 +91,26 @@ def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path
 
 
 def load_config(
-    explicit: str | Path | None = None, environ: Mapping[str, str] | None = None
+    explicit: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    rules: Rules,
 ) -> Config:
-    """The configuration named by `--config`, else `$WATCHER_CONFIG`, else `config/watcher.toml`."""
+    """The configuration named by `--config`, else `$WATCHER_CONFIG`, else `config/watcher.toml`,
+    checked by `rules` as well as by its own (`watcher.loading.load_config` gives them)."""
     environ = os.environ if environ is None else environ
     path = config_path(explicit, environ)
     raw = _read(path)
-    cached = cache.load(raw, environ)
-    if cached is not None:  # this file, read by this watcher before
+    cached = cache.load(raw, environ, rules)
+    if cached is not None:  # this file, read by this watcher with these rules before
         environ = with_secrets(cached.data, environ, path)
         settings = _settings(cached.data, environ, str(path))
         # its sources resolved with these settings (countries and subscribers checked then)
         if cached.fits(settings):
-            return _config(settings, cached.sources(), path, environ)
+            return _config(settings, cached.sources(), path, environ, rules)
     data = _parse(raw, path)
-    config = build_config(data, environ, path)
-    cache.save(raw, environ, _without_sources(data), config.settings, config.sources)
+    config = build_config(data, environ, path, rules=rules)
+    cache.save(raw, environ, rules, _without_sources(data), config.settings, config.sources)
     return config
 
 
@@ -146,18 +151,20 @@ def _toml_message(exc: tomli.TOMLDecodeError) -> str:
     return f"TOML syntax error: {message}"
 
 
-def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
+def build_config(
+    data: dict[str, Any], environ: Mapping[str, str], path: Path | None, *, rules: Rules
+) -> Config:
     """Validate `data` (a parsed file) with `environ`'s overrides (and those of the secrets
-    file it names); `data` is left as it was."""
+    file it names), and `rules`; `data` is left as it was."""
     where = str(path) if path else "configuration"
     environ = with_secrets(data, environ, path)
     settings = _settings(data, environ, where)
     problems = _check_references(settings)
-    sources, source_problems = _resolve_sources(settings)
+    sources, source_problems = _resolve_sources(settings, rules)
     problems += source_problems
     if problems:
         raise ConfigError([f"{where}: {line}" for line in problems])
-    return _config(settings, sources, path, environ)
+    return _config(settings, sources, path, environ, rules)
 
 
 def with_secrets(
@@ -210,11 +217,15 @@ def _settings(data: dict[str, Any], environ: Mapping[str, str], where: str) -> S
 
 
 def _config(
-    settings: Settings, sources: tuple[Source, ...], path: Path | None, environ: Mapping[str, str]
+    settings: Settings,
+    sources: tuple[Source, ...],
+    path: Path | None,
+    environ: Mapping[str, str],
+    rules: Rules,
 ) -> Config:
     """The configuration; its settings keep the countries without their sources' models:
     the resolved `Source`s are what the program works with (~0.6 KB a source saved)."""
-    channels = _channels(settings, environ, str(path) if path else "configuration")
+    channels = _channels(settings, environ, str(path) if path else "configuration", rules)
     countries = [country.model_copy(update={"sources": []}) for country in settings.countries]
     settings = settings.model_copy(update={"countries": countries})
     return Config(settings=settings, sources=sources, path=path, channels=channels)
@@ -224,12 +235,13 @@ def channel_variable(name: str) -> str:
     return f"{ENV_PREFIX}CHANNEL_{name.upper().replace('-', '_')}"
 
 
-def _channels(settings: Settings, environ: Mapping[str, str], file: str) -> dict[str, Channel]:
+def _channels(
+    settings: Settings, environ: Mapping[str, str], file: str, rules: Rules
+) -> dict[str, Channel]:
     """The channels subscribers name, each with its URL (and a webhook's signing secret),
     read from `WATCHER_CHANNEL_<NAME>` and `WATCHER_CHANNEL_<NAME>_SECRET`: a channel URL
-    carries secrets, so it never lives in the file."""
-    from watcher.notify.channels import kind_name, url_problem
-
+    carries secrets, so it never lives in the file. Which kind each is, and what its URL and
+    secret must be, the rules say (`notify/channels/`)."""
     channels: dict[str, Channel] = {}
     problems: list[str] = []
     for index, subscriber in enumerate(settings.subscribers):
@@ -243,14 +255,15 @@ def _channels(settings: Settings, environ: Mapping[str, str], file: str) -> dict
         if not url:
             problems.append(f"{where}: set {variable} to the URL of channel {name!r}")
             continue
-        if problem := url_problem(url):
+        if problem := rules.channel_problem(url):
             problems.append(f"{variable}: {problem}")
             continue
-        kind = kind_name(url)
-        if kind == "webhook" and len(secret) < 16:
+        kind = rules.channel_kind(url)
+        needed = rules.channel_secret(kind)
+        if len(secret) < needed:
             problems.append(
-                f"{where}: set {variable}_SECRET to the secret its webhook's messages are"
-                " signed with (16 characters or more)"
+                f"{where}: set {variable}_SECRET to the secret its {kind}'s messages are"
+                f" signed with ({needed} characters or more)"
             )
         channels[name] = Channel(name, kind, url, secret)
     if problems:
@@ -398,14 +411,21 @@ def _check_references(settings: Settings) -> list[str]:
     return problems
 
 
-def _resolve_sources(settings: Settings) -> tuple[tuple[Source, ...], list[str]]:
+def _resolve_sources(settings: Settings, rules: Rules) -> tuple[tuple[Source, ...], list[str]]:
     sources: list[Source] = []
     problems: list[str] = []
     where: dict[str, str] = {}
     for c_index, country in enumerate(settings.countries):
         for s_index, config in enumerate(country.sources):
-            source = resolve_source(settings, country, config)
-            key = f"countries[{c_index}].sources[{s_index}].id"
+            place = f"countries[{c_index}].sources[{s_index}]"
+            found = rules.source_problems(config)
+            if found:
+                problems += [
+                    f"{place}.{key}: {what}" if key else f"{place}: {what}" for key, what in found
+                ]
+                continue
+            source = resolve_source(settings, country, config, rules.source_kind(config))
+            key = f"{place}.id"
             if source.id in where:
                 problems.append(
                     f"{key}: duplicate source id {source.id!r} (also {where[source.id]})"

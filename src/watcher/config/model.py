@@ -62,20 +62,6 @@ def _check_updated_pattern(pattern: str) -> str:
     return pattern
 
 
-def _check_selector(selector: str) -> str:
-    """CSS by default, XPath when written `xpath:...`, a jq program for JSON when written
-    `jq:...`; compiled now so mistakes show at start."""
-    if selector.startswith("jq:"):
-        from watcher.extract.kinds.json import compile_program
-
-        compile_program(selector)
-        return selector
-    from watcher.extract.select import compile_selector
-
-    compile_selector(selector)
-    return selector
-
-
 def _check_cron(expression: str) -> str:
     from apscheduler.triggers.cron import CronTrigger
 
@@ -144,7 +130,6 @@ def _check_channel(name: str) -> str:
     return name
 
 
-Selector = Annotated[str, AfterValidator(_check_selector)]
 ChannelName = Annotated[str, AfterValidator(_check_channel)]
 Cron = Annotated[str, AfterValidator(_check_cron)]
 Email = Annotated[str, AfterValidator(check_email)]
@@ -310,10 +295,10 @@ class SourceConfig(ScheduleFields):
     url: str
     id: str | None = None
     name: str | None = None
-    kind: Literal["auto", "page", "feed", "json", "pdf"] = "auto"
+    kind: str = Field("auto", description="'auto', or a kind of extract/kinds/ ('page', ...)")
     fetch: Literal["http", "browser"] = "http"
-    select: Selector | None = None
-    exclude: list[Selector] = Field(default_factory=list)
+    select: str | None = None  # checked by its kind's selector language (extract/kinds/)
+    exclude: list[str] = Field(default_factory=list)
     ignore: list[Regex] = Field(default_factory=list)
     match: Regex | None = None
     updated_pattern: UpdatedPattern | None = None
@@ -341,29 +326,6 @@ class SourceConfig(ScheduleFields):
                 f"{value!r}: use lower-case letters, digits, '-', '_' or '.' (at most 80)"
             )
         return value
-
-    @model_validator(mode="after")
-    def _kind_fits(self) -> SourceConfig:
-        if self.fetch == "browser" and self.kind not in ("auto", "page"):
-            raise ValueError(
-                f"fetch = 'browser' renders HTML pages; it cannot be used with kind = '{self.kind}'"
-            )
-        if self.kind == "page" and self.match is not None:
-            raise ValueError("'match' filters feed entries; it cannot be used with kind = 'page'")
-        if self.kind == "feed" and (self.select or self.exclude):
-            raise ValueError("'select' and 'exclude' apply to pages, not to kind = 'feed'")
-        jq = self.select is not None and self.select.startswith("jq:")
-        if jq and self.kind not in ("auto", "json"):
-            raise ValueError(
-                f"a jq program selects from JSON; it cannot be used with kind = '{self.kind}'"
-            )
-        if self.kind == "json" and self.select is not None and not jq:
-            raise ValueError("a JSON source selects with a jq program: select = 'jq:.path'")
-        if self.kind == "json" and (self.exclude or self.match is not None):
-            raise ValueError("'exclude' and 'match' do not apply to kind = 'json'")
-        if self.kind == "pdf" and (self.select or self.exclude or self.match is not None):
-            raise ValueError("'select', 'exclude' and 'match' do not apply to kind = 'pdf'")
-        return self
 
 
 class CountryConfig(Model):

@@ -12,12 +12,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
-from typing import Literal
 from urllib.parse import urlsplit
 
 from watcher.config.model import CountryConfig, Settings, SourceConfig
-
-SourceKind = Literal["auto", "page", "feed", "json", "pdf"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +24,7 @@ class Source:
     country_name: str
     url: str
     name: str
-    kind: SourceKind
+    kind: str  # "auto", or a kind of extract/kinds/
     select: str | None
     exclude: tuple[str, ...]
     ignore: tuple[str, ...]
@@ -99,18 +96,17 @@ def display_name(source: SourceConfig, country: CountryConfig) -> str:
     return f"{country.name}: {host}{found[2]}"
 
 
-def resolve_source(settings: Settings, country: CountryConfig, config: SourceConfig) -> Source:
+def resolve_source(
+    settings: Settings, country: CountryConfig, config: SourceConfig, kind: str
+) -> Source:
+    """The source with every default applied; `kind` as the rules found it (an `auto`
+    source whose options claim a kind is of that kind: `config/rules.py`)."""
     checks = settings.checks
     own_schedule = config.interval is not None or config.cron is not None
     interval = config.interval if own_schedule else checks.interval
     cron = config.cron if own_schedule else checks.cron
     if interval is None and cron is None:
         interval = timedelta(hours=6)
-    kind: SourceKind = config.kind
-    if kind == "auto" and config.match is not None:
-        kind = "feed"
-    elif kind == "auto" and config.select is not None and config.select.startswith("jq:"):
-        kind = "json"
     return Source(
         id=config.id or derive_source_id(country.code, config.url),
         country=country.code,

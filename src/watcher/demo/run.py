@@ -22,9 +22,10 @@ from typing import TextIO
 
 from watcher.app import App, open_app
 from watcher.check import run_pass
-from watcher.config import Config, load_config
+from watcher.config import Config
 from watcher.demo import receiver
 from watcher.demo.site import SiteServer
+from watcher.loading import load_config
 from watcher.notify.mailer import deliver
 from watcher.notify.outbox import compose_pending
 from watcher.store import read_transaction

@@ -28,11 +28,11 @@ from operator import attrgetter
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from watcher.app import App
 from watcher.backoff import retry_delay
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
 from watcher.notify.channels import Transport, by_kind, channel_of
+from watcher.notify.parts import Telling
 from watcher.store import write_transaction
 from watcher.store.batch import GroupCommit
 from watcher.store.claims import held, lease_for, release, release_stale_claims, renewing
@@ -55,7 +55,7 @@ class DeliveryReport:
         return self.sent + self.retrying + self.failed
 
 
-async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport:
+async def deliver(app: Telling, stop: asyncio.Event | None = None) -> DeliveryReport:
     """Send what is due in the outbox until it is empty, the server is in trouble, or `stop`.
 
     `mail.connections` lanes deliver email at once, each claiming a batch and sending it
@@ -112,7 +112,7 @@ async def deliver(app: App, stop: asyncio.Event | None = None) -> DeliveryReport
     return report
 
 
-async def _claim(app: App, *, channels: bool = False) -> list[Message]:
+async def _claim(app: Telling, *, channels: bool = False) -> list[Message]:
     mail = app.settings.mail
     now = app.clock()
     async with write_transaction(app.engine) as connection:
@@ -127,7 +127,7 @@ async def _claim(app: App, *, channels: bool = False) -> list[Message]:
         )
 
 
-def delivery_lease(app: App) -> timedelta:
+def delivery_lease(app: Telling) -> timedelta:
     """How long a claim on a message lasts unless renewed (`store/claims.py`): a delivery
     renews its batches' claims as it goes, so a worker that died on another host lets its
     messages go within about a minute, not after a whole batch's worth of timeouts."""
@@ -205,7 +205,7 @@ class Recorder:
     """Commits delivery results through one `GroupCommit`: what all lanes recorded meanwhile
     shares a transaction."""
 
-    def __init__(self, app: App, report: DeliveryReport) -> None:
+    def __init__(self, app: Telling, report: DeliveryReport) -> None:
         self.app = app
         self.report = report
         self.group: GroupCommit[_Result, _Recorded] = GroupCommit(

@@ -10,9 +10,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 
-from watcher.app import App
+from watcher.notify.alerts import compose_alerts
 from watcher.notify.channels import by_kind, kind_of
 from watcher.notify.digest import period_end, period_key
+from watcher.notify.parts import Telling
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord, get_changes
 from watcher.store.db import analyze_if_grown
@@ -33,7 +34,7 @@ BATCH = 50  # subscribers composed per transaction
 
 
 async def compose_pending(
-    app: App, now: datetime | None = None, *, settle: timedelta | None = None
+    app: Telling, now: datetime | None = None, *, settle: timedelta | None = None
 ) -> int:
     """Queue every message that is due now; return how many were queued.
 
@@ -44,7 +45,8 @@ async def compose_pending(
     """
     now = now or app.clock()
     settle = app.settings.mail.settle if settle is None else settle
-    queued = await _immediate(app, now, settle)
+    queued = await compose_alerts(app.engine, app.config, lambda: app.composer, now)
+    queued += await _immediate(app, now, settle)
     for frequency in ("daily", "weekly"):
         queued += await _digests(app, frequency, now)
     async with write_transaction(app.engine) as connection:  # a fan-out to thousands
@@ -52,7 +54,7 @@ async def compose_pending(
     return queued
 
 
-async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
+async def _immediate(app: Telling, now: datetime, settle: timedelta) -> int:
     """One message per subscriber and country, grouping all of that country's changes."""
     queued = 0
     after: int | None = 0  # where the next batch starts; None: no news beyond
@@ -72,7 +74,7 @@ async def _immediate(app: App, now: datetime, settle: timedelta) -> int:
 
 
 async def _immediate_batch(
-    app: App, now: datetime, settle: timedelta, after: int, keep_renderings: Callable[[], None]
+    app: Telling, now: datetime, settle: timedelta, after: int, keep_renderings: Callable[[], None]
 ) -> tuple[int, int | None]:
     """One batch of `_immediate`'s readers, and where the next starts. The composer (its
     templates) is loaded only once someone has news: a pass that changed nothing, the
@@ -123,7 +125,7 @@ async def _immediate_batch(
         return len(ids), batch.after
 
 
-async def _digests(app: App, frequency: str, now: datetime) -> int:
+async def _digests(app: Telling, frequency: str, now: datetime) -> int:
     """The digest of the period that closed last, for everyone who has something in it.
 
     The (subscriber, period) pair is unique in the outbox, so a restart, or a second worker,

@@ -21,8 +21,9 @@ from pathlib import Path
 import uvicorn
 
 from watcher.app import App, open_app
-from watcher.config import Config, ConfigError, load_config
+from watcher.config import Config, ConfigError
 from watcher.errors import WatcherError
+from watcher.loading import load_config
 from watcher.service.scheduler import Scheduler
 from watcher.store import write_transaction
 from watcher.store.db import exclusive, notify_due

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 
 from watcher.packing import pack, unpack
@@ -109,6 +110,9 @@ sources = Table(
     Column("sections", Text),  # JSON: the latest snapshot's top-level headings, for readers
     Column("failing_since", UTCDateTime),
     Column("alerted_at", UTCDateTime),
+    # The operator is to be told it keeps failing: set by the check, cleared by the outbox
+    # as it composes the alert (notify/alerts.py).
+    Column("alert_due", Boolean, nullable=False, server_default=false()),
     Column("last_checked_at", UTCDateTime),
     Column("last_success_at", UTCDateTime),
     Column("last_change_at", UTCDateTime),

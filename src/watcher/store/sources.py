@@ -295,6 +295,27 @@ async def load_state(connection: AsyncConnection, source_id: str) -> SourceState
     return SourceState.from_row(row) if row else None
 
 
+async def alert_is_due(connection: AsyncConnection) -> bool:
+    """Is any source's alert due? (A cheap look before a write transaction.)"""
+    query = select(sources.c.id).where(sources.c.alert_due.is_(True)).limit(1)
+    return (await connection.execute(query)).first() is not None
+
+
+async def due_alerts(connection: AsyncConnection) -> list[SourceState]:
+    """The sources whose operator's alert is due (`alert_due`), locked for this transaction:
+    another worker composing meanwhile skips them. Call in a write transaction."""
+    query = select(sources).where(sources.c.alert_due.is_(True)).order_by(sources.c.id)
+    rows = (await connection.execute(lock_rows(connection, query))).all()
+    return [SourceState.from_row(row) for row in rows]
+
+
+async def alerts_taken(connection: AsyncConnection, ids: Sequence[str]) -> None:
+    """These sources' alerts are queued (or no longer wanted)."""
+    if ids:
+        statement = update(sources).where(sources.c.id.in_(list(ids))).values(alert_due=False)
+        await connection.execute(statement)
+
+
 async def forget_noise(connection: AsyncConnection, ids: Sequence[str] | None) -> list[str]:
     """Forget the lines learned as noise for these sources (all, with None); the ids that
     had any. Their next check takes a fresh baseline, since the stored snapshot was made

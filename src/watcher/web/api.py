@@ -22,8 +22,8 @@ from watcher.store.changes import get_change, list_changes
 from watcher.store.follows import sections_seen
 from watcher.store.sources import SourceState, forget_noise, load_state, load_states
 from watcher.store.subscribers import list_subscribers, subscribe
-from watcher.web.pages import site_of
 from watcher.web.params import Before, ChangeId
+from watcher.web.site import site_of
 
 UNAUTHORIZED = HTTPException(
     401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}

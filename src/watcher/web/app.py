@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +24,11 @@ from watcher import __version__
 from watcher.app import App
 from watcher.render.templates import environment
 from watcher.render.times import iso, local_time
-from watcher.web.security import RateLimit, redact, secure_headers
+from watcher.web.security import redact, secure_headers
+from watcher.web.site import Site
 
 log = logging.getLogger("watcher.web")
 HERE = Path(__file__).parent
-
-
-@dataclass
-class Site:
-    app: App
-    templates: Jinja2Templates
-    api_token: str | None = None
-    # Set by the service: what to do when a request has queued mail (deliver it soon).
-    kick: Callable[[], None] = lambda: None
-    alive: Callable[[], bool] = lambda: True
-    per_client: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=600))
-    sign_ins: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=900))
-
-    def page(
-        self, request: Request, name: str, context: dict[str, Any], status: int = 200
-    ) -> HTMLResponse:
-        base = {"settings": self.app.settings, "config": self.app.config}
-        return self.templates.TemplateResponse(
-            request, name, {**base, **context}, status_code=status
-        )
 
 
 def create_web(

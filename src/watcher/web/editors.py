@@ -25,27 +25,14 @@ from watcher.store.editors import (
     invited,
     open_session,
     password_problem,
-    session_of,
     set_password,
     sign_in,
 )
 from watcher.store.review import held_readers, waiting
-from watcher.web.app import Site
-from watcher.web.pages import by_link, site_of
 from watcher.web.security import same_origin
+from watcher.web.site import COOKIE, Site, by_link, editor_session, site_of
 
 router = APIRouter(include_in_schema=False)
-COOKIE = "watcher_editor"
-
-
-async def editor_session(request: Request) -> Session | None:
-    """The signed-in editor's session, if the request carries a live one."""
-    secret = request.cookies.get(COOKIE)
-    if not secret or len(secret) > 100:
-        return None
-    site = site_of(request)
-    async with read_transaction(site.app.engine) as connection:
-        return await session_of(connection, secret, site.app.clock())
 
 
 async def require_editor(request: Request, *, form: Any = None) -> Session:

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from watcher.store import read_transaction
-from watcher.web.pages import site_of
+from watcher.web.site import site_of
 
 router = APIRouter(include_in_schema=False)
 

@@ -4,36 +4,26 @@ feeds of changes."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff import PageChange
 from watcher.extract.noise import Noise
-from watcher.notify.links import parse_token
 from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord, get_change, list_changes
 from watcher.store.follows import sections_seen
 from watcher.store.sources import load_state, load_states
 from watcher.text import for_xml
-from watcher.web.app import Site
 from watcher.web.params import Before, ChangeId
+from watcher.web.site import Site, editor_session, everywhere, site_of
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 WEB_DIFF_LIMIT = 3000  # changed lines shown on one page; the API has the rest
-INVALID_LINK = "This link is not valid, or it has expired."
-T = TypeVar("T")
-
-
-def site_of(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
 
 
 def country_or_404(site: Site, code: str) -> Any:
@@ -41,25 +31,6 @@ def country_or_404(site: Site, code: str) -> Any:
         if country.code == code.upper():
             return country
     raise HTTPException(404, "There is no such country here.")
-
-
-async def by_link(
-    site: Site, token: str, find: Callable[[AsyncConnection, int, str], Awaitable[T | None]]
-) -> T:
-    """What an emailed link's token names (`find` looks it up by id and secret), or 404
-    saying the link is not valid: a malformed token and an unknown or expired one alike."""
-    parsed = parse_token(token)
-    if parsed is not None:
-        async with read_transaction(site.app.engine) as connection:
-            found = await find(connection, *parsed)
-        if found is not None:
-            return found
-    raise HTTPException(404, INVALID_LINK)
-
-
-def everywhere(seen: dict[str, list[str]]) -> list[str]:
-    """The sections some country has, each once, in the order first seen."""
-    return list(dict.fromkeys(name for names in seen.values() for name in names))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -162,7 +133,6 @@ async def changes(
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
 async def change(request: Request, change_id: ChangeId, view: str = "inline") -> HTMLResponse:
     from watcher.store.review import held_addresses, held_readers
-    from watcher.web.editors import editor_session
 
     site = site_of(request)
     session = await editor_session(request)

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from watcher.render.times import iso_for_json
 from watcher.store import read_transaction, write_transaction
 from watcher.store.personal import erase_reader, reader_data
-from watcher.web.pages import site_of
+from watcher.web.site import site_of
 from watcher.web.subscriptions import masked, reader_of, require_same_origin
 
 router = APIRouter(include_in_schema=False)

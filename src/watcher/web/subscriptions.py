@@ -31,9 +31,8 @@ from watcher.store.subscribers import (
     subscriber_by_token,
     unsubscribe_subscriber,
 )
-from watcher.web.app import Site
-from watcher.web.pages import by_link, everywhere, site_of
 from watcher.web.security import same_origin
+from watcher.web.site import Site, by_link, everywhere, site_of
 
 router = APIRouter(include_in_schema=False)
 CONFIRM_LIFETIME = timedelta(hours=48)

@@ -10,8 +10,17 @@ sectioned lines, or a `FeedDocument` of keyed entries. A new kind changes nothin
         name = "yaml"
         what = "YAML"
         media_types = ("application/yaml",)
+        options = frozenset({"select"})        # which of select, exclude, match it reads
+        selector = YAML_PATH                   # the Syntax `select` is written in
+        claims = frozenset()                   # options that make an `auto` source a yaml
+        fetches = ("http",)                    # "browser" only for what Chromium renders
         def sniff(self, body: bytes, media: str) -> bool: ...
         def read(self, reading: Reading) -> tuple[Document | None, str | None]: ...
+
+A kind's declarations are the configuration's rules for it (`extract/kinds/rules.py`, checked
+as the file is read): which options apply, in which selector language, fetched how. A kind's
+module imports what reads its documents inside `read` and `sniff`, so that checking a
+configuration costs no more than the declarations.
 
 Detection tries the kinds in the order of `KINDS`; `page` comes last and takes what none of
 the others claims (and refuses what is not HTML either, with the reason).
@@ -19,44 +28,11 @@ the others claims (and refuses what is not HTML either, with the reason).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Protocol
-
-from watcher.config.sources import Source
+from watcher.errors import CheckError
 from watcher.extract.document import Document
+from watcher.extract.kinds.kind import Kind, NotReadable, Reading, Syntax
 
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """A response to read, with what the check knows that reading may use."""
-
-    body: bytes
-    content_type: str | None
-    source: Source
-    known: str | None = None  # a page: the fingerprint its selected markup had last time
-    noise: frozenset[str] = frozenset()  # a page: the lines learned as noise
-    warnings: list[str] = field(default_factory=list)  # what was off but could be read past
-
-    @property
-    def media(self) -> str:
-        return (self.content_type or "").split(";")[0].strip().lower()
-
-
-class Kind(Protocol):
-    name: str
-    what: str  # in a sentence: "HTML", "a feed"
-    media_types: tuple[str, ...]  # what it reads, most wanted first (no parameters)
-
-    def sniff(self, body: bytes, media: str) -> bool:
-        """Does a response with this body and media type (lower case, no parameters) look
-        like this kind? Only the first few KB of the body need be looked at."""
-        ...
-
-    def read(self, reading: Reading) -> tuple[Document | None, str | None]:
-        """The document, and a fingerprint of what was read when the kind keeps one (None:
-        the fingerprint is `reading.known`, nothing that matters changed). Raises
-        `ExtractError` (or another `CheckError`) with the reason when it cannot."""
-        ...
+__all__ = ["KINDS", "Kind", "Reading", "Syntax", "accept_header", "detect", "read_response"]
 
 
 def _kinds() -> dict[str, Kind]:
@@ -71,7 +47,10 @@ def _kinds() -> dict[str, Kind]:
 def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | None, list[str]]:
     """`KINDS[kind].read(reading)` with the warnings it gave: what a check's extraction worker
     runs (`extract/bounded.py`), where the reading's own list does not come back."""
-    document, fingerprint = KINDS[kind].read(reading)
+    try:
+        document, fingerprint = KINDS[kind].read(reading)
+    except NotReadable as refused:  # the page kind, last resort: what watcher reads
+        raise CheckError(f"not {readable()}: {refused.reason}") from None
     if document is not None:
         document.finish()  # here, in the worker: packed, with what the service asks of it
     return document, fingerprint, reading.warnings

@@ -22,7 +22,7 @@ from typing import Any
 
 from watcher.extract.document import Document, Line, PageDocument
 from watcher.extract.errors import ExtractError
-from watcher.extract.kinds import Reading
+from watcher.extract.kinds.kind import Reading, Syntax
 from watcher.text import clean
 
 JQ_PREFIX = "jq:"
@@ -30,10 +30,28 @@ MAX_DEPTH = 200  # nesting deeper than this is refused, not walked
 MAX_VALUES = 100_000  # lines of one document
 
 
+@lru_cache(maxsize=1024)
+def compile_program(select: str) -> Any:
+    """The jq program of `jq:...`, compiled once; ValueError naming what is wrong."""
+    import jq  # only a process with a JSON source pays for it
+
+    expression = select.removeprefix(JQ_PREFIX).strip()
+    if not expression:
+        raise ValueError("empty jq program after 'jq:'")
+    try:
+        return jq.compile(expression)
+    except ValueError as exc:
+        raise ValueError(f"invalid jq program {expression!r}: {_first_line(exc)}") from None
+
+
 class JsonKind:
     name = "json"
     what = "JSON"
     media_types: tuple[str, ...] = ("application/json",)
+    options: frozenset[str] = frozenset({"select"})
+    selector: Syntax | None = Syntax("a jq program", JQ_PREFIX, "jq:.path", compile_program)
+    claims: frozenset[str] = frozenset()
+    fetches: tuple[str, ...] = ("http",)
 
     def sniff(self, body: bytes, media: str) -> bool:
         if media == "application/json" or media.endswith("+json"):
@@ -62,20 +80,6 @@ class JsonKind:
                 ' (select = "jq:...")'
             )
         return PageDocument(lines=lines), None
-
-
-@lru_cache(maxsize=1024)
-def compile_program(select: str) -> Any:
-    """The jq program of `jq:...`, compiled once; ValueError naming what is wrong."""
-    import jq  # only a process with a JSON source pays for it
-
-    expression = select.removeprefix(JQ_PREFIX).strip()
-    if not expression:
-        raise ValueError("empty jq program after 'jq:'")
-    try:
-        return jq.compile(expression)
-    except ValueError as exc:
-        raise ValueError(f"invalid jq program {expression!r}: {_first_line(exc)}") from None
 
 
 def _picked(select: str, value: Any) -> Any:

@@ -33,7 +33,7 @@ from typing import Any
 
 from watcher.extract.document import Document, Line, PageDocument
 from watcher.extract.errors import ExtractError
-from watcher.extract.kinds import Reading
+from watcher.extract.kinds.kind import Reading, Syntax
 from watcher.text import clean
 
 MAX_PAGES = 2_000
@@ -48,6 +48,10 @@ class PdfKind:
     name = "pdf"
     what = "a PDF"
     media_types: tuple[str, ...] = ("application/pdf",)
+    options: frozenset[str] = frozenset()
+    selector: Syntax | None = None
+    claims: frozenset[str] = frozenset()
+    fetches: tuple[str, ...] = ("http",)
 
     def sniff(self, body: bytes, media: str) -> bool:
         return media == "application/pdf" or body[:1024].lstrip().startswith(b"%PDF-")

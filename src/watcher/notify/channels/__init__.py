@@ -18,91 +18,47 @@ message in flight when a process died.
 
     class PagerKind:
         name = "pager"
-        def change_messages(self, readers, country, records, now, app) -> list[Composed]: ...
-        def digest_message(self, reader, records, now, period_end, app) -> Composed: ...
-        def transport(self, app) -> Transport: ...
+        def change_messages(self, readers, country, records, now, parts) -> list[Composed]: ...
+        def digest_message(self, reader, records, now, period_end, parts) -> Composed: ...
+        def transport(self, parts) -> Transport: ...
 
-A kind whose medium has no batch of its own gives `SenderTransport(app, sender)`: a sender
-with one method, `send(message, channel)`.
+`parts` is what a channel composes and delivers with (`notify/parts.py: Composing`: the
+configuration and the email composer). The protocols, `composed` and `SenderTransport` are
+in `kind.py`. A kind whose medium has no batch of its own gives `SenderTransport(parts,
+sender)`: a sender with one method, `send(message, channel)`.
 
-This module stays light (the configuration checks URLs with it); a kind's module is
+This module stays light (`watcher/loading.py` checks channel URLs with it); a kind's module is
 imported when it is first used.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable
 from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from watcher.config.model import CHANNEL_PREFIX
-from watcher.errors import DeliveryError
+from watcher.notify.channels.kind import ChannelKind, Sender, SenderTransport, Transport, channel_of
 
 if TYPE_CHECKING:
-    from watcher.app import App
-    from watcher.config.loader import Channel
-    from watcher.notify.message import Composed
-    from watcher.store.changes import ChangeRecord
-    from watcher.store.messages import Message
-    from watcher.store.subscribers import Subscriber
+    from watcher.notify.parts import Composing
+
+__all__ = [
+    "ChannelKind",
+    "Sender",
+    "SenderTransport",
+    "Transport",
+    "by_kind",
+    "channel_of",
+    "kind",
+    "kind_name",
+    "kind_of",
+    "secret_length",
+    "url_problem",
+]
 
 T = TypeVar("T")
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://\S+$", re.IGNORECASE)
-
-
-class Transport(Protocol):
-    """Delivers one claimed batch of a kind's messages: `open`, `send` each, `close`.
-    `send` returns once the message is delivered, or raises `DeliveryError` saying whether
-    to try again (`connection_lost`: the rest of the batch waits too)."""
-
-    async def open(self) -> None: ...
-    async def send(self, message: Message) -> None: ...
-    async def close(self) -> None: ...
-
-
-class Sender(Protocol):
-    """One message to one configured channel (`SenderTransport` looks the channel up)."""
-
-    async def send(self, message: Message, channel: Channel) -> None:
-        """Deliver, or raise `DeliveryError` saying whether to try again."""
-        ...
-
-    async def close(self) -> None: ...
-
-
-class ChannelKind(Protocol):
-    name: str
-
-    def change_messages(
-        self,
-        readers: Sequence[Subscriber],
-        country: str,
-        records: Sequence[ChangeRecord],
-        now: datetime,
-        app: App,
-    ) -> list[Composed]:
-        """One message per reader about one country's changes (the same news for all)."""
-        ...
-
-    def digest_message(
-        self,
-        reader: Subscriber,
-        records: Sequence[ChangeRecord],
-        now: datetime,
-        period_end: datetime,
-        app: App,
-    ) -> Composed: ...
-
-    def transport(self, app: App) -> Transport: ...
-
-
-def channel_of(address: str) -> str | None:
-    """The channel an address names (`channel:ops` -> "ops"); None for an email address."""
-    return address[len(CHANNEL_PREFIX) :] if address.startswith(CHANNEL_PREFIX) else None
 
 
 def kind_name(url: str) -> str:
@@ -110,6 +66,15 @@ def kind_name(url: str) -> str:
     found = _SCHEME.match(url)
     scheme = found.group(1).lower() if found else ""
     return "webhook" if scheme in ("http", "https") else "apprise"
+
+
+# The length of secret a kind's messages are signed with, at least (a webhook's signature).
+SECRETS = {"webhook": 16}
+
+
+def secret_length(kind: str) -> int:
+    """How long a channel of this kind's signing secret must be at least (0: it has none)."""
+    return SECRETS.get(kind, 0)
 
 
 def url_problem(url: str) -> str | None:
@@ -124,17 +89,7 @@ def url_problem(url: str) -> str | None:
     return None
 
 
-def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Composed:
-    """A channel message as the outbox keeps it: `payload` as JSON, under a fresh key that
-    is its message id (a webhook's Idempotency-Key), the same for every try."""
-    from watcher.notify.message import Composed
-
-    key = secrets.token_hex(16)
-    body = json.dumps({"id": key, **payload}, ensure_ascii=False, separators=(",", ":"))
-    return Composed(recipient=reader.email, subject=subject, message_id=key, body=body.encode())
-
-
-def kind_of(app: App, address: str) -> ChannelKind:
+def kind_of(parts: Composing, address: str) -> ChannelKind:
     """The kind of channel that reaches an address: `email` for an email address; for
     `channel:NAME`, the kind of the configured channel's URL (a webhook if it left the
     configuration: its message fails at delivery with that reason, as mail to a dead
@@ -142,18 +97,18 @@ def kind_of(app: App, address: str) -> ChannelKind:
     name = channel_of(address)
     if name is None:
         return kind("email")
-    channel = app.config.channels.get(name)
+    channel = parts.config.channels.get(name)
     return kind(channel.kind if channel is not None else "webhook")
 
 
 def by_kind(
-    app: App, items: Iterable[T], address: Callable[[T], str]
+    parts: Composing, items: Iterable[T], address: Callable[[T], str]
 ) -> list[tuple[ChannelKind, list[T]]]:
     """`items` (readers, messages) split by the kind of channel that reaches each one's
     address, in the order given."""
     kinds: dict[str, tuple[ChannelKind, list[T]]] = {}
     for item in items:
-        found = kind_of(app, address(item))
+        found = kind_of(parts, address(item))
         kinds.setdefault(found.name, (found, []))[1].append(item)
     return list(kinds.values())
 
@@ -172,26 +127,3 @@ def kind(name: str) -> ChannelKind:
     from watcher.notify.channels.chat import AppriseKind
 
     return AppriseKind()
-
-
-class SenderTransport:
-    """A batch for a kind that sends message by message to its configured channel: each
-    message through `sender` (a bug or a library's surprise there is that message's
-    temporary failure, logged, as for every channel: `notify/mailer.py`'s boundary)."""
-
-    def __init__(self, app: App, sender: Sender) -> None:
-        self.app = app
-        self.sender = sender
-
-    async def open(self) -> None:
-        pass  # each request stands alone: nothing to open for the batch
-
-    async def send(self, message: Message) -> None:
-        name = channel_of(message.recipient) or ""
-        channel = self.app.config.channels.get(name)
-        if channel is None:
-            raise DeliveryError(f"channel {name} is not configured any more", permanent=True)
-        await self.sender.send(message, channel)
-
-    async def close(self) -> None:
-        await self.sender.close()

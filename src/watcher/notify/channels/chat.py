@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from watcher.app import App
 from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.diff import FeedChange, PageChange
 from watcher.errors import DeliveryError
-from watcher.notify.channels import SenderTransport, Transport, composed
+from watcher.notify.channels.kind import SenderTransport, Transport, composed
 from watcher.notify.message import Composed
+from watcher.notify.parts import Composing
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
@@ -47,10 +47,10 @@ class AppriseKind:
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        app: App,
+        parts: Composing,
     ) -> list[Composed]:
-        title = f"{app.config.country_name(country)}: what changed"
-        payload = {"title": title, "body": render(records, app.config)}
+        title = f"{parts.config.country_name(country)}: what changed"
+        payload = {"title": title, "body": render(records, parts.config)}
         return [composed(reader, title, payload) for reader in readers]
 
     def digest_message(
@@ -59,26 +59,26 @@ class AppriseKind:
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        app: App,
+        parts: Composing,
     ) -> Composed:
-        config = app.config
+        config = parts.config
         label = "Daily" if reader.frequency == "daily" else "Weekly"
         day = f"{period_end:%Y-%m-%d}"
         countries: dict[str, list[ChangeRecord]] = {}
         for record in records:
             countries.setdefault(record.country, []).append(record)
-        parts = [
+        sections = [
             f"**{escape(config.country_name(code))}**\n\n{render(found, config)}"
             for code, found in countries.items()
         ]
         return composed(
             reader,
             f"{label} digest, {day}",
-            {"title": f"{label} digest, {day}", "body": "\n\n".join(parts)},
+            {"title": f"{label} digest, {day}", "body": "\n\n".join(sections)},
         )
 
-    def transport(self, app: App) -> Transport:
-        return SenderTransport(app, AppriseSender())
+    def transport(self, parts: Composing) -> Transport:
+        return SenderTransport(parts, AppriseSender())
 
 
 def render(records: Sequence[ChangeRecord], config: Config) -> str:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import aiosmtplib
 
-from watcher.app import App
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
-from watcher.notify.channels import Transport
+from watcher.notify.channels.kind import Transport
 from watcher.notify.message import Composed
+from watcher.notify.parts import Composing
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
@@ -39,10 +39,10 @@ class EmailKind:
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        app: App,
+        parts: Composing,
     ) -> list[Composed]:
         """Rendered once for all of them, then given each reader's address and links."""
-        return app.composer.change_messages(readers, country, records, now)
+        return parts.composer.change_messages(readers, country, records, now)
 
     def digest_message(
         self,
@@ -50,13 +50,13 @@ class EmailKind:
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        app: App,
+        parts: Composing,
     ) -> Composed:
-        return app.composer.digest_message(reader, records, now, period_end)
+        return parts.composer.digest_message(reader, records, now, period_end)
 
-    def transport(self, app: App) -> Transport:
+    def transport(self, parts: Composing) -> Transport:
         """A fresh transport of the configured kind, for one batch."""
-        mail = app.settings.mail
+        mail = parts.settings.mail
         if mail.transport == "maildir":
             return MaildirTransport(mail.maildir)
         return SmtpTransport(mail)

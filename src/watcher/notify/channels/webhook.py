@@ -24,12 +24,12 @@ from typing import Any
 import httpx
 
 from watcher import __version__
-from watcher.app import App
 from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.errors import DeliveryError
-from watcher.notify.channels import SenderTransport, Transport, composed
+from watcher.notify.channels.kind import SenderTransport, Transport, composed
 from watcher.notify.message import Composed
+from watcher.notify.parts import Composing
 from watcher.render.json import change_json
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
@@ -50,10 +50,10 @@ class WebhookKind:
         country: str,
         records: Sequence[ChangeRecord],
         now: datetime,
-        app: App,
+        parts: Composing,
     ) -> list[Composed]:
         """What an "immediate" channel subscriber receives about one country's changes."""
-        config = app.config
+        config = parts.config
         name = config.country_name(country)
         payload = _envelope("change", now, config, records)
         payload["country"] = {"code": country, "name": name}
@@ -65,17 +65,17 @@ class WebhookKind:
         records: Sequence[ChangeRecord],
         now: datetime,
         period_end: datetime,
-        app: App,
+        parts: Composing,
     ) -> Composed:
         """A daily or weekly channel subscriber's digest: every change of the period."""
-        payload = _envelope("digest", now, app.config, records)
+        payload = _envelope("digest", now, parts.config, records)
         payload["frequency"] = reader.frequency
         payload["period_end"] = iso(period_end)
         label = "Daily" if reader.frequency == "daily" else "Weekly"
         return composed(reader, f"{label} digest: {_changes(records)}", payload)
 
-    def transport(self, app: App) -> Transport:
-        return SenderTransport(app, WebhookSender(app.settings.mail.timeout.total_seconds()))
+    def transport(self, parts: Composing) -> Transport:
+        return SenderTransport(parts, WebhookSender(parts.settings.mail.timeout.total_seconds()))
 
 
 def _changes(records: Sequence[ChangeRecord]) -> str:
