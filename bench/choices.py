@@ -35,7 +35,7 @@ from watcher.app import open_app  # noqa: E402
 from watcher.check import run_pass  # noqa: E402
 from watcher.demo.site import SiteServer  # noqa: E402
 from watcher.loading import build_config  # noqa: E402
-from watcher.notify.outbox import compose_pending  # noqa: E402
+from watcher.notify.queue import compose_pending  # noqa: E402
 
 DEMO = HERE.parent / "config" / "demo.toml"
 KEYWORDS = ["policy", "resolution", "transparency", "cluster munition", "stockpile", "accede"]

@@ -175,8 +175,8 @@ def thousand_emails(
 async def _drain(config: Config, server: int, go: Callable[[], object] = lambda: None) -> Drain:
     """Compose what is pending and deliver it, as one worker's drain does; `go` is waited
     for once the app is open (so that several workers start together)."""
-    from watcher.notify.mailer import deliver
-    from watcher.notify.outbox import compose_pending
+    from watcher.notify.delivery import deliver
+    from watcher.notify.queue import compose_pending
 
     async with open_app(config) as app:
         await asyncio.to_thread(go)

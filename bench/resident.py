@@ -20,7 +20,7 @@ from datetime import timedelta
 from watcher.app import open_app
 from watcher.check import run_pass
 from watcher.loading import load_config
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 
 
 def peak_rss_mb() -> float:

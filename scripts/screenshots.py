@@ -28,8 +28,8 @@ from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.loading import build_config
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.delivery import deliver
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.changes import list_changes
 from watcher.web.app import create_web

@@ -15,11 +15,11 @@ from watcher.check import run_pass
 from watcher.config import Config
 from watcher.demo.site import SiteServer
 from watcher.loading import build_config
-from watcher.notify.mailer import DeliveryReport, deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.delivery import DeliveryReport, deliver
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction, write_transaction
 from watcher.store.messages import Message, list_messages
-from watcher.store.outbox import add_message
+from watcher.store.notifications import add_message
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

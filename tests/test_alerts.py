@@ -17,7 +17,7 @@ from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.notify.compose import Composer
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.schema import sources
 

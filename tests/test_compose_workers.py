@@ -25,10 +25,10 @@ from tests.smtp import PASSWORD, MailServer, free_port
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.loading import build_config
-from watcher.notify import outbox as composing
+from watcher.notify import queue as composing
+from watcher.notify.delivery import deliver
 from watcher.notify.digest import period_end, period_key
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction, write_transaction
 from watcher.store.schema import changes, messages, notifications, subscribers
 

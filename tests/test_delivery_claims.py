@@ -18,8 +18,8 @@ from tests.mailing import queue_notes
 from tests.smtp import PASSWORD, MailServer
 from watcher.app import App, open_app
 from watcher.loading import build_config
-from watcher.notify import mailer
-from watcher.notify.mailer import deliver
+from watcher.notify import delivery as mailer
+from watcher.notify.delivery import deliver
 from watcher.store import read_transaction, write_transaction
 from watcher.store.schema import messages
 

@@ -72,7 +72,7 @@ async def test_each_reader_gets_what_they_chose_and_nothing_else(
 ) -> None:
     """Also when each reader is composed in a batch of their own: the renderings the
     composer keeps between batches never go to a reader who chose otherwise."""
-    from watcher.notify import outbox
+    from watcher.notify import queue as outbox
 
     monkeypatch.setattr(outbox, "BATCH", batch)
     async with open_app(config) as app:
@@ -370,8 +370,8 @@ def test_a_section_is_renamed_when_the_new_heading_holds_what_the_old_held(
 async def test_followers_of_a_renamed_section_follow_it_and_are_told(tmp_path: Path) -> None:
     from tests.servers import ScriptedServer, reply
     from watcher.check import run_pass
-    from watcher.notify.mailer import deliver
-    from watcher.notify.outbox import compose_pending
+    from watcher.notify.delivery import deliver
+    from watcher.notify.queue import compose_pending
     from watcher.store import read_transaction
     from watcher.store.subscribers import find_subscriber
 

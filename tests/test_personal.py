@@ -14,9 +14,9 @@ from tests.conftest import SAME_SITE, confirmation_link
 from watcher.app import App
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
+from watcher.notify.delivery import deliver
 from watcher.notify.links import make_token
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.schema import metadata
 from watcher.store.subscribers import find_subscriber

@@ -20,9 +20,9 @@ from tests.mailing import cycle
 from watcher.app import App, open_app
 from watcher.demo.site import SiteServer
 from watcher.loading import build_config
+from watcher.notify.delivery import deliver
 from watcher.notify.editors import remind_editors
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import invite
 from watcher.store.messages import list_messages
@@ -339,7 +339,7 @@ async def test_a_reminder_that_breaks_holds_up_no_mail(
 
     monkeypatch.setattr(scheduler_module, "remind_editors", broken)
     from watcher.notify.editors import invitation
-    from watcher.store.outbox import add_message
+    from watcher.store.notifications import add_message
 
     async with write_transaction(app.engine) as connection:
         composed = invitation(app.composer, EDITOR, f"{BASE}/x", timedelta(hours=1), app.clock())

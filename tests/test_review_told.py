@@ -19,7 +19,7 @@ from watcher.check import run_pass
 from watcher.config import Config
 from watcher.loading import build_config
 from watcher.notify import review
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import list_messages

@@ -43,7 +43,7 @@ def test_the_service_mails_an_update_by_itself_and_stops_cleanly(
     checks = [r for r in records if r.get("logger") == "watcher.check"]
     assert checks
     assert {"source", "outcome", "duration"} <= set(checks[0])
-    deliveries = [r for r in records if r.get("logger") == "watcher.mail"]
+    deliveries = [r for r in records if r.get("logger") == "watcher.delivery"]
     assert {r["outcome"] for r in deliveries} == {"sent"}
     text = service.log()
     assert "s3cret-pw" not in text  # the SMTP password never reaches a log

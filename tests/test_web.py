@@ -27,7 +27,7 @@ from tests.conftest import (
 from watcher.app import App, open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction, write_transaction
 from watcher.store.messages import list_messages
 from watcher.store.schema import sources

@@ -19,7 +19,7 @@
     │                         may not go; an `OSError` too, for the HTTP client (fetch/guard.py)
     ├── UnknownSource         source ids asked for that the configuration lacks (check/run.py)
     ├── DeliveryError         one message was not delivered (an SMTP answer, a webhook's
-    │                         status): retried or failed by the outbox (notify/mailer.py)
+    │                         status): retried or failed by the outbox (notify/delivery.py)
     ├── StoreError            the database refused or failed (full disk, gone, locked): no
     │                         source's fault, so it ends the pass or the delivery run
     ├── ServiceError          the service cannot start (its address taken)  (service/runner.py)

@@ -69,14 +69,14 @@ async def run(args: argparse.Namespace) -> int:
 
 async def _mail(app: Any, *, send: bool, stream: TextIO) -> None:
     """Queue the emails the pass made due, then (unless --no-send) deliver the outbox."""
-    from watcher.notify.outbox import compose_pending
+    from watcher.notify.queue import compose_pending
 
     queued = await compose_pending(app, settle=timedelta(0))  # the pass is over: all in
     if not send:
         if queued:
             stream.write(f"Mail: {queued} queued, left for 'watcher run' to deliver.\n")
         return
-    from watcher.notify.mailer import deliver
+    from watcher.notify.delivery import deliver
 
     report = await deliver(app)
     if not queued and not report.attempted:

@@ -47,7 +47,7 @@ async def add_editor(args: argparse.Namespace) -> int:
     from watcher.notify.editors import invitation
     from watcher.store import write_transaction
     from watcher.store.editors import INVITE_LIFETIME, invite
-    from watcher.store.outbox import add_message
+    from watcher.store.notifications import add_message
     from watcher.web.editors import invitation_link
 
     try:

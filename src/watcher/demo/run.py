@@ -26,8 +26,8 @@ from watcher.config import Config
 from watcher.demo import receiver
 from watcher.demo.site import SiteServer
 from watcher.loading import load_config
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.delivery import deliver
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.changes import list_changes
 from watcher.store.sources import load_states

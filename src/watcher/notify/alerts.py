@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from watcher.config import Config
 from watcher.notify.compose import Composer
 from watcher.store import read_transaction, write_transaction
-from watcher.store.outbox import add_message
+from watcher.store.notifications import add_message
 from watcher.store.sources import alert_is_due, alerts_taken, due_alerts
 
 log = logging.getLogger("watcher.notify")

@@ -20,9 +20,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader
 from watcher.config import Config, Source
 from watcher.diff import PageChange
 from watcher.diff.interest import keyword_pattern
+from watcher.notify.composed import HOLES, PLACEHOLDER, Composed, Personal
 from watcher.notify.filters import marked_keywords, marked_keywords_text, safe_url
 from watcher.notify.links import Links, make_token
-from watcher.notify.message import HOLES, PLACEHOLDER, Composed, Personal
 from watcher.notify.mime import (
     Body,
     build_message,

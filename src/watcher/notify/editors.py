@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from watcher.notify.compose import Composer
-from watcher.notify.message import Composed
+from watcher.notify.composed import Composed
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord
 from watcher.store.editors import active_editors
-from watcher.store.outbox import add_message
+from watcher.store.notifications import add_message
 from watcher.store.review import mark_reminded, to_remind
 
 

@@ -31,9 +31,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.app import App
 from watcher.check import run_pass
 from watcher.errors import StoreError
+from watcher.notify.delivery import deliver
 from watcher.notify.editors import remind_editors
-from watcher.notify.mailer import deliver
-from watcher.notify.outbox import compose_pending
+from watcher.notify.queue import compose_pending
 from watcher.store import read_transaction
 from watcher.store.clock import DatabaseClock
 from watcher.store.db import listening

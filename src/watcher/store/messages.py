@@ -1,6 +1,6 @@
 """Queued messages (emails, and posts to channels): leased for delivery, each result recorded
 as soon as the server has answered, counted for the gauges. Composing queues them
-(`store/outbox.py`); `notify/mailer.py` and the channel lanes deliver them.
+(`store/notifications.py`); `notify/delivery.py` and the channel lanes deliver them.
 """
 
 from __future__ import annotations

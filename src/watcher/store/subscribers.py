@@ -131,7 +131,7 @@ async def subscribe(
 
 async def retag_pending(connection: AsyncConnection, subscriber_id: int, frequency: str) -> None:
     """A reader who changes how often they hear takes their pending news along: drains look
-    for news by the frequency on the notification (`store/outbox.py`)."""
+    for news by the frequency on the notification (`store/notifications.py`)."""
     await connection.execute(
         update(notifications)
         .where(

@@ -22,7 +22,7 @@ from watcher.diff.interest import MAX_KEYWORDS, clean_keyword
 from watcher.notify.links import make_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.follows import sections_seen
-from watcher.store.outbox import add_message
+from watcher.store.notifications import add_message
 from watcher.store.requests import Request as SubscriptionRequest
 from watcher.store.requests import confirm_request, find_request, request_subscription
 from watcher.store.subscribers import (

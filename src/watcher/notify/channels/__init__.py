@@ -12,7 +12,7 @@ Each kind is one module with one class, in the manner of the source kinds
 (`extract/kinds/`): it renders a change or a digest for its medium when the outbox composes
 (stored in the outbox as composed, so a retry sends exactly that), and gives the transport
 that delivers a claimed batch of its messages. Every kind goes through the same outbox
-(`notify/outbox.py` composes, `notify/mailer.py` delivers): claimed, retried with backoff
+(`notify/queue.py` composes, `notify/delivery.py` delivers): claimed, retried with backoff
 on temporary trouble, recorded on permanent failure, never lost, repeated at most for the
 message in flight when a process died.
 

@@ -25,7 +25,7 @@ from watcher.config.loader import Channel
 from watcher.diff import FeedChange, PageChange
 from watcher.errors import DeliveryError
 from watcher.notify.channels.kind import SenderTransport, Transport, composed
-from watcher.notify.message import Composed
+from watcher.notify.composed import Composed
 from watcher.notify.parts import Composing
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message

@@ -4,7 +4,7 @@ Composing is `notify/compose.py` (jinja2 templates, one rendering for many reade
 reader's links) and `notify/mime.py` (the RFC 5322 bytes). Delivery is one batch over one
 SMTP connection (`SmtpTransport`: STARTTLS or implicit TLS, AUTH), or files in a maildir
 (`MaildirTransport`), as `mail.transport` says; `mail.connections` batches go at once
-(`notify/mailer.py`). A 5xx answer fails the message (a refused recipient counts as a
+(`notify/delivery.py`). A 5xx answer fails the message (a refused recipient counts as a
 bounce), a 4xx, a refused or dropped connection or a timeout is tried again, and a 421 or a
 lost connection makes the rest of the batch wait too.
 """
@@ -23,7 +23,7 @@ import aiosmtplib
 from watcher.config.model import MailConfig
 from watcher.errors import DeliveryError
 from watcher.notify.channels.kind import Transport
-from watcher.notify.message import Composed
+from watcher.notify.composed import Composed
 from watcher.notify.parts import Composing
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message

@@ -16,7 +16,7 @@ from watcher.errors import DeliveryError
 
 if TYPE_CHECKING:
     from watcher.config.loader import Channel
-    from watcher.notify.message import Composed
+    from watcher.notify.composed import Composed
     from watcher.notify.parts import Composing
     from watcher.store.changes import ChangeRecord
     from watcher.store.messages import Message
@@ -77,7 +77,7 @@ def channel_of(address: str) -> str | None:
 def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Composed:
     """A channel message as the outbox keeps it: `payload` as JSON, under a fresh key that
     is its message id (a webhook's Idempotency-Key), the same for every try."""
-    from watcher.notify.message import Composed
+    from watcher.notify.composed import Composed
 
     key = secrets.token_hex(16)
     body = json.dumps({"id": key, **payload}, ensure_ascii=False, separators=(",", ":"))
@@ -87,7 +87,7 @@ def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Compo
 class SenderTransport:
     """A batch for a kind that sends message by message to its configured channel: each
     message through `sender` (a bug or a library's surprise there is that message's
-    temporary failure, logged, as for every channel: `notify/mailer.py`'s boundary)."""
+    temporary failure, logged, as for every channel: `notify/delivery.py`'s boundary)."""
 
     def __init__(self, parts: Composing, sender: Sender) -> None:
         self.parts = parts

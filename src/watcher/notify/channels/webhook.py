@@ -28,7 +28,7 @@ from watcher.config import Config
 from watcher.config.loader import Channel
 from watcher.errors import DeliveryError
 from watcher.notify.channels.kind import SenderTransport, Transport, composed
-from watcher.notify.message import Composed
+from watcher.notify.composed import Composed
 from watcher.notify.parts import Composing
 from watcher.render.json import change_json
 from watcher.render.times import iso

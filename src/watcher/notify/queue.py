@@ -17,7 +17,7 @@ from watcher.notify.parts import Telling
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord, get_changes
 from watcher.store.db import analyze_if_grown
-from watcher.store.outbox import (
+from watcher.store.notifications import (
     Pending,
     add_message,
     add_messages,

@@ -214,7 +214,7 @@ def _queued(row: dict[str, Any], period: str | None = None) -> dict[str, Any]:
 
 
 class Outgoing(Protocol):
-    """An email ready to queue (`watcher.notify.message.Composed` is one)."""
+    """An email ready to queue (`watcher.notify.composed.Composed` is one)."""
 
     @property
     def recipient(self) -> str: ...

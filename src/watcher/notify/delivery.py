@@ -39,7 +39,7 @@ from watcher.store.claims import held, lease_for, release, release_stale_claims,
 from watcher.store.messages import Message, claim_messages, mark_failed, mark_retry, mark_sent
 from watcher.store.schema import messages
 
-log = logging.getLogger("watcher.mail")
+log = logging.getLogger("watcher.delivery")
 
 
 @dataclass
@@ -309,8 +309,14 @@ class Recorder:
 def _log(result: _Result, outcome: str) -> str:
     error = result.error
     detail = error.reason if error else result.message.subject
-    extra = {"message_id": result.message.id, "outcome": outcome, "duration": result.seconds}
-    log.info("mail %s %s: %s", result.message.id, outcome, detail, extra=extra)
+    channel = channel_of(result.message.recipient) or "email"
+    extra = {
+        "message_id": result.message.id,
+        "channel": channel,
+        "outcome": outcome,
+        "duration": result.seconds,
+    }
+    log.info("message %s %s (%s): %s", result.message.id, outcome, channel, detail, extra=extra)
     return outcome
 
 
