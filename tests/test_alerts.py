@@ -4,6 +4,7 @@ recovered first, and tried again when composing it failed."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,19 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 OPERATOR = {"operator_email": "ops@readers.example"}
 
 
+@pytest.fixture
+async def failing(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path
+) -> AsyncIterator[tuple[App, Clock]]:
+    """An app whose operator is told, after a baseline and five failures in a row."""
+    clock = Clock(START)
+    config = mail_config(site, mail_server, tmp_path, [], service=OPERATOR)
+    async with open_app(config, clock=clock) as app:
+        await run_pass(app, every=True)
+        await failing_passes(app, site, clock, 5)
+        yield app, clock
+
+
 async def failing_passes(app: App, site: SiteServer, clock: Clock, count: int) -> None:
     site.overrides["/cp/vietnam.html"] = (503, {"Content-Type": "text/plain"}, b"down")
     for _ in range(count):
@@ -44,47 +58,35 @@ async def alerts(app: App) -> list[str]:
 
 
 async def test_the_check_queues_the_alert_and_the_outbox_composes_it(
-    site: SiteServer, mail_server: MailServer, tmp_path: Path
+    failing: tuple[App, Clock], site: SiteServer
 ) -> None:
-    clock = Clock(START)
-    config = mail_config(site, mail_server, tmp_path, [], service=OPERATOR)
-    async with open_app(config, clock=clock) as app:
-        await run_pass(app, every=True)
-        await failing_passes(app, site, clock, 5)
-        assert await alert_due(app)  # queued with the fifth failure, not yet composed
-        assert await alerts(app) == []
-        assert await compose_pending(app, settle=timedelta(0)) == 1
-        assert await alerts(app) == ["watcher: vn-profile has failed 5 checks in a row"]
-        assert not await alert_due(app)
-        await failing_passes(app, site, clock, 2)
-        await compose_pending(app, settle=timedelta(0))
-        assert len(await alerts(app)) == 1  # once per run of failures
+    app, clock = failing
+    assert await alert_due(app)  # queued with the fifth failure, not yet composed
+    assert await alerts(app) == []
+    assert await compose_pending(app, settle=timedelta(0)) == 1
+    assert await alerts(app) == ["watcher: vn-profile has failed 5 checks in a row"]
+    assert not await alert_due(app)
+    await failing_passes(app, site, clock, 2)
+    await compose_pending(app, settle=timedelta(0))
+    assert len(await alerts(app)) == 1  # once per run of failures
 
 
 async def test_a_source_that_recovered_before_its_alert_was_composed_is_not_alerted(
-    site: SiteServer, mail_server: MailServer, tmp_path: Path
+    failing: tuple[App, Clock], site: SiteServer
 ) -> None:
-    clock = Clock(START)
-    config = mail_config(site, mail_server, tmp_path, [], service=OPERATOR)
-    async with open_app(config, clock=clock) as app:
-        await run_pass(app, every=True)
-        await failing_passes(app, site, clock, 5)
-        del site.overrides["/cp/vietnam.html"]
-        clock.advance(hours=7)
-        await run_pass(app, every=True)
-        assert await compose_pending(app, settle=timedelta(0)) == 0
-        assert await alerts(app) == []
-        assert not await alert_due(app)
+    app, clock = failing
+    del site.overrides["/cp/vietnam.html"]
+    clock.advance(hours=7)
+    await run_pass(app, every=True)
+    assert await compose_pending(app, settle=timedelta(0)) == 0
+    assert await alerts(app) == []
+    assert not await alert_due(app)
 
 
 async def test_an_alert_that_could_not_be_composed_is_composed_next_time(
-    site: SiteServer,
-    mail_server: MailServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    failing: tuple[App, Clock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock(START)
-    config = mail_config(site, mail_server, tmp_path, [], service=OPERATOR)
+    app, _ = failing
     original = Composer.alert_message
     calls = []
 
@@ -95,11 +97,8 @@ async def test_an_alert_that_could_not_be_composed_is_composed_next_time(
         return original(self, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(Composer, "alert_message", once_broken)
-    async with open_app(config, clock=clock) as app:
-        await run_pass(app, every=True)
-        await failing_passes(app, site, clock, 5)
-        assert await compose_pending(app, settle=timedelta(0)) == 0
-        assert await alert_due(app)  # still due: the failure was the composer's
-        assert await compose_pending(app, settle=timedelta(0)) == 1
-        assert len(await alerts(app)) == 1
-        assert not await alert_due(app)
+    assert await compose_pending(app, settle=timedelta(0)) == 0
+    assert await alert_due(app)  # still due: the failure was the composer's
+    assert await compose_pending(app, settle=timedelta(0)) == 1
+    assert len(await alerts(app)) == 1
+    assert not await alert_due(app)
