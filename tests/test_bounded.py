@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -136,3 +139,42 @@ async def test_workers_run_below_a_service_and_level_with_a_one_shot_command() -
             assert await pool.run("extraction", 5, niceness) == expected
         finally:
             await pool.aclose()
+
+
+def test_the_workers_server_preloads_what_reading_imports() -> None:
+    """The kinds' modules import what reads their documents only when they read; the
+    workers' server must import it before it forks (`PRELOAD`), or every new worker pays
+    for lxml, feedparser, the charsets and pypdf on its first reading (a pass's start)."""
+    program = """
+import sys
+from watcher.extract.bounded import PRELOAD
+for name in PRELOAD[1:]:
+    __import__(name)
+from tests import pdfs
+from tests.configs import source
+from tests.samples import VIETNAM
+from watcher.extract.kinds import Reading, read_response
+feed = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+    b'<item><title>a</title><link>https://x.example/a</link></item></channel></rss>'
+)
+readings = [
+    ("page", Reading(VIETNAM, "text/html", source(select="#content"))),
+    ("feed", Reading(feed, "application/rss+xml", source())),
+    ("json", Reading(b'{"a": [1, 2]}', "application/json", source(select="jq:.a"))),
+    ("pdf", Reading(pdfs.report(), "application/pdf", source())),
+]
+before = set(sys.modules)
+for kind, reading in readings:
+    read_response(kind, reading)
+print(sorted(set(sys.modules) - before))
+"""
+    found = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    imported = eval(found.stdout.strip().splitlines()[-1])  # a list of module names
+    assert imported == [], imported

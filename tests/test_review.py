@@ -132,9 +132,11 @@ async def test_an_editor_approves_one_change_with_a_note_and_discards_another(
 
     note = "Vietnam voted for the resolution for the first time."
     approve = {"action": "approve", "note": note, "csrf": csrf}
-    assert (
-        await web.post(f"/review/{profile}", data=approve, headers=SAME_SITE)
-    ).status_code == 303
+    decided = await web.post(f"/review/{profile}", data=approve, headers=SAME_SITE)
+    assert decided.status_code == 303
+    after = await web.get(decided.headers["location"])  # what it did, and what waits next
+    assert f"Change #{profile} approved: 2 readers will be told." in after.text
+    assert f'Next waiting: <a href="/changes/{news}">change #{news}</a>' in after.text
     discard = {"action": "discard", "note": "A duplicate of the profile update.", "csrf": csrf}
     assert (await web.post(f"/review/{news}", data=discard, headers=SAME_SITE)).status_code == 303
     again = await web.post(f"/review/{news}", data=approve, headers=SAME_SITE)

@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from watcher import __version__
 from watcher.cli import (
+    changes,
     check,
     demo,
     editors,
@@ -32,7 +33,7 @@ from watcher.cli import (
 from watcher.cli.common import CommandError
 from watcher.logs import setup_logging
 
-COMMANDS = (run, check, review, noise, subscribers, editors, outbox, prune, demo, health)
+COMMANDS = (run, check, changes, review, noise, subscribers, editors, outbox, prune, demo, health)
 
 
 def build_parser() -> argparse.ArgumentParser:

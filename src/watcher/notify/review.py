@@ -27,6 +27,7 @@ not those of the changes still waiting before it.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,10 +37,11 @@ from watcher.errors import CheckError
 from watcher.extract import Document, FeedDocument, PageDocument
 from watcher.extract.bounded import BoundedPool
 from watcher.store import read_transaction, write_transaction
-from watcher.store.changes import snapshot_document
+from watcher.store.changes import get_change, snapshot_document
 from watcher.store.review import (
     APPROVED,
     WAITING,
+    readers_of,
     retell,
     reviewed,
     told_snapshot,
@@ -48,6 +50,33 @@ from watcher.store.review import (
 from watcher.store.review import decide as record_decision
 
 log = logging.getLogger("watcher.review")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What an editor's decision did, in the words every desk shows (web, API, CLI)."""
+
+    change_id: int
+    state: str  # "approved" or "discarded"
+    readers: int  # told of it, or never to be
+    note: str | None
+
+    def words(self) -> str:
+        readers = f"{self.readers} reader{'' if self.readers == 1 else 's'}"
+        if self.state == "approved":
+            return f"Change #{self.change_id} approved: {readers} will be told."
+        why = f" Reason: {self.note}" if self.note else ""
+        return f"Change #{self.change_id} discarded: {readers} will not be told of it.{why}"
+
+
+async def decision_of(engine: AsyncEngine, change_id: int) -> Decision | None:
+    """The decision taken on a change; None while it waits, or for a change never reviewed."""
+    async with read_transaction(engine) as connection:
+        record = await get_change(connection, change_id)
+        if record is None or record.review not in ("approved", "discarded"):
+            return None
+        readers = await readers_of(connection, change_id)
+    return Decision(change_id, record.review, readers, record.review_note)
 
 
 async def decide(
@@ -60,10 +89,25 @@ async def decide(
     note: str | None,
     now: datetime,
     deadline: float,
-) -> bool:
-    """Approve or discard a waiting change, as the module says; False when it is not
-    waiting (decided already, or unknown). Comparisons run in `pool`, each within
+) -> Decision | None:
+    """Approve or discard a waiting change, as the module says; what was done, or None when
+    it is not waiting (decided already, or unknown). Comparisons run in `pool`, each within
     `deadline` seconds (`checks.extract_timeout`)."""
+    if not await _decided(engine, pool, change_id, approve, editor, note, now, deadline):
+        return None
+    return await decision_of(engine, change_id)
+
+
+async def _decided(
+    engine: AsyncEngine,
+    pool: BoundedPool,
+    change_id: int,
+    approve: bool,
+    editor: str,
+    note: str | None,
+    now: datetime,
+    deadline: float,
+) -> bool:
     async with read_transaction(engine) as connection:
         target = await reviewed(connection, change_id)
         if target is None or target.review != WAITING:

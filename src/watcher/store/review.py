@@ -54,6 +54,13 @@ async def held_readers(connection: AsyncConnection, change_ids: list[int]) -> di
     return {change_id: int(counts.get(change_id, 0)) for change_id in change_ids}
 
 
+async def readers_of(connection: AsyncConnection, change_id: int) -> int:
+    """How many readers a decided change concerned: told (approved), or never to be
+    (discarded)."""
+    query = select(func.count()).where(notifications.c.change_id == change_id)
+    return int((await connection.execute(query)).scalar() or 0)
+
+
 async def held_addresses(connection: AsyncConnection, change_id: int) -> list[str]:
     """Who will be told when the change is approved: for editors the operator lets see it."""
     query = (

@@ -10,7 +10,8 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from watcher.check import run_pass
@@ -30,12 +31,20 @@ UNAUTHORIZED = HTTPException(
 )
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+# The token as the OpenAPI document declares it (`/api/docs` offers to enter it once); a
+# request without it, or with another scheme, is refused here with the one 401 below.
+BEARER = HTTPBearer(auto_error=False, description="WATCHER_API_TOKEN")
+
+
+def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
+) -> None:
     expected = site_of(request).api_token
-    scheme, _, given = (authorization or "").partition(" ")
-    if not expected or scheme.lower() != "bearer" or not given:
+    given = credentials.credentials.strip() if credentials else ""
+    if not expected or not given:
         raise UNAUTHORIZED
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+    if not hmac.compare_digest(given.encode(), expected.encode()):
         raise UNAUTHORIZED
 
 
@@ -43,12 +52,12 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def answers(*statuses: int, conflict: str | None = None) -> dict[int | str, dict[str, Any]]:
     """The error answers an operation documents, besides its 200 and the 422 FastAPI adds."""
     meaning = {
         401: "the bearer token is missing or wrong",
         404: "no such item",
-        409: "the source is being checked right now",
+        409: conflict or "the source is being checked right now",
     }
     return {status: {"model": ErrorOut, "description": meaning[status]} for status in statuses}
 
@@ -288,6 +297,60 @@ async def change(request: Request, change_id: ChangeId) -> dict[str, Any]:
         record = await get_change(connection, change_id)
     if record is None:
         raise HTTPException(404, "no such change")
+    return change_json(record, app.config, full=True)
+
+
+class ApproveIn(BaseModel):
+    decision: Literal["approve"]
+    note: str | None = Field(None, max_length=2000, description="atop the readers' email")
+
+
+class DiscardIn(BaseModel):
+    decision: Literal["discard"]
+    note: str = Field(
+        min_length=1, max_length=2000, pattern=r"\S", description="why: required to discard"
+    )
+
+
+ReviewIn = Annotated[ApproveIn | DiscardIn, Field(discriminator="decision")]
+
+
+@router.post(
+    "/changes/{change_id}/review",
+    response_model=ChangeFull,
+    summary="Approve or discard a change waiting for review",
+    responses=answers(404, 409, conflict="the change is not waiting for review"),
+)
+async def review(
+    request: Request, change_id: ChangeId, decision: Annotated[ReviewIn, Body()]
+) -> dict[str, Any]:
+    """As an editor does on the queue: approved, its readers are told what changed since
+    what they last heard; discarded, they never are. The change comes back as
+    `GET /changes/{id}` gives it, its `review` saying what was done."""
+    from watcher.notify.review import decide
+
+    site = site_of(request)
+    app = site.app
+    async with read_transaction(app.engine) as connection:
+        if await get_change(connection, change_id) is None:
+            raise HTTPException(404, "no such change")
+    done = await decide(
+        app.engine,
+        app.extraction,
+        change_id,
+        approve=decision.decision == "approve",
+        editor="API",
+        note=decision.note,
+        now=app.clock(),
+        deadline=app.settings.checks.extract_timeout.total_seconds(),
+    )
+    if done is None:
+        raise HTTPException(409, "this change is not waiting for review")
+    if done.state == "approved":
+        site.kick()  # its news may go out now
+    async with read_transaction(app.engine) as connection:
+        record = await get_change(connection, change_id)
+    assert record is not None
     return change_json(record, app.config, full=True)
 
 

@@ -38,14 +38,14 @@ def create_web(
     kick: Callable[[], None] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    from watcher.web import api, editors, health, pages, personal, subscriptions
+    from watcher.web import api, docs, editors, health, pages, personal, subscriptions
 
     web = FastAPI(
         title="watcher",
         version=__version__,
         description="Changes to watched country profiles and feeds, as JSON. Every endpoint "
         "needs `Authorization: Bearer <WATCHER_API_TOKEN>`.",
-        docs_url="/api/docs",
+        docs_url=None,  # web/docs.py serves it, offline and under the policy
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
@@ -59,7 +59,8 @@ def create_web(
     if alive:
         web.state.site.alive = alive
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages, subscriptions, personal, editors, api, health):
+    web.mount(docs.ASSETS, StaticFiles(directory=docs.assets_folder()), name="api-docs")
+    for module in (pages, subscriptions, personal, editors, api, docs, health):
         web.include_router(module.router)
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)

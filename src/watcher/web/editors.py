@@ -17,7 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watcher.notify.links import make_token
-from watcher.notify.review import decide
+from watcher.notify.review import decide, decision_of
 from watcher.store import read_transaction, write_transaction
 from watcher.store.editors import (
     Session,
@@ -139,7 +139,8 @@ def invitation_link(site_url: str, editor_id: int, secret: str) -> str:
 
 
 @router.get("/review", response_model=None)
-async def queue(request: Request, country: str | None = None) -> Response:
+async def queue(request: Request, country: str | None = None, done: int | None = None) -> Response:
+    """The changes waiting, oldest first; after a decision (`done`), what it did."""
     session = await editor_session(request)
     if session is None:
         return RedirectResponse("/editor/sign-in", status_code=303)
@@ -148,12 +149,14 @@ async def queue(request: Request, country: str | None = None) -> Response:
     async with read_transaction(site.app.engine) as connection:
         records = await waiting(connection, country=code)
         readers = await held_readers(connection, [record.id for record in records])
+    decision = await decision_of(site.app.engine, done) if done else None
     context = {
         "records": records,
         "readers": readers,
         "country": code,
         "session": session,
         "countries": site.app.settings.countries,
+        "decision": decision,
     }
     return site.page(request, "review.html", context)
 
