@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from tests.configs import base, errors_of
 from tests.conftest import Clock, demo_data
@@ -25,8 +25,10 @@ from watcher.config import ConfigError
 from watcher.config.model import check_email
 from watcher.demo.site import SiteServer
 from watcher.loading import build_config
-from watcher.store import read_transaction
+from watcher.render.json import subscriber_json
+from watcher.store import create_engine, migrate, read_transaction, write_transaction
 from watcher.store.schema import messages, subscribers
+from watcher.store.subscribers import list_subscribers
 
 SECRET = "webhook-secret-0123456789abcdef"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -119,6 +121,63 @@ async def test_a_change_reaches_the_webhook_signed_once(
     assert profile["web_url"].endswith(f"/changes/{profile['id']}")
     assert row.recipient == "channel:ops"  # the name, never the URL
     assert receiver.url not in json.dumps([str(value) for value in row])
+
+
+async def test_a_channels_subscriber_has_its_name_in_a_column_of_its_own(
+    site: SiteServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    config = channel_config(site, receiver, tmp_path)
+    async with open_app(config) as app, read_transaction(app.engine) as connection:
+        row = (await connection.execute(select(subscribers))).one()
+        (reader,) = await list_subscribers(connection)
+    assert (row.email, row.channel, row.email_key) == ("", "ops", "channel:ops")
+    assert (reader.email, reader.channel, reader.address) == ("", "ops", "channel:ops")
+    assert subscriber_json(reader)["email"] == "channel:ops"  # as `--json` always said
+    assert subscriber_json(reader)["channel"] == "ops"
+
+
+async def test_an_older_database_moves_channel_names_out_of_the_address(
+    each_database: str,
+) -> None:
+    """Upgrading (migration 0017): `channel:NAME` in `email` becomes `channel` = NAME."""
+    from alembic import command
+
+    from watcher.store.migrate import alembic_config
+
+    def to_0016(connection: Any) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0016")
+
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    engine = create_engine(each_database)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(to_0016)
+        async with write_transaction(engine) as connection:
+            for address in ("channel:ops", "reader@example.org"):
+                await connection.execute(
+                    insert(subscribers).values(
+                        email=address,
+                        email_key=address.lower(),
+                        status="active",
+                        origin="config",
+                        token=address,
+                        hard_bounces=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        await migrate(engine)
+        async with engine.connect() as connection:
+            query = select(subscribers.c.email, subscribers.c.channel, subscribers.c.email_key)
+            rows = sorted((await connection.execute(query)).all())
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        ("", "ops", "channel:ops"),
+        ("reader@example.org", None, "reader@example.org"),
+    ]
 
 
 async def test_trouble_is_retried_with_backoff_and_a_repeat_is_dropped_by_its_key(

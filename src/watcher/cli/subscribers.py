@@ -161,7 +161,7 @@ async def show_subscribers(args: argparse.Namespace) -> int:
         zone = app.settings.service.timezone
         rows = [
             [
-                s.email,
+                s.address,
                 ", ".join(s.countries),
                 s.frequency,
                 s.status,

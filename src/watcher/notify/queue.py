@@ -112,7 +112,7 @@ async def _immediate_batch(
             if not changes:  # their choices changed since: none of it is theirs now
                 nothing += [n.id for r in readers for n in mine[(r, country)]]
                 continue
-            for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("email")):
+            for kind, group in by_kind(app, [people[r] for r in readers], attrgetter("address")):
                 composed = kind.change_messages(group, country, changes, now, app)
                 for reader, message in zip(group, composed, strict=True):
                     rows.append(message_row("change", reader.id, message, now))
@@ -172,7 +172,9 @@ async def _digests(app: Telling, frequency: str, now: datetime) -> int:
                 if not changes:  # their choices changed since: none of it is theirs now
                     await drop_notifications(connection, [item.id for item in mine])
                     continue
-                composed = kind_of(app, reader.email).digest_message(reader, changes, now, end, app)
+                composed = kind_of(app, reader.address).digest_message(
+                    reader, changes, now, end, app
+                )
                 message_id = await add_message(
                     connection,
                     composed,

@@ -75,7 +75,8 @@ def review_json(record: ChangeRecord) -> dict[str, Any] | None:
 
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     return {
-        "email": subscriber.email,
+        "email": subscriber.address,  # `channel:NAME` for a channel's, as it always was
+        "channel": subscriber.channel,
         "countries": list(subscriber.countries),
         "sections": [
             {"country": country, "section": name} for country, name in subscriber.sections

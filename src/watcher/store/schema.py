@@ -169,8 +169,10 @@ subscribers = Table(
     "subscribers",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("email", String(254), nullable=False),
-    Column("email_key", String(254), nullable=False),  # lower-cased, for uniqueness
+    Column("email", String(254), nullable=False),  # "" for a channel's subscriber
+    Column("channel", String(40)),  # a configured channel's name (notify/channels/)
+    # The address lower-cased, for uniqueness; "channel:NAME" for a channel's subscriber.
+    Column("email_key", String(254), nullable=False),
     Column("frequency", String(16), nullable=False, default="immediate"),
     Column("status", String(16), nullable=False),  # pending, active, suspended, unsubscribed
     Column("origin", String(16), nullable=False),  # config, cli, api, web

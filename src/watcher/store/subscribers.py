@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from watcher.config.model import SubscriberConfig
+from watcher.config.model import CHANNEL_PREFIX, SubscriberConfig
 from watcher.diff.interest import Interest
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
 from watcher.store.follows import add_follows, cleaned, follows_of, set_follows
@@ -36,7 +36,7 @@ CONFIRM_RESEND_AFTER = timedelta(minutes=10)  # at most one confirmation email p
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     id: int
-    email: str
+    email: str  # "" for a channel's subscriber
     frequency: str
     status: str
     origin: str
@@ -47,6 +47,12 @@ class Subscriber:
     hard_bounces: int
     sections: tuple[tuple[str, str], ...] = ()  # (country or "*", top-level section name)
     keywords: tuple[str, ...] = ()
+    channel: str | None = None  # a configured channel's name, for a channel's subscriber
+
+    @property
+    def address(self) -> str:
+        """Where their messages go: the email address, or `channel:NAME`."""
+        return f"{CHANNEL_PREFIX}{self.channel}" if self.channel else self.email
 
     @property
     def interest(self) -> Interest:
@@ -65,6 +71,14 @@ def secret_hash(secret: str) -> str:
 
 def email_key(email: str) -> str:
     return email.strip().lower()
+
+
+def _address_columns(address: str) -> dict[str, Any]:
+    """An address as the table keeps it: an email address, or a channel's name apart."""
+    address = address.strip()
+    if address.startswith(CHANNEL_PREFIX):
+        return {"email": "", "channel": address.removeprefix(CHANNEL_PREFIX)}
+    return {"email": address, "channel": None}
 
 
 async def find_subscriber(connection: AsyncConnection, email: str) -> Subscriber | None:
@@ -95,7 +109,7 @@ async def subscribe(
     if existing is None:
         result = await connection.execute(
             insert(subscribers).values(
-                email=email.strip(),
+                **_address_columns(email),
                 email_key=email_key(email),
                 frequency=frequency or "immediate",
                 status=ACTIVE,
@@ -212,7 +226,7 @@ async def sync_config_subscribers(
         query = select(subscribers).where(subscribers.c.email_key.in_(keys[start : start + 500]))
         found = (await connection.execute(query)).all()
         known.update(
-            (email_key(reader.email), reader) for reader in await with_choices(connection, found)
+            (email_key(reader.address), reader) for reader in await with_choices(connection, found)
         )
     written = 0
     for key, item in wanted.items():
@@ -298,6 +312,7 @@ async def with_choices(connection: AsyncConnection, rows: Sequence[Any]) -> list
             hard_bounces=row.hard_bounces,
             sections=chosen.get(row.id, ((), ()))[0],
             keywords=chosen.get(row.id, ((), ()))[1],
+            channel=row.channel,
         )
         for row in rows
     ]

@@ -142,7 +142,8 @@ class SectionChoice(BaseModel):
 
 
 class SubscriberOut(BaseModel):
-    email: str
+    email: str = Field(description="the address; `channel:NAME` for a configured channel")
+    channel: str | None = Field(None, description="the configured channel's name, if one")
     countries: list[str]
     sections: list[SectionChoice]
     keywords: list[str]

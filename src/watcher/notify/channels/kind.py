@@ -81,7 +81,7 @@ def composed(reader: Subscriber, subject: str, payload: dict[str, Any]) -> Compo
 
     key = secrets.token_hex(16)
     body = json.dumps({"id": key, **payload}, ensure_ascii=False, separators=(",", ":"))
-    return Composed(recipient=reader.email, subject=subject, message_id=key, body=body.encode())
+    return Composed(recipient=reader.address, subject=subject, message_id=key, body=body.encode())
 
 
 class SenderTransport:
