@@ -3,7 +3,8 @@ the kinds of source (`extract/kinds/rules.py`) and of channel (`notify/channels/
 it from their registries so that `config/` knows nothing above it.
 
 Every program (the command line, the service, the demo) and every test reads its
-configuration through `load_config` or `build_config` here.
+configuration through `load_config` or `build_config` here; a source given alone (a desk's
+form, `watcher try`, the API's preview) is checked by the same rules in `source_from`.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from watcher.config import Config, loader
-from watcher.config.model import SourceConfig
+from pydantic import ValidationError
+
+from watcher.config import Config, ConfigError, Source, loader
+from watcher.config.model import CountryConfig, SourceConfig
+from watcher.config.sources import resolve_source
 from watcher.notify import channels
 
 
@@ -60,6 +64,23 @@ def load_config(
 def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | None) -> Config:
     """A configuration from a parsed file's tables (`data` is left as it was)."""
     return loader.build_config(data, environ, path, rules=RULES)
+
+
+def source_from(fields: dict[str, Any], config: Config, country: str = "XX") -> Source:
+    """One source as a form, a command line or the API gives it (`url`, `kind`, `select`,
+    ...: the keys of `[[countries.sources]]`), checked by every rule the file's sources are,
+    resolved with `config`'s `[checks]`. Raises `ConfigError`, a line per problem, each
+    naming its field (`select: invalid CSS selector ...`)."""
+    countries = [c for c in config.settings.countries if c.code == country.upper()]
+    home = countries[0] if countries else CountryConfig(code=country, name=country)
+    try:
+        model = SourceConfig.model_validate(fields)
+    except ValidationError as exc:
+        raise ConfigError(loader.explain_fields(exc, SourceConfig)) from None
+    problems = RULES.source_problems(model)
+    if problems:
+        raise ConfigError([f"{key}: {what}" if key else what for key, what in problems])
+    return resolve_source(config.settings, home, model, RULES.source_kind(model))
 
 
 @cache

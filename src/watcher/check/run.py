@@ -208,15 +208,10 @@ async def _fetch(app: Checking, group: list[tuple[Source, SourceState]]) -> Fetc
     validators = states[0].validators if same and not fresh else Validators()
     # An "auto" source asks for the kind its last check found, once there was one.
     kinds = {src.kind if src.kind != "auto" else (s.kind or "auto") for src, s in group}
-    request = Request(
-        url=source.url,
-        timeout=max(src.timeout for src, _ in group).total_seconds(),
-        max_bytes=max(src.max_bytes for src, _ in group),
-        accept=accept_header(kinds.pop() if len(kinds) == 1 else "auto"),
-        validators=validators,
-        headers=source.headers,
-        allow_private=source.allow_private,
-        wait_for=_wait_for(group) if source.fetch == "browser" else None,
+    request = request_for(
+        [src for src, _ in group],
+        accept_header(kinds.pop() if len(kinds) == 1 else "auto"),
+        validators,
     )
     fetcher = app.browser if source.fetch == "browser" else app.fetcher
     started = time.perf_counter()
@@ -246,10 +241,26 @@ class _Again:
         return await self.response
 
 
-def _wait_for(group: list[tuple[Source, SourceState]]) -> str | None:
-    """What the browser waits for before it takes the page: the `select` of the group's
-    sources when they share one (Playwright's own syntax for XPath), else network idle."""
-    selects = {source.select for source, _ in group}
+def request_for(sources: list[Source], accept: str, validators: Validators) -> Request:
+    """The one request for sources sharing a URL: the longest timeout and largest size any
+    of them allows, the first one's headers."""
+    source = sources[0]
+    return Request(
+        url=source.url,
+        timeout=max(src.timeout for src in sources).total_seconds(),
+        max_bytes=max(src.max_bytes for src in sources),
+        accept=accept,
+        validators=validators,
+        headers=source.headers,
+        allow_private=source.allow_private,
+        wait_for=_wait_for(sources) if source.fetch == "browser" else None,
+    )
+
+
+def _wait_for(sources: list[Source]) -> str | None:
+    """What the browser waits for before it takes the page: the `select` of the sources
+    when they share one (Playwright's own syntax for XPath), else network idle."""
+    selects = {source.select for source in sources}
     select = selects.pop() if len(selects) == 1 else None
     if select is None:
         return None

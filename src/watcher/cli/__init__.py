@@ -29,11 +29,25 @@ from watcher.cli import (
     review,
     run,
     subscribers,
+    trying,
 )
 from watcher.cli.common import CommandError
 from watcher.logs import setup_logging
 
-COMMANDS = (run, check, changes, review, noise, subscribers, editors, outbox, prune, demo, health)
+COMMANDS = (
+    run,
+    check,
+    trying,
+    changes,
+    review,
+    noise,
+    subscribers,
+    editors,
+    outbox,
+    prune,
+    demo,
+    health,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

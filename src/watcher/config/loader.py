@@ -335,10 +335,20 @@ def _explain(
     return lines
 
 
-def _describe(error: Any, loc: tuple[Any, ...]) -> str:
+def explain_fields(exc: ValidationError, model: type[BaseModel]) -> list[str]:
+    """One line per problem of `model`'s fields given alone (a source from a form): the
+    field's key and what is wrong, as the file's lines say it."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        lines.append(f"{_dotted(loc) or model.__name__}: {_describe(error, loc, model)}")
+    return lines
+
+
+def _describe(error: Any, loc: tuple[Any, ...], root: type[BaseModel] = Settings) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "unknown key" + _suggest(loc)
+        return "unknown key" + _suggest(loc, root)
     if kind == "missing":
         return "required key is missing"
     message = str(error["msg"])
@@ -349,9 +359,9 @@ def _describe(error: Any, loc: tuple[Any, ...]) -> str:
     return f"{message[0].lower()}{message[1:]}"
 
 
-def _suggest(loc: tuple[Any, ...]) -> str:
+def _suggest(loc: tuple[Any, ...], root: type[BaseModel] = Settings) -> str:
     """Name the closest known key, walking the models along the path of the unknown one."""
-    model: type[BaseModel] = Settings
+    model: type[BaseModel] = root
     for part in loc[:-1]:
         if isinstance(part, int):
             continue

@@ -6,6 +6,7 @@ from typing import Any
 
 from watcher.config import Config
 from watcher.extract.noise import Noise
+from watcher.extract.preview import Preview
 from watcher.render.times import iso
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message
@@ -104,4 +105,19 @@ def message_json(message: Message) -> dict[str, Any]:
         "created_at": iso(message.created_at),
         "sent_at": iso(message.sent_at),
         "body_dropped_at": iso(message.body_dropped_at),
+    }
+
+
+def preview_json(preview: Preview) -> dict[str, Any]:
+    """A source tried before it is saved (`check/preview.py`), as the API and `watcher try
+    --json` give it."""
+    return {
+        "kind": preview.kind,
+        "last_updated": preview.last_updated,
+        "sections": [
+            {"path": list(section.path), "lines": list(section.lines)}
+            for section in preview.sections
+        ],
+        "warnings": list(preview.warnings),
+        "removed": list(preview.removed),
     }

@@ -10,14 +10,19 @@ import hmac
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from watcher.check import run_pass
 from watcher.config.model import country_key
 from watcher.diff.interest import MAX_KEYWORDS
-from watcher.render.json import change_json, noise_json, source_json, subscriber_json
+from watcher.render.json import (
+    change_json,
+    noise_json,
+    source_json,
+    subscriber_json,
+)
 from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import get_change, list_changes
 from watcher.store.follows import sections_seen
@@ -298,60 +303,6 @@ async def change(request: Request, change_id: ChangeId) -> dict[str, Any]:
         record = await get_change(connection, change_id)
     if record is None:
         raise HTTPException(404, "no such change")
-    return change_json(record, app.config, full=True)
-
-
-class ApproveIn(BaseModel):
-    decision: Literal["approve"]
-    note: str | None = Field(None, max_length=2000, description="atop the readers' email")
-
-
-class DiscardIn(BaseModel):
-    decision: Literal["discard"]
-    note: str = Field(
-        min_length=1, max_length=2000, pattern=r"\S", description="why: required to discard"
-    )
-
-
-ReviewIn = Annotated[ApproveIn | DiscardIn, Field(discriminator="decision")]
-
-
-@router.post(
-    "/changes/{change_id}/review",
-    response_model=ChangeFull,
-    summary="Approve or discard a change waiting for review",
-    responses=answers(404, 409, conflict="the change is not waiting for review"),
-)
-async def review(
-    request: Request, change_id: ChangeId, decision: Annotated[ReviewIn, Body()]
-) -> dict[str, Any]:
-    """As an editor does on the queue: approved, its readers are told what changed since
-    what they last heard; discarded, they never are. The change comes back as
-    `GET /changes/{id}` gives it, its `review` saying what was done."""
-    from watcher.notify.review import decide
-
-    site = site_of(request)
-    app = site.app
-    async with read_transaction(app.engine) as connection:
-        if await get_change(connection, change_id) is None:
-            raise HTTPException(404, "no such change")
-    done = await decide(
-        app.engine,
-        app.extraction,
-        change_id,
-        approve=decision.decision == "approve",
-        editor="API",
-        note=decision.note,
-        now=app.clock(),
-        deadline=app.settings.checks.extract_timeout.total_seconds(),
-    )
-    if done is None:
-        raise HTTPException(409, "this change is not waiting for review")
-    if done.state == "approved":
-        site.kick()  # its news may go out now
-    async with read_transaction(app.engine) as connection:
-        record = await get_change(connection, change_id)
-    assert record is not None
     return change_json(record, app.config, full=True)
 
 

@@ -38,7 +38,16 @@ def create_web(
     kick: Callable[[], None] | None = None,
     alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    from watcher.web import api, docs, editors, health, pages, personal, subscriptions
+    from watcher.web import (
+        api,
+        api_desk,
+        docs,
+        editors,
+        health,
+        pages,
+        personal,
+        subscriptions,
+    )
 
     web = FastAPI(
         title="watcher",
@@ -60,7 +69,7 @@ def create_web(
         web.state.site.alive = alive
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.mount(docs.ASSETS, StaticFiles(directory=docs.assets_folder()), name="api-docs")
-    for module in (pages, subscriptions, personal, editors, api, docs, health):
+    for module in (pages, subscriptions, personal, editors, api, api_desk, docs, health):
         web.include_router(module.router)
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)
