@@ -93,25 +93,10 @@ async def decide(
     """Approve or discard a waiting change, as the module says; what was done, or None when
     it is not waiting (decided already, or unknown). Comparisons run in `pool`, each within
     `deadline` seconds (`checks.extract_timeout`)."""
-    if not await _decided(engine, pool, change_id, approve, editor, note, now, deadline):
-        return None
-    return await decision_of(engine, change_id)
-
-
-async def _decided(
-    engine: AsyncEngine,
-    pool: BoundedPool,
-    change_id: int,
-    approve: bool,
-    editor: str,
-    note: str | None,
-    now: datetime,
-    deadline: float,
-) -> bool:
     async with read_transaction(engine) as connection:
         target = await reviewed(connection, change_id)
         if target is None or target.review != WAITING:
-            return False
+            return None
         source = target.source_id
         plan, earlier = [], []
         if target.kind == "page":
@@ -145,7 +130,7 @@ async def _decided(
             note=note,
             now=now,
         ):
-            return False
+            return None
         for told_id, change in told.items():
             if change is not None:
                 review = APPROVED if told_id == change_id and approve else WAITING
@@ -169,7 +154,7 @@ async def _decided(
                 + (": the page is as readers were last told" if nothing else ", which tells it"),
                 now=now,
             )
-    return True
+    return await decision_of(engine, change_id)
 
 
 async def _compare(
