@@ -11,6 +11,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from tests.conftest import write_config
 from tests.service import API_TOKEN, Running, service_data, start
@@ -51,14 +52,20 @@ def test_the_api_keeps_its_documented_promises(api_schema: Any) -> None:
     # plugin does not run under pytest 9); call_and_validate runs the default checks.
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) >= 5
-    for operation in operations:
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    def conforming(excluded: list[Any]) -> Any:
         def conforms(case: Any) -> None:
-            case.call_and_validate(headers=AUTH)
+            case.call_and_validate(headers=AUTH, excluded_checks=excluded)
 
-        conforms()
+        return conforms
+
+    for operation in operations:
+        # A preview of a schema-valid source may still be refused (a selector its kind's
+        # language does not compile, a URL that does not answer): a 422, as documented.
+        excluded = [positive_data_acceptance] if operation.path == "/api/v1/preview" else []
+
+        bounded = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        bounded(given(case=operation.as_strategy())(conforming(excluded)))()
 
 
 def test_without_the_token_every_operation_is_refused(service: Running) -> None:

@@ -10,17 +10,21 @@ raises the `CheckError` a failed check would record, with the same reason. It is
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from typing import Protocol
 
 from watcher.check.run import request_for
 from watcher.config import Settings, Source
+from watcher.errors import CheckError, InternalError
 from watcher.extract import Document
 from watcher.extract.bounded import BoundedPool
 from watcher.extract.kinds import KINDS, Reading, accept_header, detect, read_response
 from watcher.extract.preview import Preview, sections_of, taken_away
 from watcher.fetch import Fetcher, Response, Validators
 from watcher.fetch.browser import BrowserFetcher
+
+log = logging.getLogger("watcher.check")
 
 
 class Previewing(Protocol):
@@ -39,7 +43,18 @@ class Previewing(Protocol):
 
 
 async def preview(parts: Previewing, source: Source) -> Preview:
-    """Fetch `source` and read it; raises the `CheckError` its check would fail with."""
+    """Fetch `source` and read it; raises the `CheckError` its check would fail with (one
+    error boundary, as a check's: anything else is an `InternalError`, its traceback logged)."""
+    try:
+        return await _preview(parts, source)
+    except CheckError:
+        raise
+    except Exception as exc:
+        log.error("preview of %s: unexpected error", source.url, exc_info=exc)
+        raise InternalError("previewing", exc) from None
+
+
+async def _preview(parts: Previewing, source: Source) -> Preview:
     kind_name = source.kind if source.kind != "auto" else "auto"
     request = request_for([source], accept_header(kind_name), Validators())
     fetcher = parts.browser if source.fetch == "browser" else parts.fetcher

@@ -65,6 +65,7 @@ def register(commands: Any) -> None:
         formatter_class=raw,
     )
     show.add_argument("--all", action="store_true", help="include unsubscribed and suspended")
+    show.add_argument("--search", metavar="TEXT", help="only addresses holding TEXT (any case)")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=show_subscribers)
 
@@ -151,12 +152,14 @@ async def show_subscribers(args: argparse.Namespace) -> int:
 
     async with app_of(args) as app:
         async with read_transaction(app.engine) as connection:
-            found = await list_subscribers(connection, include_inactive=args.all)
+            found = await list_subscribers(
+                connection, include_inactive=args.all, search=args.search
+            )
         if args.json:
             print_json([subscriber_json(subscriber) for subscriber in found])
             return 0
         if not found:
-            print("No subscribers yet." if not args.all else "No subscribers.")
+            print("No subscribers yet." if not (args.all or args.search) else "No subscribers.")
             return 0
         zone = app.settings.service.timezone
         rows = [

@@ -43,6 +43,7 @@ _NOT_IN_ADDRESS = (
 _EMAIL = re.compile(
     f"^[^{_NOT_IN_ADDRESS}:]+@[^{_NOT_IN_ADDRESS}.]+(\\.[^{_NOT_IN_ADDRESS}.]+)*$"
 )  # ":" only quoted (RFC 5322)
+_NOT_IN_URL = re.compile("[\\x00-\\x1f\\x7f\\ud800-\\udfff]")
 _COUNTRY_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$")
 _SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,79}$")
 
@@ -314,7 +315,9 @@ class SourceConfig(ScheduleFields):
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:
-        if not re.match(r"^https?://[^/\s]+", url):
+        # No control characters, nor lone surrogates: no request can carry them (a file
+        # cannot hold them; a form or the API's JSON can).
+        if not re.match(r"^https?://[^/\s]+", url) or _NOT_IN_URL.search(url):
             raise ValueError(f"{url!r} is not an http(s) URL")
         return url
 

@@ -9,6 +9,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -113,6 +114,20 @@ async def find_request(
         return None
     if row.confirm_expires_at < now:
         return None
+    return await _request_of(connection, row)
+
+
+async def waiting_request(connection: AsyncConnection, email: str) -> Request | None:
+    """The request of this address still awaiting its confirmation (expired or not), to
+    send its confirmation again; None when there is none."""
+    query = select(subscribers).where(
+        subscribers.c.email_key == email_key(email), subscribers.c.confirm_hash.is_not(None)
+    )
+    row = (await connection.execute(query)).first()
+    return await _request_of(connection, row) if row is not None else None
+
+
+async def _request_of(connection: AsyncConnection, row: Any) -> Request:
     [subscriber] = await with_choices(connection, [row])
     countries = tuple(code for code in (row.requested_countries or "").split(",") if code)
     follows = json.loads(row.requested_follows or "{}")

@@ -31,6 +31,7 @@ UNSUBSCRIBED = "unsubscribed"
 
 
 CONFIRM_RESEND_AFTER = timedelta(minutes=10)  # at most one confirmation email per address
+CONFIRM_LIFETIME = timedelta(hours=48)  # a confirmation link works this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,11 +270,16 @@ async def subscribers_by_ids(
 
 
 async def list_subscribers(
-    connection: AsyncConnection, *, include_inactive: bool = False
+    connection: AsyncConnection, *, include_inactive: bool = False, search: str | None = None
 ) -> list[Subscriber]:
+    """Subscribers in address order; with `search`, those whose address holds it (any case)."""
     query = select(subscribers).order_by(subscribers.c.email_key)
     if not include_inactive:
         query = query.where(subscribers.c.status == ACTIVE)
+    if search:
+        query = query.where(
+            subscribers.c.email_key.contains(search.strip().lower(), autoescape=True)
+        )
     rows = (await connection.execute(query)).all()
     return await with_choices(connection, rows)
 

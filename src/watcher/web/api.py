@@ -310,10 +310,13 @@ async def change(request: Request, change_id: ChangeId) -> dict[str, Any]:
 async def subscribers(
     request: Request,
     inactive: Annotated[bool, Query(description="include the unsubscribed")] = False,
+    q: Annotated[
+        str | None, Query(max_length=254, description="only addresses holding this, any case")
+    ] = None,
 ) -> list[dict[str, Any]]:
     app = site_of(request).app
     async with read_transaction(app.engine) as connection:
-        found = await list_subscribers(connection, include_inactive=inactive)
+        found = await list_subscribers(connection, include_inactive=inactive, search=q)
     return [subscriber_json(subscriber) for subscriber in found]
 
 

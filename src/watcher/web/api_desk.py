@@ -1,12 +1,13 @@
 """The API for the desk's work (issue 27): a source tried before it is added
-(`POST /api/v1/preview`) and an editor's decision (`POST /api/v1/changes/{id}/review`),
-behind the same token as the rest of `/api/v1` (`web/api.py`)."""
+(`POST /api/v1/preview`), an editor's decision (`POST /api/v1/changes/{id}/review`), and an
+operator's care of subscribers (erase, resend a confirmation), behind the same token as the
+rest of `/api/v1` (`web/api.py`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.render.json import change_json, preview_json
@@ -29,7 +30,7 @@ class SourceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(description="http(s)")
+    url: str = Field(pattern=r"^https?://[^/\s]+", max_length=2000, description="http(s)")
     kind: str | None = Field(None, description="auto (default), page, feed, json or pdf")
     select: str | None = Field(None, description="CSS, xpath:..., or jq:... for JSON")
     exclude: list[str] | None = None
@@ -56,6 +57,12 @@ class PreviewOut(BaseModel):
     "/preview",
     response_model=PreviewOut,
     summary="What a source would keep, before it is added",
+    responses={
+        422: {
+            "description": "a field its kind refuses (`detail` a list naming each), or the"
+            " reason the fetch or the reading failed (`detail` a string, as a failed check's)"
+        }
+    },
 )
 async def preview_source(request: Request, wanted: SourceIn) -> dict[str, Any]:
     """Fetched and read as its check would read it; nothing is written. A source written
@@ -135,3 +142,69 @@ async def review(
         record = await get_change(connection, change_id)
     assert record is not None
     return change_json(record, app.config, full=True)
+
+
+@router.delete(
+    "/subscribers/{email}",
+    status_code=204,
+    summary="Erase a subscriber, as the reader's own erase does",
+    responses=answers(404, 409, conflict="the subscriber is declared in the configuration file"),
+)
+async def erase_subscriber(request: Request, email: str) -> Response:
+    """Their subscription, choices and waiting news are deleted; the messages sent to them
+    stay only as counts, without address, text or error."""
+    from watcher.store import write_transaction
+    from watcher.store.personal import erase_reader
+    from watcher.store.subscribers import find_subscriber
+
+    app = site_of(request).app
+    async with write_transaction(app.engine) as connection:
+        reader = await find_subscriber(connection, email)
+        if reader is None:
+            raise HTTPException(404, "no such subscriber")
+        if reader.origin == "config":
+            where = app.config.path or "the configuration"
+            raise HTTPException(409, f"declared in {where}: remove them there")
+        await erase_reader(connection, reader, app.clock())
+    return Response(status_code=204)
+
+
+class ResentOut(BaseModel):
+    email: str
+    sent: bool = Field(description="false: one went out less than ten minutes ago")
+
+
+@router.post(
+    "/subscribers/{email}/resend",
+    response_model=ResentOut,
+    summary="Send a reader's confirmation email again",
+    responses=answers(404, 409, conflict="no confirmation is waiting for this address"),
+)
+async def resend_confirmation(request: Request, email: str) -> dict[str, Any]:
+    """A fresh link for the subscription the address asked for and has not confirmed yet
+    (the last one lost, or expired); the same email the form sends."""
+    from watcher.notify.confirmations import send_confirmation
+    from watcher.store.requests import waiting_request
+    from watcher.store.subscribers import find_subscriber
+
+    site = site_of(request)
+    app = site.app
+    async with read_transaction(app.engine) as connection:
+        if await find_subscriber(connection, email) is None:
+            raise HTTPException(404, "no such subscriber")
+        asked = await waiting_request(connection, email)
+    if asked is None:
+        raise HTTPException(409, "no confirmation is waiting for this address")
+    sent = await send_confirmation(
+        app.engine,
+        app.composer,
+        email=asked.subscriber.email,
+        countries=asked.countries,
+        frequency=asked.frequency,
+        sections=asked.sections,
+        keywords=asked.keywords,
+        now=app.clock(),
+    )
+    if sent:
+        site.kick()
+    return {"email": asked.subscriber.email, "sent": sent}

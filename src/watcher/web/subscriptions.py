@@ -9,9 +9,7 @@ must not subscribe or unsubscribe anyone by doing so.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -19,12 +17,12 @@ from fastapi.responses import HTMLResponse
 
 from watcher.config.model import FREQUENCIES, check_email
 from watcher.diff.interest import MAX_KEYWORDS, clean_keyword
+from watcher.notify.confirmations import send_confirmation
 from watcher.notify.links import make_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.follows import sections_seen
-from watcher.store.notifications import add_message
 from watcher.store.requests import Request as SubscriptionRequest
-from watcher.store.requests import confirm_request, find_request, request_subscription
+from watcher.store.requests import confirm_request, find_request
 from watcher.store.subscribers import (
     Subscriber,
     change_subscription,
@@ -35,7 +33,6 @@ from watcher.web.security import same_origin
 from watcher.web.site import Site, by_link, everywhere, site_of
 
 router = APIRouter(include_in_schema=False)
-CONFIRM_LIFETIME = timedelta(hours=48)
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$", re.IGNORECASE)
 
 
@@ -130,37 +127,18 @@ async def choices_of(site: Site, form: Any) -> Choices:
 
 async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> None:
     app = site.app
-    now = app.clock()
-    secret = secrets.token_urlsafe(24)
-    async with write_transaction(app.engine) as connection:
-        subscriber_id = await request_subscription(
-            connection,
-            email=email,
-            countries=chosen.countries,
-            frequency=frequency,
-            now=now,
-            secret=secret,
-            lifetime=CONFIRM_LIFETIME,
-            sections=chosen.sections,
-            keywords=chosen.keywords,
-        )
-        if subscriber_id is None:  # a confirmation went out moments ago: no second one
-            return
-        url = app.composer.links.confirm(make_token(subscriber_id, secret))
-        composed = app.composer.confirmation_message(
-            email,
-            url,
-            chosen.countries,
-            frequency,
-            CONFIRM_LIFETIME,
-            now,
-            sections=chosen.sections,
-            keywords=chosen.keywords,
-        )
-        await add_message(
-            connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
-        )
-    site.kick()
+    sent = await send_confirmation(
+        app.engine,
+        app.composer,
+        email=email,
+        countries=chosen.countries,
+        frequency=frequency,
+        sections=chosen.sections,
+        keywords=chosen.keywords,
+        now=app.clock(),
+    )
+    if sent:
+        site.kick()
 
 
 async def _subscription_request(site: Site, token: str) -> SubscriptionRequest:

@@ -1,0 +1,63 @@
+"""The confirmation email of a subscription asked for (double opt-in): recorded with a fresh
+secret and queued in one transaction, for the web's form and for an operator's resend
+(`POST /api/v1/subscribers/{email}/resend`, `watcher resend`), which send the same email."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from watcher.notify.compose import Composer
+from watcher.notify.links import make_token
+from watcher.store import write_transaction
+from watcher.store.notifications import add_message
+from watcher.store.requests import request_subscription
+from watcher.store.subscribers import CONFIRM_LIFETIME
+
+
+async def send_confirmation(
+    engine: AsyncEngine,
+    composer: Composer,
+    *,
+    email: str,
+    countries: Sequence[str],
+    frequency: str,
+    sections: Sequence[tuple[str, str]],
+    keywords: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Record the request and queue its confirmation; False when one went to this address
+    moments ago (`CONFIRM_RESEND_AFTER`): no second email then."""
+    secret = secrets.token_urlsafe(24)
+    async with write_transaction(engine) as connection:
+        subscriber_id = await request_subscription(
+            connection,
+            email=email,
+            countries=countries,
+            frequency=frequency,
+            now=now,
+            secret=secret,
+            lifetime=CONFIRM_LIFETIME,
+            sections=sections,
+            keywords=keywords,
+        )
+        if subscriber_id is None:
+            return False
+        url = composer.links.confirm(make_token(subscriber_id, secret))
+        composed = composer.confirmation_message(
+            email,
+            url,
+            countries,
+            frequency,
+            CONFIRM_LIFETIME,
+            now,
+            sections=sections,
+            keywords=keywords,
+        )
+        await add_message(
+            connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
+        )
+    return True

@@ -1,0 +1,124 @@
+"""An operator's care of subscribers from the API (issue 27): search by address, erase a
+reader as their own erase does, send a lost confirmation again; a reader declared in the
+configuration is the file's to change."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SAME_SITE, Clock, bearer, demo_data, web_client
+from watcher.app import App, open_app
+from watcher.demo.site import SiteServer
+from watcher.loading import build_config
+from watcher.store import read_transaction
+from watcher.store.messages import list_messages
+from watcher.store.subscribers import find_subscriber
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+READER = "Asked.Once@Readers.example"
+
+
+@pytest.fixture
+async def desk(
+    site: SiteServer, tmp_path: Path
+) -> AsyncIterator[tuple[App, Clock, httpx.AsyncClient]]:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"]["maildir"] = str(tmp_path / "mail")
+    clock = Clock(START)
+    config = build_config(data, {}, tmp_path / "watcher.toml")
+    async with open_app(config, clock=clock) as app, web_client(app) as http:
+        yield app, clock, http
+
+
+async def confirmations(app: App, address: str) -> list[str]:
+    """The confirmation links mailed to `address`, oldest first."""
+    async with read_transaction(app.engine) as connection:
+        found = [m for m in await list_messages(connection, limit=100) if m.kind == "confirm"]
+    links = []
+    for message in sorted(found, key=lambda m: m.id):
+        if message.recipient.lower() == address.lower():
+            body = message.body.decode().replace("=\r\n", "")
+            links.append(re.findall(r"http://127\.0\.0\.1:8080(/confirm/[^\s\"<=]+)", body)[0])
+    return links
+
+
+async def test_a_lost_confirmation_is_sent_again_and_its_new_link_works(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    app, clock, http = desk
+    form = {"email": READER, "countries": ["VN"], "frequency": "immediate"}
+    assert (await http.post("/subscribe", headers=SAME_SITE, data=form)).status_code == 200
+    path = f"/api/v1/subscribers/{READER.lower()}/resend"
+    soon = await http.post(path, headers=bearer())
+    assert soon.json() == {"email": READER, "sent": False}  # one went out moments ago
+    clock.advance(minutes=11)
+    again = await http.post(path, headers=bearer())
+    assert again.status_code == 200
+    assert again.json() == {"email": READER, "sent": True}
+    first, second = await confirmations(app, READER)
+    assert first != second
+    assert (await http.post(second, headers=SAME_SITE)).status_code == 200  # the new link
+    async with read_transaction(app.engine) as connection:
+        reader = await find_subscriber(connection, READER)
+    assert reader is not None
+    assert (reader.status, reader.countries) == ("active", ("VN",))
+
+    confirmed = await http.post(path, headers=bearer())
+    assert confirmed.status_code == 409  # nothing waits for a confirmation any more
+    unknown = await http.post("/api/v1/subscribers/nobody@x.example/resend", headers=bearer())
+    assert unknown.status_code == 404
+    assert (await http.post(path)).status_code == 401
+
+
+async def test_the_operator_searches_and_erases_a_reader(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    _, _, http = desk
+    wanted = {"email": "gone.soon@readers.example", "countries": ["LA"]}
+    assert (await http.post("/api/v1/subscribers", json=wanted, headers=bearer())).is_success
+    found = await http.get("/api/v1/subscribers?q=GONE.soon", headers=bearer())
+    assert [s["email"] for s in found.json()] == ["gone.soon@readers.example"]
+    every = await http.get("/api/v1/subscribers?q=EXAMPLE", headers=bearer())
+    assert len(every.json()) >= 2  # the demo's readers too, whatever the case
+    assert (await http.get("/api/v1/subscribers?q=%25", headers=bearer())).json() == []
+
+    erased = await http.delete("/api/v1/subscribers/gone.soon@readers.example", headers=bearer())
+    assert erased.status_code == 204
+    assert (await http.get("/api/v1/subscribers?q=gone", headers=bearer())).json() == []
+    again = await http.delete("/api/v1/subscribers/gone.soon@readers.example", headers=bearer())
+    assert again.status_code == 404
+    declared = (await http.get("/api/v1/subscribers", headers=bearer())).json()[0]["email"]
+    kept = await http.delete(f"/api/v1/subscribers/{declared}", headers=bearer())
+    assert kept.status_code == 409
+    assert "watcher.toml" in kept.json()["detail"]  # the file's to change
+
+
+def test_the_command_line_searches_erases_and_resends(
+    site: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.harness import Harness
+
+    harness = Harness(tmp_path, demo_data(site, f"sqlite:///{tmp_path / 'w.db'}"), capsys)
+    status, _, _ = harness.cli("subscribe", "Gone.Soon@readers.example", "LA")
+    assert status == 0
+    status, out, _ = harness.cli("subscribers", "--search", "gone.SOON")
+    assert "Gone.Soon@readers.example" in out
+    assert "editor@monitor.example" not in out
+    status, out, err = harness.cli("resend", "gone.soon@readers.example")
+    assert status == 2
+    assert "no confirmation is waiting for gone.soon@readers.example" in err
+    status, out, _ = harness.cli("erase", "gone.soon@readers.example")
+    assert status == 0
+    assert "Gone.Soon@readers.example is erased" in out
+    status, out, _ = harness.cli("subscribers", "--search", "gone")
+    assert "No subscribers." in out
+    status, _, err = harness.cli("erase", "editor@monitor.example")
+    assert status == 2
+    assert "is declared in" in err
+    assert "watcher.toml: remove them there" in err
