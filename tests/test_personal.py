@@ -74,8 +74,8 @@ async def test_a_reader_downloads_everything_held_about_them(
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", data["created_at"])
     assert all(m["created_at"].endswith("Z") for m in data["messages"])
     kinds = [message["kind"] for message in data["messages"]]
-    assert kinds == ["confirm", "change"]
-    change = data["messages"][1]
+    assert kinds == ["confirm", "welcome", "change"]  # the welcome carries the manage link
+    change = data["messages"][2]
     assert change["status"] == "sent"
     assert "Vietnam" in change["subject"]
     assert f"To: {READER}" in change["body"]
@@ -115,6 +115,7 @@ async def test_erasing_leaves_nothing_that_names_the_reader(
     assert after == before  # the counts are kept
     assert [(row.kind, row.status, row.body) for row in kept] == [
         ("confirm", "sent", b""),
+        ("welcome", "sent", b""),
         ("change", "sent", b""),
     ]
     assert all(row.subscriber_id is None for row in kept)

@@ -122,3 +122,56 @@ def test_the_command_line_searches_erases_and_resends(
     assert status == 2
     assert "is declared in" in err
     assert "watcher.toml: remove them there" in err
+
+
+async def messages_to(app: App, address: str) -> list[tuple[str, str]]:
+    async with read_transaction(app.engine) as connection:
+        found = await list_messages(connection, limit=100)
+    return [(m.kind, m.body.decode()) for m in found if m.recipient.lower() == address.lower()]
+
+
+async def test_a_confirmed_reader_is_welcomed_with_the_link_to_keep(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    app, _, http = desk
+    form = {"email": READER, "countries": ["VN"], "frequency": "daily"}
+    assert (await http.post("/subscribe", headers=SAME_SITE, data=form)).status_code == 200
+    (link,) = await confirmations(app, READER)
+    assert (await http.post(link, headers=SAME_SITE)).status_code == 200
+    welcome = [body for kind, body in await messages_to(app, READER) if kind == "welcome"]
+    assert len(welcome) == 1
+    text = welcome[0].replace("=\r\n", "")
+    assert "Subject: Welcome to" in text
+    manage = re.findall(r"http://127\.0\.0\.1:8080(/manage/[^\s\"<=]+)", text)[0]
+    page = await http.get(manage)
+    assert page.status_code == 200
+    assert "Vietnam" in page.text
+
+
+async def test_a_lost_manage_link_is_emailed_to_the_address_alone(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    app, clock, http = desk
+    wanted = {"email": "kept@readers.example", "countries": ["LA"]}
+    assert (await http.post("/api/v1/subscribers", json=wanted, headers=bearer())).is_success
+    form = await http.get("/manage-link")
+    assert 'action="/manage-link"' in form.text
+    answers = []
+    for address in ("kept@readers.example", "stranger@readers.example"):
+        sent = await http.post("/manage-link", headers=SAME_SITE, data={"email": address})
+        assert sent.status_code == 200
+        answers.append(re.sub(r"If \S+ follows", "If ADDRESS follows", sent.text))
+    assert "an email with its manage link is on its way" in answers[0]
+    assert answers[0] == answers[1]  # nothing tells a known address from a stranger
+    kept = [kind for kind, _ in await messages_to(app, "kept@readers.example")]
+    assert kept == ["manage"]
+    assert await messages_to(app, "stranger@readers.example") == []  # and the same answer
+    await http.post("/manage-link", headers=SAME_SITE, data={"email": "kept@readers.example"})
+    assert [kind for kind, _ in await messages_to(app, "kept@readers.example")] == ["manage"]
+    clock.advance(minutes=11)
+    await http.post("/manage-link", headers=SAME_SITE, data={"email": "kept@readers.example"})
+    assert len(await messages_to(app, "kept@readers.example")) == 2
+    elsewhere = await http.post("/manage-link", data={"email": "kept@readers.example"})
+    assert elsewhere.status_code == 403  # another site's form
+    wrong = await http.post("/manage-link", headers=SAME_SITE, data={"email": "not an address"})
+    assert wrong.status_code == 400

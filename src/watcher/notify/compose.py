@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -144,7 +144,7 @@ class Composer:
             context = self._context(PLACEHOLDER, "immediate", [update], subject, now)
             context["title"] = f"{name}: what changed"
             context["keyword_pattern"] = keyword_pattern(keywords)
-            return (subject, *self._render("change", context))
+            return (subject, *self.render("change", context))
 
         subject, text, html = self._fitting(render)
         return subject, Body.encode(text, HOLES), Body.encode(html, HOLES)
@@ -173,7 +173,7 @@ class Composer:
             context["keyword_pattern"] = keyword_pattern(subscriber.keywords)
             count = len(records)
             context["title"] = f"{label} digest: {count} change{'s' if count != 1 else ''}"
-            return (subject, *self._render("digest", context))
+            return (subject, *self.render("digest", context))
 
         subject, text, html = self._fitting(render)
         return self._message(
@@ -186,43 +186,6 @@ class Composer:
             list_id=f"{label} digest <{subscriber.frequency}.{self.list_domain}>",
             thread=f"<digest.{subscriber.frequency}@{self.domain}>",
         )
-
-    def confirmation_message(
-        self,
-        recipient: str,
-        confirm_url: str,
-        countries: Sequence[str],
-        frequency: str,
-        lifetime: timedelta,
-        now: datetime,
-        sections: Sequence[tuple[str, str]] = (),
-        keywords: Sequence[str] = (),
-    ) -> Composed:
-        """The double opt-in email: one link, valid for `lifetime`."""
-        subject = f"Confirm your subscription to {self.list_name}"
-        context = {
-            "subject": subject,
-            "preheader": "One click confirms it; ignore this email otherwise.",
-            "list_name": self.list_name,
-            "links": self.links,
-            "email": recipient,
-            "countries": self.describe(countries, sections, keywords),
-            "frequency": frequency,
-            "confirm_url": confirm_url,
-            "hours": int(lifetime.total_seconds() // 3600),
-        }
-        text, html = self._render("confirm", context)
-        message_id = new_message_id(self.domain, "confirm")
-        body = build_message(
-            sender=self.mail.from_,
-            recipient=recipient,
-            subject=subject,
-            text=quoted_printable(text),
-            html=quoted_printable(html),
-            message_id=message_id,
-            date=now,
-        )
-        return Composed(recipient, clean_header(subject), message_id, body)
 
     def alert_message(
         self, recipient: str, source: Source, state: SourceState, now: datetime
@@ -316,12 +279,14 @@ class Composer:
             "date": self._date,
         }
 
-    def _render(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:
+    def render(self, kind: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The text and HTML of templates `{kind}.txt` and `{kind}.html` (CSS inlined)."""
         text = self.env.get_template(f"{kind}.txt").render(context)
         html = self.inliner.inline(self.env.get_template(f"{kind}.html").render(context))
         return text, html
 
-    def _personal(self, subscriber: Subscriber) -> Personal:
+    def personal(self, subscriber: Subscriber) -> Personal:
+        """A reader's address, what they follow in words, and their own links."""
         token = make_token(subscriber.id, subscriber.token)
         return Personal(
             email=subscriber.email,
@@ -342,7 +307,7 @@ class Composer:
         list_id: str,
         thread: str,
     ) -> Composed:
-        personal = self._personal(subscriber)
+        personal = self.personal(subscriber)
         message_id = new_message_id(self.domain, kind)
         body = build_message(
             sender=self.mail.from_,

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from watcher.notify.accounts import confirmation_message
 from watcher.notify.compose import Composer
 from watcher.notify.links import make_token
 from watcher.store import write_transaction
@@ -47,7 +48,8 @@ async def send_confirmation(
         if subscriber_id is None:
             return False
         url = composer.links.confirm(make_token(subscriber_id, secret))
-        composed = composer.confirmation_message(
+        composed = confirmation_message(
+            composer,
             email,
             url,
             countries,

@@ -187,6 +187,18 @@ async def mark_failed(
     return bool(result.rowcount)
 
 
+async def sent_since(
+    connection: AsyncConnection, subscriber_id: int, kind: str, since: datetime
+) -> bool:
+    """Has a message of this kind been queued for this subscriber since `since`?"""
+    query = select(messages.c.id).where(
+        messages.c.subscriber_id == subscriber_id,
+        messages.c.kind == kind,
+        messages.c.created_at > since,
+    )
+    return (await connection.execute(query.limit(1))).first() is not None
+
+
 async def list_messages(
     connection: AsyncConnection, *, status: str | None = None, limit: int = 100
 ) -> list[Message]:

@@ -29,7 +29,7 @@ POLICY = (
 @router.get("/api/docs", response_class=HTMLResponse)
 async def api_docs(request: Request) -> HTMLResponse:
     site = site_of(request)
-    page = site.page(request, "api_docs.html", {"assets": ASSETS})
+    page = site.page(request, "api_docs.html", {})  # its paths: ASSETS, written in full
     page.headers["Content-Security-Policy"] = POLICY
     return page
 

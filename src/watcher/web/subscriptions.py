@@ -17,15 +17,21 @@ from fastapi.responses import HTMLResponse
 
 from watcher.config.model import FREQUENCIES, check_email
 from watcher.diff.interest import MAX_KEYWORDS, clean_keyword
+from watcher.notify.accounts import manage_link_message, welcome_message
 from watcher.notify.confirmations import send_confirmation
 from watcher.notify.links import make_token
 from watcher.store import read_transaction, write_transaction
 from watcher.store.follows import sections_seen
+from watcher.store.messages import sent_since
+from watcher.store.notifications import add_message
 from watcher.store.requests import Request as SubscriptionRequest
 from watcher.store.requests import confirm_request, find_request
 from watcher.store.subscribers import (
+    ACTIVE,
+    CONFIRM_RESEND_AFTER,
     Subscriber,
     change_subscription,
+    find_subscriber,
     subscriber_by_token,
     unsubscribe_subscriber,
 )
@@ -171,8 +177,12 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
     site = site_of(request)
     require_same_origin(request, site)
     found = await _subscription_request(site, token)
+    now = site.app.clock()
     async with write_transaction(site.app.engine) as connection:
-        subscriber = await confirm_request(connection, found, site.app.clock())
+        subscriber = await confirm_request(connection, found, now)
+        welcome = welcome_message(site.app.composer, subscriber, now)  # the link to keep
+        await add_message(connection, welcome, kind="welcome", subscriber_id=subscriber.id, now=now)
+    site.kick()
     manage = site.app.composer.links.manage(make_token(subscriber.id, subscriber.token))
     return site.page(
         request,
@@ -185,6 +195,43 @@ async def confirm(request: Request, token: str) -> HTMLResponse:
             "manage_url": manage,
         },
     )
+
+
+@router.get("/manage-link", response_class=HTMLResponse)
+async def manage_link_page(request: Request) -> HTMLResponse:
+    """A reader who lost their manage link asks for it by email."""
+    return site_of(request).page(request, "manage_link.html", {"sent": False})
+
+
+@router.post("/manage-link", response_class=HTMLResponse)
+async def manage_link(request: Request) -> HTMLResponse:
+    """The same answer whether the address is known or not: a following reader's manage
+    link goes to that address alone (at most one every ten minutes), nobody learns who
+    follows what."""
+    site = site_of(request)
+    require_same_origin(request, site)
+    form = await request.form()
+    email = web_email(str(form.get("email", "")))
+    if email is None:
+        context = {"sent": False, "problem": "Please enter a valid email address."}
+        return site.page(request, "manage_link.html", context, status=400)
+    client = request.client.host if request.client else "unknown"
+    if not site.per_client.allow(client):
+        raise HTTPException(429, "Too many requests from here; please try again later.")
+    app = site.app
+    now = app.clock()
+    async with write_transaction(app.engine) as connection:
+        reader = await find_subscriber(connection, email)
+        if (
+            reader is not None
+            and reader.status == ACTIVE
+            and not reader.channel
+            and not await sent_since(connection, reader.id, "manage", now - CONFIRM_RESEND_AFTER)
+        ):
+            message = manage_link_message(app.composer, reader, now)
+            await add_message(connection, message, kind="manage", subscriber_id=reader.id, now=now)
+            site.kick()
+    return site.page(request, "manage_link.html", {"sent": True, "email": masked(email)})
 
 
 async def reader_of(site: Site, token: str) -> Subscriber:
