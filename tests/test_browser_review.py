@@ -104,11 +104,17 @@ async def test_an_editor_approves_with_a_note_and_discards(
     await shot(page, "review-2-change")
     await page.click("button[value=approve]")
     await expect(page.locator(".review-item")).to_have_count(1)
-    await page.click(".review-item a")
-    await page.fill("#note", "The profile update says it all.")
-    await page.click("button[value=discard]")
+    await expect(page.locator(".decision")).to_contain_text("approved: 1 reader will be told")
+    item = page.locator(".review-item")
+    await item.locator("button[value=discard]").click()  # no reason yet: said in place
+    await expect(item.locator(".problem")).to_contain_text("Say why the change is discarded")
+    await expect(page.locator(".review-item")).to_have_count(1)
+    await shot(page, "review-3-reason-missing")
+    await item.locator("input[name=note]").fill("The profile update says it all.")
+    await item.locator("button[value=discard]").click()
     await expect(page.locator(".review-item")).to_have_count(0)
-    await shot(page, "review-3-empty")
+    await expect(page.locator(".decision")).to_contain_text("discarded: 1 reader will not be told")
+    await shot(page, "review-4-empty")
 
     told = service.wait_for(
         lambda: [m for m in mail_server.to(READER) if "Vietnam" in str(m["Subject"])],

@@ -137,6 +137,16 @@ async def test_an_editor_approves_one_change_with_a_note_and_discards_another(
     after = await web.get(decided.headers["location"])  # what it did, and what waits next
     assert f"Change #{profile} approved: 2 readers will be told." in after.text
     assert f'Next waiting: <a href="/changes/{news}">change #{news}</a>' in after.text
+    # A discard without its reason is said where the form is, and decides nothing.
+    unsaid = {"action": "discard", "note": "  ", "csrf": csrf, "from": "queue"}
+    refused = await web.post(f"/review/{news}", data=unsaid, headers=SAME_SITE)
+    assert refused.headers["location"] == f"/review?missing={news}#change-{news}"
+    queue = await web.get(refused.headers["location"])
+    assert queue.text.count("Say why the change is discarded") == 1
+    assert f'id="note-{news}" name="note" maxlength="2000" autofocus' in queue.text
+    refused = await web.post(f"/review/{news}", data={**unsaid, "from": ""}, headers=SAME_SITE)
+    assert refused.headers["location"] == f"/changes/{news}?missing=reason#change-{news}"
+    assert "Say why the change is discarded" in (await web.get(refused.headers["location"])).text
     discard = {"action": "discard", "note": "A duplicate of the profile update.", "csrf": csrf}
     assert (await web.post(f"/review/{news}", data=discard, headers=SAME_SITE)).status_code == 303
     again = await web.post(f"/review/{news}", data=approve, headers=SAME_SITE)

@@ -169,8 +169,14 @@ async def review(request: Request, change_id: int) -> RedirectResponse:
     if action not in ("approve", "discard"):
         raise HTTPException(400, "Approve or discard.")
     note = str(form.get("note", ""))
-    if action == "discard" and not note.strip():
-        raise HTTPException(400, "Please say why the change is discarded.")
+    back = "queue" if form.get("from") == "queue" else "change"
+    if action == "discard" and not note.strip():  # said where the form is, not on a page of its own
+        where = (
+            f"/review?missing={change_id}"
+            if back == "queue"
+            else f"/changes/{change_id}?missing=reason"
+        )
+        return RedirectResponse(f"{where}#change-{change_id}", status_code=303)
     site = site_of(request)
     app = site.app
     done = await decide(
