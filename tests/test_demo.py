@@ -78,3 +78,19 @@ def test_healthcheck_asks_the_running_service(service: Running) -> None:
     result = watcher("--config", str(service.config), "healthcheck", "--timeout", "1")
     assert result.returncode == 1
     assert result.stdout.startswith("unhealthy:")
+
+
+def test_the_demo_prints_a_command_that_works_as_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a clone, without an activated venv: `.venv/bin/watcher`, not a bare `watcher`
+    the shell does not find."""
+    from watcher.demo.run import watcher_command
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    command = watcher_command()
+    assert command.split()[0] != "watcher"
+    done = subprocess.run(
+        [*command.split(), "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr

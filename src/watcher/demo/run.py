@@ -12,6 +12,7 @@ import asyncio
 import json
 import mailbox
 import re
+import shutil
 import socket
 import sys
 from collections.abc import Callable
@@ -140,6 +141,21 @@ class Narrator:
         return bool(states) and all(state.status != "new" for state in states)
 
 
+def watcher_command() -> str:
+    """`watcher` as this shell can run it: bare when it is on the PATH (an activated venv,
+    a pip install), else the script beside this Python (`.venv/bin/watcher` from a clone)."""
+    beside = Path(sys.executable).parent / "watcher"
+    found = shutil.which("watcher")
+    if found and Path(found).resolve() == beside.resolve():
+        return "watcher"
+    if not beside.exists():
+        return f"{sys.executable} -m watcher"
+    try:
+        return str(beside.relative_to(Path.cwd()))
+    except ValueError:
+        return str(beside)
+
+
 def intro(out: TextIO, site: SiteServer, folder: Path, config: Path, web: str | None) -> None:
     lines = [
         "watcher demo: the whole loop on a small example site, offline.",
@@ -147,7 +163,7 @@ def intro(out: TextIO, site: SiteServer, folder: Path, config: Path, web: str | 
         f"  data folder       {folder}",
         f"  emails arrive in  {folder / 'mail' / 'new'}",
         f"  webhook log       {folder / 'webhook.log'} (a channel beside email)",
-        f"  change log        watcher --config {config} log",
+        f"  change log        {watcher_command()} --config {config} log",
     ]
     if web:
         lines.insert(2, f"  web change log    {web}/changes")
