@@ -10,6 +10,7 @@ import pytest
 
 from tests.configs import base, errors_of, only_error, source
 from watcher.config.model import SourceConfig
+from watcher.extract.document import Line, PageDocument
 from watcher.extract.kinds import KINDS, Reading, Syntax
 from watcher.extract.kinds.rules import kind_names, source_kind
 
@@ -83,8 +84,9 @@ class YamlKind:
     def sniff(self, body: bytes, media: str) -> bool:
         return media == "application/yaml"
 
-    def read(self, reading: Reading) -> tuple[None, None]:
-        raise NotImplementedError  # never read here: only the configuration is
+    def read(self, reading: Reading) -> tuple[PageDocument, None]:
+        text = reading.body.decode()
+        return PageDocument(lines=(Line((), "text", text),)), None
 
 
 def test_a_new_kind_is_one_registration_and_the_configuration_knows_it(
@@ -92,6 +94,7 @@ def test_a_new_kind_is_one_registration_and_the_configuration_knows_it(
 ) -> None:
     monkeypatch.setitem(KINDS, "yaml", YamlKind())
     assert "yaml" in kind_names()
+    assert KINDS["yaml"].read(Reading(b"a: 1", "application/yaml", source()))[0] is not None
     assert source(kind="yaml", select="yaml:countries.VN").kind == "yaml"
     claimed = SourceConfig(url="https://monitor.example/x", select="yaml:a")
     assert source_kind(claimed) == "yaml"  # its own prefix claims an auto source
