@@ -61,26 +61,13 @@ async def erase_reader_command(args: argparse.Namespace) -> int:
 
 
 async def resend_command(args: argparse.Namespace) -> int:
-    from watcher.notify.confirmations import send_confirmation
-    from watcher.store import read_transaction
-    from watcher.store.requests import waiting_request
+    from watcher.notify.confirmations import resend_confirmation
 
     async with app_of(args) as app:
-        async with read_transaction(app.engine) as connection:
-            asked = await waiting_request(connection, args.email)
-        if asked is None:
-            raise CommandError(f"no confirmation is waiting for {args.email}")
-        sent = await send_confirmation(
-            app.engine,
-            app.composer,
-            email=asked.subscriber.email,
-            countries=asked.countries,
-            frequency=asked.frequency,
-            sections=asked.sections,
-            keywords=asked.keywords,
-            now=app.clock(),
-        )
+        sent = await resend_confirmation(app.engine, app.composer, args.email, app.clock())
+    if sent is None:
+        raise CommandError(f"no confirmation is waiting for {args.email}")
     if not sent:
         raise CommandError("a confirmation went out less than ten minutes ago; try again later")
-    print(f"A new confirmation email to {asked.subscriber.email} is queued for 'watcher run'.")
+    print(f"A new confirmation email to {args.email} is queued for 'watcher run'.")
     return 0

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from watcher.notify.accounts import confirmation_message
 from watcher.notify.compose import Composer
 from watcher.notify.links import make_token
-from watcher.store import write_transaction
+from watcher.store import read_transaction, write_transaction
 from watcher.store.notifications import add_message
-from watcher.store.requests import request_subscription
+from watcher.store.requests import request_subscription, waiting_request
 from watcher.store.subscribers import CONFIRM_LIFETIME
 
 
@@ -63,3 +63,24 @@ async def send_confirmation(
             connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
         )
     return True
+
+
+async def resend_confirmation(
+    engine: AsyncEngine, composer: Composer, email: str, now: datetime
+) -> bool | None:
+    """The confirmation of what `email` asked for and has not confirmed, again with a fresh
+    link; None when nothing waits for a confirmation, False when one went out moments ago."""
+    async with read_transaction(engine) as connection:
+        asked = await waiting_request(connection, email)
+    if asked is None:
+        return None
+    return await send_confirmation(
+        engine,
+        composer,
+        email=asked.subscriber.email,
+        countries=asked.countries,
+        frequency=asked.frequency,
+        sections=asked.sections,
+        keywords=asked.keywords,
+        now=now,
+    )

@@ -183,28 +183,18 @@ class ResentOut(BaseModel):
 async def resend_confirmation(request: Request, email: str) -> dict[str, Any]:
     """A fresh link for the subscription the address asked for and has not confirmed yet
     (the last one lost, or expired); the same email the form sends."""
-    from watcher.notify.confirmations import send_confirmation
-    from watcher.store.requests import waiting_request
+    from watcher.notify.confirmations import resend_confirmation
     from watcher.store.subscribers import find_subscriber
 
     site = site_of(request)
     app = site.app
     async with read_transaction(app.engine) as connection:
-        if await find_subscriber(connection, email) is None:
-            raise HTTPException(404, "no such subscriber")
-        asked = await waiting_request(connection, email)
-    if asked is None:
+        reader = await find_subscriber(connection, email)
+    if reader is None:
+        raise HTTPException(404, "no such subscriber")
+    sent = await resend_confirmation(app.engine, app.composer, email, app.clock())
+    if sent is None:
         raise HTTPException(409, "no confirmation is waiting for this address")
-    sent = await send_confirmation(
-        app.engine,
-        app.composer,
-        email=asked.subscriber.email,
-        countries=asked.countries,
-        frequency=asked.frequency,
-        sections=asked.sections,
-        keywords=asked.keywords,
-        now=app.clock(),
-    )
     if sent:
         site.kick()
-    return {"email": asked.subscriber.email, "sent": sent}
+    return {"email": reader.email, "sent": sent}
