@@ -6,6 +6,7 @@ Nothing here is global: commands, the service and tests each open their own `App
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import secrets
@@ -27,14 +28,17 @@ from watcher import __version__
 from watcher.config import Config, Settings
 from watcher.fetch import Fetcher
 from watcher.fetch.browser import BrowserFetcher
+from watcher.loading import with_desk
 from watcher.metrics import Metrics
-from watcher.store import create_engine, migrate, write_transaction
+from watcher.store import create_engine, migrate, read_transaction, write_transaction
 from watcher.store.clock import DatabaseClock, local_now
 from watcher.store.db import exclusive, notify_due
+from watcher.store.desk import desk_revision, load_desk_sources
 from watcher.store.sources import sync_sources
 from watcher.store.subscribers import sync_config_subscribers
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("watcher.desk")
 
 
 def worker_name() -> str:
@@ -51,6 +55,10 @@ class App:
     rng: random.Random = field(default_factory=random.Random)
     metrics: Metrics = field(default_factory=Metrics)
     serving: bool = False  # the service (`watcher run`): web pages and a scheduler to keep up
+    # The configuration as the file gives it (`config` adds the desk's sources to it), and
+    # the desk's revision `config` was made from (`refresh_desk`).
+    file_config: Config | None = None
+    desk_seen: tuple[int, int] | None = None
     _fetcher: Fetcher | None = None
     _browser: BrowserFetcher | None = None
     _composer: Composer | None = None
@@ -202,13 +210,43 @@ async def open_app(
         await migrate(engine)
         if isinstance(clock, DatabaseClock):
             await clock.sync(engine)
-        async with write_transaction(engine) as connection:
-            await exclusive(connection, "watcher:sync-config")
-            now = clock()
-            await sync_sources(connection, config.sources, now)
-            await sync_config_subscribers(connection, config.settings.subscribers, now)
-            await notify_due(connection)  # sources it added are due: running workers hear it
+        await settle(app, config)
         yield app
     finally:
         await app.aclose()
         await engine.dispose()
+
+
+async def settle(app: App, config: Config) -> None:
+    """Take the file's configuration (at start, or reloaded): the desk's sources added to it
+    (`loading.with_desk`), the sources table and the declared subscribers brought in line,
+    and the workers told. A reload never removes a desk source."""
+    async with write_transaction(app.engine) as connection:
+        await exclusive(connection, "watcher:sync-config")
+        now = app.clock()
+        revision = await desk_revision(connection)
+        merged, problems = with_desk(config, await load_desk_sources(connection))
+        await sync_sources(connection, merged.sources, now, merged.paused)
+        await sync_config_subscribers(connection, config.settings.subscribers, now)
+        await notify_due(connection)  # sources it added are due: running workers hear it
+    for problem in problems:
+        log.error("%s", problem)
+    app.file_config, app.desk_seen = config, revision
+    app.reconfigure(merged)
+
+
+async def refresh_desk(app: App, *, force: bool = False) -> bool:
+    """Bring this worker's copy of the desk's sources up to date, if the desk changed since
+    (another worker's page, the API, the command line): one small query when it did not.
+    Whether it changed. The rows are written by whoever changed them (`watcher/desk.py`)."""
+    async with read_transaction(app.engine) as connection:
+        revision = await desk_revision(connection)
+        if revision == app.desk_seen and not force:
+            return False
+        desk = await load_desk_sources(connection)
+    merged, problems = with_desk(app.file_config or app.config, desk)
+    for problem in problems:
+        log.error("%s", problem)
+    app.desk_seen = revision
+    app.reconfigure(merged)
+    return True

@@ -10,7 +10,8 @@ form, `watcher try`, the API's preview) is checked by the same rules in `source_
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from watcher.config import Config, ConfigError, Source, loader
 from watcher.config.model import CountryConfig, SourceConfig
 from watcher.config.sources import resolve_source
 from watcher.notify import channels
+from watcher.store.desk import DeskSource
 
 
 class Registries:
@@ -66,13 +68,15 @@ def build_config(data: dict[str, Any], environ: Mapping[str, str], path: Path | 
     return loader.build_config(data, environ, path, rules=RULES)
 
 
-def source_from(fields: dict[str, Any], config: Config, country: str = "XX") -> Source:
+def source_from(
+    fields: dict[str, Any], config: Config, country: str = "XX", country_name: str | None = None
+) -> Source:
     """One source as a form, a command line or the API gives it (`url`, `kind`, `select`,
     ...: the keys of `[[countries.sources]]`), checked by every rule the file's sources are,
-    resolved with `config`'s `[checks]`. Raises `ConfigError`, a line per problem, each
-    naming its field (`select: invalid CSS selector ...`)."""
-    countries = [c for c in config.settings.countries if c.code == country.upper()]
-    home = countries[0] if countries else CountryConfig(code=country, name=country)
+    resolved with `config`'s `[checks]`. A country the file does not have takes
+    `country_name`. Raises `ConfigError`, a line per problem, each naming its field
+    (`select: invalid CSS selector ...`)."""
+    home = _country(config, country, country_name)
     try:
         model = SourceConfig.model_validate(fields)
     except ValidationError as exc:
@@ -81,6 +85,56 @@ def source_from(fields: dict[str, Any], config: Config, country: str = "XX") -> 
     if problems:
         raise ConfigError([f"{key}: {what}" if key else what for key, what in problems])
     return resolve_source(config.settings, home, model, RULES.source_kind(model))
+
+
+def _country(config: Config, code: str, name: str | None) -> CountryConfig:
+    for country in config.settings.countries:
+        if country.code == code.upper():
+            return country
+    return CountryConfig(code=code, name=name or code.upper())
+
+
+def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[str]]:
+    """The file's configuration and the desk's sources, as one: each desk source checked by
+    the same rules (`source_from`), its new country added. The file's own sources win: a
+    desk source whose id the file has since taken is left out, as is one the rules now
+    refuse (an upgrade that dropped a kind); the second value says which, and why."""
+    sources = list(config.sources)
+    taken = {source.id for source in sources}
+    countries = list(config.settings.countries)
+    known = {country.code for country in countries}
+    problems: list[str] = []
+    added: set[str] = set()
+    paused: set[str] = set()
+    for entry in desk:
+        if entry.id in taken:
+            problems.append(
+                f"desk source {entry.id}: the configuration file has a source of"
+                " that id; the file's is used"
+            )
+            continue
+        try:
+            source = source_from(entry.fields, config, entry.country, entry.country_name)
+        except ConfigError as exc:
+            problems += [f"desk source {entry.id}: {problem}" for problem in exc.problems]
+            continue
+        if source.country not in known:
+            countries.append(CountryConfig(code=source.country, name=source.country_name))
+            known.add(source.country)
+        sources.append(source)
+        taken.add(source.id)
+        added.add(source.id)
+        if entry.paused:
+            paused.add(source.id)
+    settings = config.settings.model_copy(update={"countries": countries})
+    merged = replace(
+        config,
+        settings=settings,
+        sources=tuple(sources),
+        desk=frozenset(added),
+        paused=frozenset(paused),
+    )
+    return merged, problems
 
 
 @cache

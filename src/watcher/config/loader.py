@@ -56,10 +56,22 @@ class Config:
     sources: tuple[Source, ...]
     path: Path | None
     channels: Mapping[str, Channel] = field(default_factory=dict)
+    # The sources added on the desk (`loading.with_desk`), and those of them paused.
+    desk: frozenset[str] = frozenset()
+    paused: frozenset[str] = frozenset()
 
     @property
     def directory(self) -> Path | None:
         return self.path.parent if self.path else None
+
+    def origin(self, source_id: str) -> str:
+        """Who owns a source's settings: "desk" (the database) or "config" (the file)."""
+        return "desk" if source_id in self.desk else "config"
+
+    @property
+    def file_name(self) -> str:
+        """The configuration file, as a refusal to edit one of its sources names it."""
+        return str(self.path) if self.path else "the configuration file"
 
     def source(self, source_id: str) -> Source | None:
         return self._by_id.get(source_id)

@@ -32,9 +32,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from watcher.diff import Change, diff_feeds, diff_pages
+from watcher.diff import Change
+from watcher.diff.compared import compare
 from watcher.errors import CheckError
-from watcher.extract import Document, FeedDocument, PageDocument
+from watcher.extract import Document
 from watcher.extract.bounded import BoundedPool
 from watcher.store import read_transaction, write_transaction
 from watcher.store.changes import get_change, snapshot_document
@@ -115,7 +116,7 @@ async def decide(
     told: dict[int, Change | None] = {}
     for told_id, old, new in versions:
         try:
-            told[told_id] = await _compare(pool, deadline, old, new)
+            told[told_id] = await compare(pool, deadline, old, new)
         except CheckError as failure:  # past the bounds: the change stands as found
             log.warning("change %s: not compared again (%s)", told_id, failure.reason)
     async with write_transaction(engine) as connection:
@@ -155,17 +156,3 @@ async def decide(
                 now=now,
             )
     return await decision_of(engine, change_id)
-
-
-async def _compare(
-    pool: BoundedPool, deadline: float, old: Document, new: Document
-) -> Change | None:
-    """`new` against `old` (of one kind) in the extraction pool, within the deadline."""
-    if isinstance(old, FeedDocument) and isinstance(new, FeedDocument):
-        change, _ = await pool.run("comparing", deadline, diff_feeds, old, new)
-        told: Change | None = change
-        return told
-    assert isinstance(old, PageDocument)
-    assert isinstance(new, PageDocument)
-    found: Change | None = await pool.run("comparing", deadline, diff_pages, old, new)
-    return found

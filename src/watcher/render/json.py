@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from watcher.config import Config
 from watcher.extract.noise import Noise
-from watcher.extract.preview import Preview
+from watcher.extract.preview import Preview, Section, sections_of
 from watcher.render.times import iso
-from watcher.store.changes import ChangeRecord
+from watcher.store.changes import ChangeRecord, Version
 from watcher.store.messages import Message
 from watcher.store.sources import SourceState
 from watcher.store.subscribers import Subscriber
@@ -33,7 +34,21 @@ def source_json(state: SourceState, config: Config) -> dict[str, Any]:
         "last_success_at": iso(state.last_success_at),
         "last_change_at": iso(state.last_change_at),
         "next_check_at": iso(state.next_check_at),
+        "origin": config.origin(state.id),
+        "paused": state.id in config.paused,
     }
+
+
+def version_json(version: Version, *, full: bool) -> dict[str, Any]:
+    """A stored version of a source: its id and time; `full`, its text in sections."""
+    data: dict[str, Any] = {"id": version.id, "taken_at": iso(version.taken_at)}
+    if full:
+        data["sections"] = sections_json(sections_of(version.document))
+    return data
+
+
+def sections_json(sections: Sequence[Section]) -> list[dict[str, Any]]:
+    return [{"path": list(section.path), "lines": list(section.lines)} for section in sections]
 
 
 def noise_json(state: SourceState) -> dict[str, Any]:
@@ -114,10 +129,7 @@ def preview_json(preview: Preview) -> dict[str, Any]:
     return {
         "kind": preview.kind,
         "last_updated": preview.last_updated,
-        "sections": [
-            {"path": list(section.path), "lines": list(section.lines)}
-            for section in preview.sections
-        ],
+        "sections": sections_json(preview.sections),
         "warnings": list(preview.warnings),
         "removed": list(preview.removed),
     }

@@ -20,15 +20,11 @@ from pathlib import Path
 
 import uvicorn
 
-from watcher.app import App, open_app
+from watcher.app import App, open_app, settle
 from watcher.config import Config, ConfigError
 from watcher.errors import WatcherError
 from watcher.loading import load_config
 from watcher.service.scheduler import Scheduler
-from watcher.store import write_transaction
-from watcher.store.db import exclusive, notify_due
-from watcher.store.sources import sync_sources
-from watcher.store.subscribers import sync_config_subscribers
 from watcher.web.app import create_web
 
 log = logging.getLogger("watcher.service")
@@ -78,6 +74,7 @@ class Service:
                 api_token=os.environ.get("WATCHER_API_TOKEN") or None,
                 kick=lambda: self._kick(scheduler),
                 alive=lambda: scheduler.alive,
+                wake=scheduler.wake,
             )
             server = _Server(
                 uvicorn.Config(
@@ -128,16 +125,10 @@ class Service:
             for problem in exc.problems:
                 log.error("reload refused, the configuration stays as it was: %s", problem)
             return
-        async with write_transaction(app.engine) as connection:
-            await exclusive(connection, "watcher:sync-config")
-            now = app.clock()
-            await sync_sources(connection, config.sources, now)
-            await sync_config_subscribers(connection, config.settings.subscribers, now)
-            await notify_due(connection)  # new sources are due: the other workers hear it
-        app.reconfigure(config)
+        await settle(app, config)  # the desk's sources kept; the other workers told
         scheduler.reschedule_digests()
         scheduler.wake()
-        log.info("configuration reloaded: %d sources", len(config.sources))
+        log.info("configuration reloaded: %d sources", len(app.config.sources))
 
     def _kick(self, scheduler: Scheduler) -> None:
         """Deliver soon: a confirmation email should not wait for the next drain."""

@@ -28,7 +28,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.app import App
+from watcher.app import App, refresh_desk
 from watcher.check import run_pass
 from watcher.errors import StoreError
 from watcher.notify.delivery import deliver
@@ -187,6 +187,9 @@ class Scheduler:
             self.woken.set()  # its source has a new due time, perhaps before our sleep ends
 
         try:
+            # A source added, edited or paused on the desk, perhaps by another worker: known
+            # before it is claimed (one small query when nothing changed).
+            await refresh_desk(self.app)
             result = await run_pass(
                 self.app,
                 limit=BATCH_PER_SLOT * checks.concurrency,

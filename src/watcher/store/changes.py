@@ -61,6 +61,25 @@ async def snapshot_document(connection: AsyncConnection, snapshot_id: int) -> Do
     return document_from_json(row.document) if row else None
 
 
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One stored version of a source (a snapshot), with its document."""
+
+    id: int
+    taken_at: datetime
+    document: Document
+
+
+async def versions(connection: AsyncConnection, source_id: str) -> list[Version]:
+    """A source's stored versions, newest first (`service.keep_snapshots` of them at most)."""
+    rows = await connection.execute(
+        select(snapshots.c.id, snapshots.c.taken_at, snapshots.c.document)
+        .where(snapshots.c.source_id == source_id)
+        .order_by(snapshots.c.id.desc())
+    )
+    return [Version(row.id, row.taken_at, document_from_json(row.document)) for row in rows]
+
+
 async def recent_content_hashes(
     connection: AsyncConnection, source_id: str, count: int
 ) -> set[str]:

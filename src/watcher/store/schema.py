@@ -129,6 +129,24 @@ sources = Table(
     Index("ix_sources_url", "url", postgresql_using="hash"),  # siblings: one fetch for all
 )
 
+# The sources added on the desk (web pages, API, `watcher sources add`): their settings as
+# `[[countries.sources]]` writes them. Their check state is in `sources`, as every source's.
+desk_sources = Table(
+    "desk_sources",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("country", String(16), nullable=False),
+    Column("country_name", Text),  # a country the file does not have: its name
+    Column("settings", Text, nullable=False),  # JSON: url, kind, select, ... (no id, country)
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    Column("removed_at", UTCDateTime),  # removed: not checked, its history kept
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime, nullable=False),
+    Column("edited_by", String(254)),  # who: an operator's address, "api" or "cli"
+    # Raised by every edit: the sum over the table tells a worker its copy is stale.
+    Column("revision", Integer, nullable=False, server_default="1"),
+)
+
 snapshots = Table(
     "snapshots",
     metadata,
@@ -212,6 +230,8 @@ editors = Table(
     Column("password_hash", Text),  # Argon2id; null until the invitation is used
     Column("status", String(16), nullable=False),  # invited, active, removed
     Column("see_subscribers", Boolean, nullable=False, default=False),
+    # "editor" (reviews changes) or "operator" (also sources and subscribers, on the desk)
+    Column("role", String(16), nullable=False, server_default="editor"),
     Column("invite_hash", String(64)),  # SHA-256 of the set-password link's secret
     Column("invite_expires_at", UTCDateTime),
     Column("failed_logins", Integer, nullable=False, default=0),

@@ -74,10 +74,14 @@ _STATE_FIELDS = tuple(field.name for field in fields(SourceState))
 
 
 async def sync_sources(
-    connection: AsyncConnection, configured: Sequence[Source], now: datetime
+    connection: AsyncConnection,
+    configured: Sequence[Source],
+    now: datetime,
+    paused: frozenset[str] = frozenset(),
 ) -> None:
     """Make the table match the configuration: new sources added, due at once, gone ones
-    deactivated. A new source takes the next turn on its host (`turns`)."""
+    deactivated, `paused` ones too (kept, not checked). A new source takes the next turn on
+    its host (`turns`)."""
     rows = (
         await connection.execute(
             select(sources.c.id, sources.c.country, sources.c.url, sources.c.name, sources.c.active)
@@ -87,31 +91,17 @@ async def sync_sources(
     added = [s for s in configured if s.id not in stored]
     if added:
         turn = turns([row.url for row in rows], [s.url for s in added])
-        fresh = [
-            {
-                "id": s.id,
-                "country": s.country,
-                "url": s.url,
-                "name": s.name,
-                "active": True,
-                "status": "new",
-                "failures": 0,
-                "created_at": now,
-                "next_check_at": now,
-                "turn": next(turn),
-            }
-            for s in added
-        ]
+        fresh = [_fresh(s, now, next(turn), s.id not in paused) for s in added]
         await connection.execute(sources.insert(), fresh)
         await analyze_if_grown(connection, sources, len(fresh))
     for source in configured:
         row = stored.get(source.id)
-        wanted = (source.country, source.url, source.name, True)
+        wanted = (source.country, source.url, source.name, source.id not in paused)
         if row is not None and (row.country, row.url, row.name, row.active) != wanted:
             await connection.execute(
                 update(sources)
                 .where(sources.c.id == source.id)
-                .values(country=source.country, url=source.url, name=source.name, active=True)
+                .values(country=source.country, url=source.url, name=source.name, active=wanted[3])
             )
     kept = {source.id for source in configured}
     gone = [row.id for row in rows if row.active and row.id not in kept]
@@ -119,6 +109,66 @@ async def sync_sources(
         await connection.execute(
             update(sources).where(sources.c.id.in_(batch)).values(active=False)
         )
+
+
+async def put_source(
+    connection: AsyncConnection, source: Source, now: datetime, *, active: bool, due: bool
+) -> None:
+    """One source's row as the desk leaves it: added (due at once, its host's next turn), or
+    its country, URL and name brought up to date, `active` or not; with `due`, checked as
+    soon as a worker is free. The one-source `sync_sources`."""
+    row = (await connection.execute(select(sources.c.id).where(sources.c.id == source.id))).first()
+    if row is None:
+        host = host_key(source.url)
+        urls = (await connection.execute(select(sources.c.url))).scalars().all()
+        turn = sum(1 for url in urls if host_key(url) == host)
+        await connection.execute(sources.insert(), [_fresh(source, now, turn, active)])
+        return
+    values: dict[str, Any] = {
+        "country": source.country,
+        "url": source.url,
+        "name": source.name,
+        "active": active,
+    }
+    if due:
+        values["next_check_at"] = now
+    await connection.execute(update(sources).where(sources.c.id == source.id).values(**values))
+
+
+def _fresh(source: Source, now: datetime, turn: int, active: bool) -> dict[str, Any]:
+    return {
+        "id": source.id,
+        "country": source.country,
+        "url": source.url,
+        "name": source.name,
+        "active": active,
+        "status": "new",
+        "failures": 0,
+        "created_at": now,
+        "next_check_at": now,
+        "turn": turn,
+    }
+
+
+async def make_due(
+    connection: AsyncConnection,
+    now: datetime,
+    *,
+    ids: Sequence[str] | None = None,
+    country: str | None = None,
+) -> int:
+    """Recheck now: these active sources (`ids`, a `country`'s, or with neither all of them)
+    are due at once; how many. Call in a write transaction, then wake the workers."""
+    statement = update(sources).where(ACTIVE).values(next_check_at=now)
+    if country is not None:
+        statement = statement.where(sources.c.country == country)
+    if ids is None:
+        return int((await connection.execute(statement)).rowcount or 0)
+    count = 0
+    for batch in chunks(list(ids)):
+        result = await connection.execute(statement.where(sources.c.id.in_(batch)))
+        count += int(result.rowcount or 0)
+    return count
 
 
 def turns(stored: Sequence[str], added: Sequence[str]) -> Iterator[int]:

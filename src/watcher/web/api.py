@@ -92,6 +92,10 @@ class SourceOut(BaseModel):
     last_success_at: str | None
     last_change_at: str | None
     next_check_at: str
+    origin: Literal["config", "desk"] = Field(
+        description="who owns its settings: the configuration file, or the desk"
+    )
+    paused: bool = Field(description="kept, not checked (a desk source)")
 
 
 class NoiseLineOut(BaseModel):
@@ -199,8 +203,8 @@ class CheckOut(BaseModel):
 async def sources(request: Request) -> list[dict[str, Any]]:
     app = site_of(request).app
     async with read_transaction(app.engine) as connection:
-        states = await load_states(connection)
-    return [source_json(state, app.config) for state in states]
+        states = await load_states(connection, active_only=False)
+    return [source_json(state, app.config) for state in states if app.config.source(state.id)]
 
 
 @router.get(
@@ -213,8 +217,8 @@ async def source(request: Request, source_id: str) -> dict[str, Any]:
 async def _active_state(request: Request, source_id: str) -> SourceState:
     async with read_transaction(site_of(request).app.engine) as connection:
         state = await load_state(connection, source_id)
-    if state is None or not state.active:
-        raise HTTPException(404, "no such source")
+    if state is None or site_of(request).app.config.source(source_id) is None:
+        raise HTTPException(404, "no such source")  # removed: its changes stay readable
     return state
 
 

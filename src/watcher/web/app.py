@@ -37,10 +37,12 @@ def create_web(
     api_token: str | None = None,
     kick: Callable[[], None] | None = None,
     alive: Callable[[], bool] | None = None,
+    wake: Callable[[], None] | None = None,
 ) -> FastAPI:
     from watcher.web import (
         api,
         api_desk,
+        api_sources,
         docs,
         editors,
         health,
@@ -67,9 +69,21 @@ def create_web(
         web.state.site.kick = kick
     if alive:
         web.state.site.alive = alive
+    if wake:
+        web.state.site.wake = wake
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.mount(docs.ASSETS, StaticFiles(directory=docs.assets_folder()), name="api-docs")
-    for module in (pages, subscriptions, personal, editors, api, api_desk, docs, health):
+    for module in (
+        pages,
+        subscriptions,
+        personal,
+        editors,
+        api,
+        api_desk,
+        api_sources,
+        docs,
+        health,
+    ):
         web.include_router(module.router)
     web.middleware("http")(secure_headers)
     web.middleware("http")(_log_requests)

@@ -31,6 +31,8 @@ class Site:
     api_token: str | None = None
     # Set by the service: what to do when a request has queued mail (deliver it soon).
     kick: Callable[[], None] = lambda: None
+    # Set by the service: sources were made due (a recheck, a desk source): look now.
+    wake: Callable[[], None] = lambda: None
     alive: Callable[[], bool] = lambda: True
     per_client: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=600))
     sign_ins: RateLimit = field(default_factory=lambda: RateLimit(limit=10, window=900))

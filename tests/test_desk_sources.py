@@ -1,0 +1,239 @@
+"""Sources on the desk (issue 27): added, edited, paused and removed through the API, kept in
+the database across restarts and reloads, the file's own refused with its name; a source's
+history read and any two versions compared."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Clock, bearer, demo_data, web_client
+from watcher.app import App, open_app, refresh_desk, settle
+from watcher.check import run_pass
+from watcher.demo.site import SiteServer
+from watcher.loading import build_config
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PROFILE = {"url": "", "country": "VN", "name": "Vietnam profile, again", "select": "#content"}
+
+
+def config_of(site: SiteServer, tmp_path: Path) -> Any:
+    data = demo_data(site, f"sqlite:///{tmp_path / 'w.db'}")
+    data["mail"]["maildir"] = str(tmp_path / "mail")
+    return build_config(data, {}, tmp_path / "watcher.toml")
+
+
+@pytest.fixture
+async def desk(
+    site: SiteServer, tmp_path: Path
+) -> AsyncIterator[tuple[App, Clock, httpx.AsyncClient]]:
+    clock = Clock(START)
+    async with open_app(config_of(site, tmp_path), clock=clock) as app, web_client(app) as http:
+        yield app, clock, http
+
+
+def profile(site: SiteServer, **more: Any) -> dict[str, Any]:
+    return {**PROFILE, "url": site.url("/cp/vietnam.html"), **more}
+
+
+async def test_a_source_added_on_the_desk_is_checked_and_listed_as_the_desks(
+    desk: tuple[App, Clock, httpx.AsyncClient], site: SiteServer
+) -> None:
+    app, _, http = desk
+    added = await http.post("/api/v1/sources", json=profile(site, id="vn-desk"), headers=bearer())
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert (body["id"], body["origin"], body["paused"], body["status"]) == (
+        "vn-desk",
+        "desk",
+        False,
+        "new",
+    )
+    assert body["next_check_at"] == "2026-03-02T09:00:00Z"  # due at once
+    listed = {s["id"]: s for s in (await http.get("/api/v1/sources", headers=bearer())).json()}
+    assert listed["vn-desk"]["origin"] == "desk"
+    assert listed["vn-profile"]["origin"] == "config"
+    result = await run_pass(app)
+    assert {o.source.id: o.status for o in result.outcomes}["vn-desk"] == "baseline"
+    checked = await http.get("/api/v1/sources/vn-desk", headers=bearer())
+    assert checked.json()["status"] == "ok"
+
+
+async def test_a_source_written_wrong_is_refused_naming_the_field(
+    desk: tuple[App, Clock, httpx.AsyncClient], site: SiteServer
+) -> None:
+    _, _, http = desk
+    bad = await http.post("/api/v1/sources", json=profile(site, select="div[["), headers=bearer())
+    assert bad.status_code == 422
+    assert [p["loc"] for p in bad.json()["detail"]] == [["body", "select"]]
+    bad = await http.post("/api/v1/sources", json=profile(site, interval="soon"), headers=bearer())
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "interval"]
+    new_country = profile(site, country="KH")
+    bad = await http.post("/api/v1/sources", json=new_country, headers=bearer())
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "country_name"]
+    new_country["country_name"] = "Cambodia"
+    added = await http.post("/api/v1/sources", json=new_country, headers=bearer())
+    assert added.status_code == 201
+    assert (added.json()["country"], added.json()["country_name"]) == ("KH", "Cambodia")
+    again = await http.post("/api/v1/sources", json=new_country, headers=bearer())
+    assert again.status_code == 409
+    assert "exists already" in again.json()["detail"]
+    taken = await http.post("/api/v1/sources", json=profile(site, id="vn-profile"), headers=bearer())
+    assert taken.status_code == 409
+    assert "watcher.toml" in taken.json()["detail"]
+    private = await http.post(
+        "/api/v1/sources", json=profile(site, allow_private=True), headers=bearer()
+    )
+    assert private.status_code == 422  # the file's alone
+    assert (await http.post("/api/v1/sources", json=profile(site))).status_code == 401
+
+
+async def test_the_files_sources_refuse_edits_with_the_files_name(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    _, _, http = desk
+    edit = await http.patch("/api/v1/sources/vn-profile", json={"paused": True}, headers=bearer())
+    assert edit.status_code == 409
+    assert "watcher.toml" in edit.json()["detail"]
+    gone = await http.delete("/api/v1/sources/vn-profile", headers=bearer())
+    assert gone.status_code == 409
+    assert "watcher.toml" in gone.json()["detail"]
+    unknown = await http.patch("/api/v1/sources/nothing", json={"paused": True}, headers=bearer())
+    assert unknown.status_code == 404
+
+
+async def test_pause_edit_resume_and_remove(
+    desk: tuple[App, Clock, httpx.AsyncClient], site: SiteServer
+) -> None:
+    app, clock, http = desk
+    await http.post("/api/v1/sources", json=profile(site, id="vn-desk"), headers=bearer())
+    await run_pass(app)
+    paused = await http.patch("/api/v1/sources/vn-desk", json={"paused": True}, headers=bearer())
+    assert paused.status_code == 200
+    assert paused.json()["paused"] is True
+    clock.advance(days=1)
+    result = await run_pass(app)
+    assert "vn-desk" not in {o.source.id for o in result.outcomes}  # kept, not checked
+    assert "vn-profile" in {o.source.id for o in result.outcomes}
+
+    edited = await http.patch(
+        "/api/v1/sources/vn-desk",
+        json={"paused": False, "select": "#content h2", "name": None},
+        headers=bearer(),
+    )
+    assert edited.status_code == 200
+    assert edited.json()["name"] == "Vietnam: 127.0.0.1/cp/vietnam.html"  # back to the default
+    assert edited.json()["next_check_at"] == "2026-03-03T09:00:00Z"  # checked at once
+    result = await run_pass(app)
+    # A new select is a new document: a fresh baseline, never a change of the page.
+    assert {o.source.id: o.status for o in result.outcomes}["vn-desk"] == "baseline"
+
+    removed = await http.delete("/api/v1/sources/vn-desk", headers=bearer())
+    assert removed.status_code == 204
+    assert (await http.get("/api/v1/sources/vn-desk", headers=bearer())).status_code == 404
+    versions = await http.get("/api/v1/sources/vn-desk/snapshots", headers=bearer())
+    assert versions.status_code == 200 and len(versions.json()) == 2  # its history stays
+    clock.advance(days=1)
+    assert "vn-desk" not in {o.source.id for o in (await run_pass(app)).outcomes}
+    back = await http.post("/api/v1/sources", json=profile(site, id="vn-desk"), headers=bearer())
+    assert back.status_code == 201  # a removed source's id may be used again
+
+
+async def test_a_desk_source_survives_a_restart_and_a_reload(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    config = config_of(site, tmp_path)
+    async with open_app(config, clock=Clock(START)) as app, web_client(app) as http:
+        wanted = profile(site, id="kh-desk", country="KH", country_name="Cambodia")
+        assert (await http.post("/api/v1/sources", json=wanted, headers=bearer())).is_success
+        paused = profile(site, id="vn-paused")
+        assert (await http.post("/api/v1/sources", json=paused, headers=bearer())).is_success
+        await http.patch("/api/v1/sources/vn-paused", json={"paused": True}, headers=bearer())
+    async with open_app(config, clock=Clock(START)) as app:
+        assert app.config.origin("kh-desk") == "desk"
+        assert app.config.country_name("KH") == "Cambodia"
+        assert app.config.paused == {"vn-paused"}
+        await settle(app, config_of(site, tmp_path))  # a reload (SIGHUP) of the file
+        assert app.config.source("kh-desk") is not None
+        assert app.config.source("vn-profile") is not None
+        checked = {o.source.id for o in (await run_pass(app)).outcomes}
+        assert "kh-desk" in checked and "vn-paused" not in checked
+
+
+async def test_another_worker_learns_of_a_desk_source_before_it_claims_it(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    config = config_of(site, tmp_path)
+    clock = Clock(START)
+    async with open_app(config, clock=clock) as one, open_app(config, clock=clock) as other:
+        await run_pass(other)  # everything the file has is checked
+        async with web_client(one) as http:
+            added = await http.post("/api/v1/sources", json=profile(site), headers=bearer())
+        assert added.status_code == 201
+        source_id = added.json()["id"]
+        assert other.config.source(source_id) is None
+        assert await refresh_desk(other)  # as the scheduler does before each batch
+        assert not await refresh_desk(other)  # nothing new since
+        result = await run_pass(other)
+        assert [o.source.id for o in result.outcomes] == [source_id]
+
+
+async def test_a_sources_versions_are_listed_read_and_compared(
+    desk: tuple[App, Clock, httpx.AsyncClient], site: SiteServer
+) -> None:
+    app, clock, http = desk
+    await run_pass(app, ids=["vn-profile"])
+    site.revision = "r2"
+    clock.advance(hours=7)
+    await run_pass(app, ids=["vn-profile"])
+    found = await http.get("/api/v1/sources/vn-profile/snapshots", headers=bearer())
+    assert found.status_code == 200
+    newest, oldest = found.json()
+    assert newest["id"] > oldest["id"] and newest["taken_at"] > oldest["taken_at"]
+    assert newest["lines"] > 5
+    one = await http.get(f"/api/v1/sources/vn-profile/snapshots/{oldest['id']}", headers=bearer())
+    assert one.status_code == 200
+    assert sum(len(s["lines"]) for s in one.json()["sections"]) == oldest["lines"]
+    compared = await http.get(
+        f"/api/v1/sources/vn-profile/compare?from={oldest['id']}&to={newest['id']}",
+        headers=bearer(),
+    )
+    assert compared.status_code == 200, compared.text
+    body = compared.json()
+    assert (body["from"], body["to"]) == (oldest["id"], newest["id"])
+    logged = (await http.get("/api/v1/changes?source=vn-profile", headers=bearer())).json()
+    assert body["summary"] == logged[0]["summary"]  # as the change log told it
+    change = (await http.get(f"/api/v1/changes/{logged[0]['id']}", headers=bearer())).json()
+    assert body["change"] == change["change"]
+    same = await http.get(
+        f"/api/v1/sources/vn-profile/compare?from={newest['id']}&to={newest['id']}",
+        headers=bearer(),
+    )
+    assert same.json()["change"] is None and same.json()["summary"] == "no difference"
+    other = await http.get(
+        f"/api/v1/sources/la-profile/snapshots/{oldest['id']}", headers=bearer()
+    )
+    assert other.status_code == 404  # another source's version
+
+
+async def test_recheck_makes_a_country_or_everything_due(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    app, clock, http = desk
+    await run_pass(app)
+    clock.advance(minutes=5)
+    assert await run_pass(app) is not None
+    due = await http.post("/api/v1/recheck?country=la", headers=bearer())
+    assert due.json() == {"due": 3}
+    checked = {o.source.id for o in (await run_pass(app)).outcomes}
+    assert checked == {"la-profile", "la-updates", "la-news"}
+    every = await http.post("/api/v1/recheck", headers=bearer())
+    assert every.json() == {"due": 5}
+    assert (await http.post("/api/v1/recheck?country=ZZ", headers=bearer())).status_code == 404
