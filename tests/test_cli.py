@@ -124,7 +124,10 @@ def test_sources_table_and_json(harness: Harness) -> None:
         "last_success_at",
         "last_change_at",
         "next_check_at",
+        "origin",
+        "paused",
     }
+    assert (data["vn-profile"]["origin"], data["vn-profile"]["paused"]) == ("config", False)
     assert data["vn-profile"]["noise_lines"] == 0
     assert data["vn-profile"]["last_change_at"] is not None
     assert data["la-profile"]["last_change_at"] is None

@@ -237,3 +237,57 @@ async def test_recheck_makes_a_country_or_everything_due(
     every = await http.post("/api/v1/recheck", headers=bearer())
     assert every.json() == {"due": 5}
     assert (await http.post("/api/v1/recheck?country=ZZ", headers=bearer())).status_code == 404
+
+
+def test_the_command_line_adds_edits_pauses_and_removes_and_reads_history(
+    site: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.harness import Harness
+
+    harness = Harness(tmp_path, demo_data(site, f"sqlite:///{tmp_path / 'w.db'}"), capsys)
+    url = site.url("/cp/vietnam.html")
+    status, out, err = harness.cli(
+        "sources", "add", url, "--country", "KH", "--select", "#content", "--id", "kh-desk"
+    )
+    assert status == 2
+    assert "country_name: KH is a new country: give its name" in err
+    status, out, _ = harness.cli(
+        "sources", "add", url, "--country", "KH", "--country-name", "Cambodia", "--id", "kh-desk"
+    )
+    assert status == 0, out
+    assert "Added kh-desk (Cambodia: 127.0.0.1/cp/vietnam.html)" in out
+    assert harness.sources()["kh-desk"]["origin"] == "desk"
+    status, _, err = harness.cli("sources", "edit", "kh-desk", "--select", "div[[")
+    assert status == 2 and "select:" in err
+    status, out, _ = harness.cli("sources", "edit", "kh-desk", "--name", "Cambodia profile")
+    assert status == 0
+    assert harness.sources()["kh-desk"]["name"] == "Cambodia profile"
+    status, _, err = harness.cli("sources", "edit", "vn-profile", "--select", "main")
+    assert status == 2 and "watcher.toml: edit it there" in err
+    status, out, _ = harness.cli("sources", "pause", "kh-desk")
+    assert (status, out.strip()) == (0, "kh-desk is paused.")
+    status, out, _ = harness.cli("sources")
+    row = next(line for line in out.splitlines() if line.startswith("kh-desk"))
+    assert "desk" in row and "paused" in row
+    assert harness.cli("sources", "resume", "kh-desk")[0] == 0
+    assert harness.sources()["kh-desk"]["paused"] is False
+
+    assert harness.check()[0] == 0
+    site.revision = "r2"
+    status, out, _ = harness.cli("check", "kh-desk")
+    assert status == 0
+    status, out, _ = harness.cli("history", "kh-desk")
+    assert status == 0 and "VERSION" in out
+    versions = [int(line.split()[0]) for line in out.splitlines() if line[:1].isdigit()]
+    assert len(versions) == 2
+    status, out, _ = harness.cli("history", "kh-desk", "--compare", *map(str, versions))
+    assert status == 0
+    assert "Summary:" in out and "{+" in out  # the added words, marked as `watcher show` does
+    status, out, _ = harness.cli("history", "kh-desk", str(versions[0]))
+    assert status == 0 and f"version {versions[0]}" in out
+    status, _, err = harness.cli("history", "kh-desk", "999")
+    assert status == 2 and "no version 999" in err
+    status, out, _ = harness.cli("sources", "remove", "kh-desk")
+    assert status == 0
+    assert "kh-desk" not in harness.sources()
+    assert harness.cli("history", "kh-desk")[0] == 0  # its history stays

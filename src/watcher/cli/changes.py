@@ -1,5 +1,5 @@
-"""`watcher sources`, `watcher log`, `watcher show`: what is watched, what changed, and how
-(and, for a reviewed country, where each change's review stands).
+"""`watcher log`, `watcher show`: what changed, and how (and, for a reviewed country, where
+each change's review stands).
 
 The `--json` forms are a stable interface documented in docs/json.md.
 """
@@ -12,30 +12,19 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from watcher.cli.common import CommandError, app_of, example, parse_since, positive_int
-from watcher.cli.output import print_json, style, table, use_colour
-from watcher.extract.noise import Noise
+from watcher.cli.output import print_json, table, use_colour
 from watcher.text import for_terminal
 
 if TYPE_CHECKING:
     from watcher.app import App
+    from watcher.diff import Change
     from watcher.store.changes import ChangeRecord
-    from watcher.store.sources import SourceState
 
 FORMATS = ("text", "json", "html", "email")
 
 
 def register(commands: Any) -> None:
     raw = argparse.RawDescriptionHelpFormatter
-    sources = commands.add_parser(
-        "sources",
-        help="every source with its last check, status and last change",
-        description="Every configured source: country, URL, last check, status, last change.",
-        epilog=example("watcher sources --json | jq '.[] | select(.status == \"failing\")'"),
-        formatter_class=raw,
-    )
-    sources.add_argument("--json", action="store_true", help="machine-readable output")
-    sources.set_defaults(handler=show_sources)
-
     log = commands.add_parser(
         "log",
         help="the change log, newest first",
@@ -63,68 +52,6 @@ def register(commands: Any) -> None:
         "--json", action="store_const", const="json", dest="format", help="same as --format json"
     )
     show.set_defaults(handler=show_change)
-
-
-async def show_sources(args: argparse.Namespace) -> int:
-    from watcher.render.json import source_json
-    from watcher.render.times import local_time
-    from watcher.store import read_transaction
-    from watcher.store.sources import load_states
-
-    async with app_of(args) as app:
-        async with read_transaction(app.engine) as connection:
-            states = await load_states(connection)
-        if args.json:
-            print_json([source_json(state, app.config) for state in states])
-            return 0
-        if not states:
-            print("No sources are configured.")
-            return 0
-        zone = app.settings.service.timezone
-        rows = [
-            [
-                state.id,
-                state.country,
-                state.kind or "?",
-                _status(state),
-                local_time(state.last_checked_at, zone),
-                local_time(state.last_change_at, zone),
-                local_time(state.next_check_at, zone),
-                _problem(state),
-            ]
-            for state in states
-        ]
-        headers = [
-            "ID",
-            "COUNTRY",
-            "KIND",
-            "STATUS",
-            "LAST CHECK",
-            "LAST CHANGE",
-            "NEXT CHECK",
-            "URL / LAST ERROR OR WARNING",
-        ]
-        table(headers, rows)
-    return 0
-
-
-def _problem(state: SourceState) -> str:
-    if state.status == "failing":
-        return state.last_error or "failing"
-    if state.last_warning:
-        return f"warning: {state.last_warning}"
-    learned = len(Noise.from_json(state.volatile).lines)
-    if learned:  # `watcher noise` lists them
-        return f"{state.url} [{learned} line{'s' if learned != 1 else ''} learned as noise]"
-    return state.url
-
-
-def _status(state: SourceState) -> str:
-    if state.status == "failing":
-        return style(f"failing ({state.failures})", "31")
-    if state.status == "ok" and state.last_warning:
-        return style("ok, warning", "33")
-    return {"new": "not checked"}.get(state.status, state.status)
 
 
 async def show_log(args: argparse.Namespace) -> int:
@@ -216,18 +143,26 @@ def email_preview(record: ChangeRecord, app: App, *, html_only: bool) -> str:
 def change_text(record: ChangeRecord, app: App, *, colour: bool = False) -> str:
     """The change for a terminal: what the page said is escaped (`for_terminal`) before the
     colours, which are ours, are put in."""
-    from watcher.render.text import LEGEND, ansi, change_body, plain
     from watcher.render.times import local_time
 
     country = app.config.country_name(record.country)
     when = local_time(record.detected_at, app.settings.service.timezone)
-    lines = [
+    head = [
         f"Change #{record.id} · {country} ({record.country}) · {when}",
         f"Source: {record.source_name} <{record.source_url}> ({record.source_id})",
         *([review_line(record, app)] if record.review else []),
-        *change_body(record.change, paint=_placeholder if colour else plain),
     ]
-    if record.kind == "page":
+    return marked_text(head, record.change, colour=colour)
+
+
+def marked_text(head: list[str], change: Change, *, colour: bool = False) -> str:
+    """Lines of our own, then a change's marked body (and, for a page, the legend), for a
+    terminal: what the page said is escaped (`for_terminal`) before our colours go in."""
+    from watcher.diff import PageChange
+    from watcher.render.text import LEGEND, ansi, change_body, plain
+
+    lines = [*head, *change_body(change, paint=_placeholder if colour else plain)]
+    if isinstance(change, PageChange):
         lines += ["", LEGEND]
     text = for_terminal("\n".join(lines))
     return _COLOURED.sub(lambda m: ansi(m.group(2), m.group(1)), text) if colour else text

@@ -1,6 +1,8 @@
-"""`watcher editors`: the people who review changes before readers are told (`review/`).
+"""`watcher editors`: the people who review changes before readers are told (`review/`), and
+the operators who also run the desk's sources and subscribers.
 
-watcher editors add EMAIL     an invitation email with a link that sets the password
+watcher editors add EMAIL [--role operator]   an invitation email with a link that sets the
+                                              password
 watcher editors list          who, since when, last signed in
 watcher editors remove EMAIL  no more sign-ins; their sessions end
 """
@@ -16,7 +18,7 @@ from watcher.cli.common import CommandError, app_of, example
 def register(commands: Any) -> None:
     parser = commands.add_parser(
         "editors",
-        help="add, list or remove the editors who review changes",
+        help="add, list or remove the editors who review changes (and operators)",
         description=(
             "Editors read a change of a reviewed country ([review] all, or a country's"
             " review = true) before its readers are told, and approve or discard it on the"
@@ -32,6 +34,12 @@ def register(commands: Any) -> None:
         "--see-subscribers",
         action="store_true",
         help="may see readers' addresses (by default an editor sees only how many)",
+    )
+    add.add_argument(
+        "--role",
+        choices=("editor", "operator"),
+        default="editor",
+        help="editor (default): reviews changes; operator: also sources and subscribers",
     )
     add.set_defaults(handler=add_editor)
     remove = actions.add_parser("remove", help="no more sign-ins for this editor")
@@ -58,14 +66,14 @@ async def add_editor(args: argparse.Namespace) -> int:
         now = app.clock()
         async with write_transaction(app.engine) as connection:
             editor, secret = await invite(
-                connection, email, now, see_subscribers=args.see_subscribers
+                connection, email, now, see_subscribers=args.see_subscribers, role=args.role
             )
             link = invitation_link(app.settings.service.public_url, editor.id, secret)
             composed = invitation(app.composer, editor.email, link, INVITE_LIFETIME, now)
             await add_message(connection, composed, kind="alert", subscriber_id=None, now=now)
     print(
-        f"{editor.email} is invited: an email with a link to set the password is queued"
-        " (the service sends it; `watcher check` does too)."
+        f"{editor.email} is invited as {editor.role}: an email with a link to set the password"
+        " is queued (the service sends it; `watcher check` does too)."
     )
     return 0
 
@@ -97,6 +105,7 @@ async def list_editors(args: argparse.Namespace) -> int:
                     {
                         "email": e.email,
                         "status": e.status,
+                        "role": e.role,
                         "see_subscribers": e.see_subscribers,
                         "created_at": iso(e.created_at),
                         "last_login_at": iso(e.last_login_at),
@@ -112,6 +121,7 @@ async def list_editors(args: argparse.Namespace) -> int:
         rows = [
             [
                 e.email,
+                e.role,
                 e.status,
                 "yes" if e.see_subscribers else "no",
                 local_time(e.created_at, zone),
@@ -119,5 +129,5 @@ async def list_editors(args: argparse.Namespace) -> int:
             ]
             for e in found
         ]
-        table(["EMAIL", "STATUS", "SEES ADDRESSES", "SINCE", "LAST SIGN-IN"], rows)
+        table(["EMAIL", "ROLE", "STATUS", "SEES ADDRESSES", "SINCE", "LAST SIGN-IN"], rows)
     return 0

@@ -41,6 +41,11 @@ class Editor:
     see_subscribers: bool
     created_at: datetime
     last_login_at: datetime | None
+    role: str = "editor"  # "editor": reviews changes; "operator": also sources and readers
+
+    @property
+    def operator(self) -> bool:
+        return self.role == "operator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ def _editor(row: object) -> Editor:
         see_subscribers=row.see_subscribers,  # type: ignore[attr-defined]
         created_at=row.created_at,  # type: ignore[attr-defined]
         last_login_at=row.last_login_at,  # type: ignore[attr-defined]
+        role=row.role,  # type: ignore[attr-defined]
     )
 
 
@@ -78,16 +84,28 @@ async def record(
     )
 
 
+ROLES = ("editor", "operator")
+
+
 async def invite(
-    connection: AsyncConnection, email: str, now: datetime, *, see_subscribers: bool = False
+    connection: AsyncConnection,
+    email: str,
+    now: datetime,
+    *,
+    see_subscribers: bool = False,
+    role: str = "editor",
 ) -> tuple[Editor, str]:
-    """Create (or invite again) the editor; the secret for their set-password link."""
+    """Create (or invite again) the editor, in `role` (an operator sees readers'
+    addresses); the secret for their set-password link."""
+    if role not in ROLES:
+        raise ValueError(f"{role!r}: a role is one of {', '.join(ROLES)}")
     secret = secrets.token_urlsafe(32)
     key = email.strip().lower()
     values = {
         "invite_hash": _digest(secret),
         "invite_expires_at": now + INVITE_LIFETIME,
-        "see_subscribers": see_subscribers,
+        "see_subscribers": see_subscribers or role == "operator",
+        "role": role,
     }
     found = (await connection.execute(select(editors).where(editors.c.email_key == key))).first()
     if found is None:
