@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from watcher.diff import PageChange
+from watcher.diff import Change, PageChange
 from watcher.extract.noise import Noise
 from watcher.render.view import page_view, side_by_side
 from watcher.store import read_transaction
@@ -146,17 +146,25 @@ async def change(request: Request, change_id: ChangeId, view: str = "inline") ->
     context: dict[str, Any] = {
         "record": record,
         "view": "side" if view == "side" else "inline",
+        "view_query": "",
         "session": session,
         "readers": readers,
         "addresses": addresses,
     }
-    if isinstance(record.change, PageChange):
-        if context["view"] == "side":
-            context["pairs"], context["hidden"] = side_by_side(record.change, limit=WEB_DIFF_LIMIT)
-        else:
-            shown = page_view(record.change, limit=WEB_DIFF_LIMIT)
-            context["rows"], context["hidden"] = shown.rows, shown.hidden
+    context.update(change_view(record.change, context["view"]))
     return site.page(request, "change.html", context)
+
+
+def change_view(change: Change, view: str) -> dict[str, Any]:
+    """What `_change_body.html` shows of a page's change: its rows inline, or its pairs side
+    by side, and how many lines are left out."""
+    if not isinstance(change, PageChange):
+        return {}
+    if view == "side":
+        pairs, hidden = side_by_side(change, limit=WEB_DIFF_LIMIT)
+        return {"pairs": pairs, "hidden": hidden}
+    shown = page_view(change, limit=WEB_DIFF_LIMIT)
+    return {"rows": shown.rows, "hidden": shown.hidden}
 
 
 @router.get("/changes.atom")
