@@ -157,5 +157,6 @@ async def test_an_editor_without_the_operators_role_is_refused_the_desk(
     page = await browser.new_page()
     await _sign_in(page, service, EDITOR)
     answer = await page.goto(service.base + "/desk/sources")
-    assert answer is not None and answer.status == 403
+    assert answer is not None
+    assert answer.status == 403
     await expect(page.locator("body")).to_contain_text("Only an operator looks after sources")

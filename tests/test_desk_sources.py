@@ -85,7 +85,9 @@ async def test_a_source_written_wrong_is_refused_naming_the_field(
     again = await http.post("/api/v1/sources", json=new_country, headers=bearer())
     assert again.status_code == 409
     assert "exists already" in again.json()["detail"]
-    taken = await http.post("/api/v1/sources", json=profile(site, id="vn-profile"), headers=bearer())
+    taken = await http.post(
+        "/api/v1/sources", json=profile(site, id="vn-profile"), headers=bearer()
+    )
     assert taken.status_code == 409
     assert "watcher.toml" in taken.json()["detail"]
     private = await http.post(
@@ -139,7 +141,8 @@ async def test_pause_edit_resume_and_remove(
     assert removed.status_code == 204
     assert (await http.get("/api/v1/sources/vn-desk", headers=bearer())).status_code == 404
     versions = await http.get("/api/v1/sources/vn-desk/snapshots", headers=bearer())
-    assert versions.status_code == 200 and len(versions.json()) == 2  # its history stays
+    assert versions.status_code == 200
+    assert len(versions.json()) == 2
     clock.advance(days=1)
     assert "vn-desk" not in {o.source.id for o in (await run_pass(app)).outcomes}
     back = await http.post("/api/v1/sources", json=profile(site, id="vn-desk"), headers=bearer())
@@ -164,7 +167,8 @@ async def test_a_desk_source_survives_a_restart_and_a_reload(
         assert app.config.source("kh-desk") is not None
         assert app.config.source("vn-profile") is not None
         checked = {o.source.id for o in (await run_pass(app)).outcomes}
-        assert "kh-desk" in checked and "vn-paused" not in checked
+        assert "kh-desk" in checked
+        assert "vn-paused" not in checked
 
 
 async def test_another_worker_learns_of_a_desk_source_before_it_claims_it(
@@ -196,7 +200,8 @@ async def test_a_sources_versions_are_listed_read_and_compared(
     found = await http.get("/api/v1/sources/vn-profile/snapshots", headers=bearer())
     assert found.status_code == 200
     newest, oldest = found.json()
-    assert newest["id"] > oldest["id"] and newest["taken_at"] > oldest["taken_at"]
+    assert newest["id"] > oldest["id"]
+    assert newest["taken_at"] > oldest["taken_at"]
     assert newest["lines"] > 5
     one = await http.get(f"/api/v1/sources/vn-profile/snapshots/{oldest['id']}", headers=bearer())
     assert one.status_code == 200
@@ -216,10 +221,9 @@ async def test_a_sources_versions_are_listed_read_and_compared(
         f"/api/v1/sources/vn-profile/compare?from={newest['id']}&to={newest['id']}",
         headers=bearer(),
     )
-    assert same.json()["change"] is None and same.json()["summary"] == "no difference"
-    other = await http.get(
-        f"/api/v1/sources/la-profile/snapshots/{oldest['id']}", headers=bearer()
-    )
+    assert same.json()["change"] is None
+    assert same.json()["summary"] == "no difference"
+    other = await http.get(f"/api/v1/sources/la-profile/snapshots/{oldest['id']}", headers=bearer())
     assert other.status_code == 404  # another source's version
 
 
@@ -258,17 +262,20 @@ def test_the_command_line_adds_edits_pauses_and_removes_and_reads_history(
     assert "Added kh-desk (Cambodia: 127.0.0.1/cp/vietnam.html)" in out
     assert harness.sources()["kh-desk"]["origin"] == "desk"
     status, _, err = harness.cli("sources", "edit", "kh-desk", "--select", "div[[")
-    assert status == 2 and "select:" in err
+    assert status == 2
+    assert "select:" in err
     status, out, _ = harness.cli("sources", "edit", "kh-desk", "--name", "Cambodia profile")
     assert status == 0
     assert harness.sources()["kh-desk"]["name"] == "Cambodia profile"
     status, _, err = harness.cli("sources", "edit", "vn-profile", "--select", "main")
-    assert status == 2 and "watcher.toml: edit it there" in err
+    assert status == 2
+    assert "watcher.toml: edit it there" in err
     status, out, _ = harness.cli("sources", "pause", "kh-desk")
     assert (status, out.strip()) == (0, "kh-desk is paused.")
     status, out, _ = harness.cli("sources")
     row = next(line for line in out.splitlines() if line.startswith("kh-desk"))
-    assert "desk" in row and "paused" in row
+    assert "desk" in row
+    assert "paused" in row
     assert harness.cli("sources", "resume", "kh-desk")[0] == 0
     assert harness.sources()["kh-desk"]["paused"] is False
 
@@ -277,16 +284,20 @@ def test_the_command_line_adds_edits_pauses_and_removes_and_reads_history(
     status, out, _ = harness.cli("check", "kh-desk")
     assert status == 0
     status, out, _ = harness.cli("history", "kh-desk")
-    assert status == 0 and "VERSION" in out
+    assert status == 0
+    assert "VERSION" in out
     versions = [int(line.split()[0]) for line in out.splitlines() if line[:1].isdigit()]
     assert len(versions) == 2
     status, out, _ = harness.cli("history", "kh-desk", "--compare", *map(str, versions))
     assert status == 0
-    assert "Summary:" in out and "{+" in out  # the added words, marked as `watcher show` does
+    assert "Summary:" in out
+    assert "{+" in out
     status, out, _ = harness.cli("history", "kh-desk", str(versions[0]))
-    assert status == 0 and f"version {versions[0]}" in out
+    assert status == 0
+    assert f"version {versions[0]}" in out
     status, _, err = harness.cli("history", "kh-desk", "999")
-    assert status == 2 and "no version 999" in err
+    assert status == 2
+    assert "no version 999" in err
     status, out, _ = harness.cli("sources", "remove", "kh-desk")
     assert status == 0
     assert "kh-desk" not in harness.sources()
