@@ -36,11 +36,13 @@ pytestmark = pytest.mark.browser
 async def _accounts(config: Path) -> None:
     """An operator and an editor whose invitations are used (the invitation's own flow is
     tests/test_browser_review.py's)."""
-    async with open_app(load_config(config, environ={})) as app:
-        async with write_transaction(app.engine) as connection:
-            for email, role in ((OPERATOR, "operator"), (EDITOR, "editor")):
-                editor, _ = await invite(connection, email, app.clock(), role=role)
-                await set_password(connection, editor, PASSWORD, app.clock())
+    async with (
+        open_app(load_config(config, environ={})) as app,
+        write_transaction(app.engine) as connection,
+    ):
+        for email, role in ((OPERATOR, "operator"), (EDITOR, "editor")):
+            editor, _ = await invite(connection, email, app.clock(), role=role)
+            await set_password(connection, editor, PASSWORD, app.clock())
 
 
 @pytest.fixture
