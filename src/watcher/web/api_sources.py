@@ -29,6 +29,7 @@ router = APIRouter(
 SnapshotId = Annotated[int, Path(ge=1, le=MAX_ID, description="a version's id")]
 Duration = Annotated[str, Field(max_length=40, description='e.g. "6h", "30m", "1d"')]
 Size = Annotated[str | int, Field(description='bytes, or e.g. "5MB"')]
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,15}$"  # as `[[countries]] code` takes it
 
 
 class SourceFields(BaseModel):
@@ -39,7 +40,7 @@ class SourceFields(BaseModel):
 
     url: str | None = Field(None, pattern=r"^https?://[^/\s]+", max_length=2000)
     name: str | None = Field(None, max_length=200)
-    country: str | None = Field(None, max_length=16, description="a country code")
+    country: str | None = Field(None, pattern=CODE, description="a country code")
     country_name: str | None = Field(None, max_length=200, description="for a new country")
     kind: str | None = Field(None, description="auto (default), page, feed, json or pdf")
     fetch: Literal["http", "browser"] | None = None
@@ -61,7 +62,7 @@ class SourceFields(BaseModel):
 
 class SourceNew(SourceFields):
     url: str = Field(pattern=r"^https?://[^/\s]+", max_length=2000)
-    country: str = Field(max_length=16, description="a configured code, or a new one")
+    country: str = Field(pattern=CODE, description="a configured code, or a new one")
     id: str | None = Field(None, max_length=80, description="derived from country and URL")
 
 
