@@ -145,6 +145,11 @@ def test_subscribe_unsubscribe_and_list(harness: Harness) -> None:
         "subscribe", "desk@example.org", "--section", "*: Casualties", "--keyword", "accede"
     )
     assert 'follows Vietnam, Lao PDR, Casualties in every country, the keyword "accede"' in out
+    status, out, _ = harness.cli(
+        "subscribe", "quiet@example.org", "--section", "VN: Casualties", "--no-news"
+    )
+    assert status == 0
+    assert "follows Casualties of Vietnam, not Vietnam's news" in out
     status, _, err = harness.cli("subscribe", "x@example.org", "--section", "XX: Casualties")
     assert status == 2
     assert "unknown country code XX" in err
@@ -156,6 +161,7 @@ def test_subscribe_unsubscribe_and_list(harness: Harness) -> None:
     assert people["Desk@Example.org"]["countries"] == ["LA", "VN"]
     assert people["Desk@Example.org"]["sections"] == [{"country": "*", "section": "Casualties"}]
     assert people["Desk@Example.org"]["keywords"] == ["accede"]
+    assert people["quiet@example.org"]["news_off"] == ["VN"]
     assert people["editor@monitor.example"]["origin"] == "config"
     assert "token" not in people["Desk@Example.org"]
     status, out, _ = harness.cli("unsubscribe", "desk@example.org", "LA")

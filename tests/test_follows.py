@@ -40,6 +40,11 @@ READERS = [
     {"email": "la-mbp@example.org", "countries": ["LA"], "sections": ["LA: Mine Ban Policy"]},
     {"email": "words@example.org", "keywords": ["transparency"]},
     {"email": "nothing@example.org", "keywords": ["Ottawa Convention"]},
+    {
+        "email": "no-news@example.org",
+        "sections": ["VN: Cluster Munition Ban Policy"],
+        "news": False,
+    },
 ]
 
 
@@ -84,23 +89,35 @@ async def test_each_reader_gets_what_they_chose_and_nothing_else(
         "cmbp@example.org",
         "everywhere@example.org",
         "words@example.org",
-    }, "no email for a section that did not change, or a keyword nowhere"
+        "no-news@example.org",
+        "la-mbp@example.org",
+    }, "no email for a keyword found nowhere"
 
     [whole] = mail["whole@example.org"]
     assert "Mine ban policy overview" in text_of(whole)  # the whole change, as before
     assert "Country profile updated: Vietnam" in text_of(whole)  # and the news feed
 
-    for address in ("cmbp@example.org", "everywhere@example.org"):
+    for address in ("cmbp@example.org", "everywhere@example.org", "no-news@example.org"):
         [message] = mail[address]
         body = text_of(message)
         assert "Cluster Munition Ban Policy" in body
         assert "Mine ban policy overview" not in body, "a section they did not choose"
-        assert "Country profile updated: Vietnam" not in body, "a feed is no section"
         assert "02 November 2011" in body
         assert "29 October 2012" in body  # the Last Updated date came along
+    # Sections of Vietnam chosen: its news still comes, unless turned off; a section in
+    # every country brings no country's news.
     [cmbp] = mail["cmbp@example.org"]
-    assert "follows Vietnam (Cluster Munition Ban Policy)" in text_of(cmbp)
+    assert "Country profile updated: Vietnam" in text_of(cmbp)
+    assert "follows Vietnam (Cluster Munition Ban Policy, and its news)" in text_of(cmbp)
+    [quiet] = mail["no-news@example.org"]
+    assert "Country profile updated: Vietnam" not in text_of(quiet)
+    assert "Cluster Munition Ban Policy of Vietnam, not Vietnam's news" in text_of(quiet)
     [anywhere] = mail["everywhere@example.org"]
+    assert "Country profile updated: Vietnam" not in text_of(anywhere)
+    [la_mbp] = mail["la-mbp@example.org"]  # Lao PDR's news; its sections did not change
+    assert "Lao PDR" in str(la_mbp["Subject"])
+    assert "Lao PDR country profile" not in text_of(la_mbp), "its profile did not change"
+    assert "follows Lao PDR (Mine Ban Policy, and its news)" in text_of(la_mbp)
     assert "follows Cluster Munition Ban Policy in every country" in text_of(anywhere)
 
     [words] = mail["words@example.org"]
@@ -260,17 +277,25 @@ async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
     page = await reader_client.get(manage)
     assert 'value="VN:Mine Ban Policy"' in page.text
     assert 'value="LA:Cluster Munition Ban Policy"' in page.text
+    # With a country's sections, its news: a box ticked by default, saying so.
+    assert '<input type="checkbox" name="news" value="VN" checked>' in page.text
+    assert "Vietnam's news (its feeds' items) still comes, unless you untick it" in page.text
     form = {
         "countries": ["VN"],
         "sections": ["VN:Mine Ban Policy", "*:Cluster Munition Ban Policy", "VN:Made Up"],
         "keywords": "accede, Ottawa Convention",
         "frequency": "daily",
+        "news_shown": ["VN", "LA"],
+        "news": ["LA"],  # Vietnam's unticked
     }
     saved = await reader_client.post(manage, data=form, headers=SAME_SITE)
     assert saved.status_code == 200
     assert (
-        "You follow Vietnam (Mine Ban Policy), Cluster Munition Ban Policy in every" in saved.text
+        "You follow Vietnam (Mine Ban Policy only, not its news), Cluster Munition Ban Policy"
+        " in every" in saved.text
     )
+    assert '<input type="checkbox" name="news" value="VN">' in saved.text  # off, as saved
+    assert '<input type="checkbox" name="news" value="LA" checked>' in saved.text
     async with read_transaction(served.engine) as connection:
         editor = await find_subscriber(connection, "editor@monitor.example")
     assert editor is not None
@@ -279,7 +304,11 @@ async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
         ("VN", "Mine Ban Policy"),
     )
     assert editor.keywords == ("accede", "Ottawa Convention")
+    assert editor.quiet == ("VN",)  # Lao PDR: no sections chosen, nothing to turn off
     assert 'value="VN:Mine Ban Policy" checked' in saved.text
+    form["news"] = ["VN", "LA"]
+    again = await reader_client.post(manage, data=form, headers=SAME_SITE)
+    assert "You follow Vietnam (Mine Ban Policy, and its news)" in again.text
     nothing = await reader_client.post(manage, data={"frequency": "daily"}, headers=SAME_SITE)
     assert "no updates are sent" in nothing.text
 
@@ -324,6 +353,10 @@ async def test_the_api_lists_sections_and_subscribes_with_choices(
     assert made.status_code == 200, made.text
     assert made.json()["sections"] == [{"country": "VN", "section": "Mine Ban Policy"}]
     assert made.json()["origin"] == "api"
+    assert made.json()["news_off"] == []  # Vietnam's news comes with its section
+    quiet = {**wanted, "email": "quiet@readers.example", "news_off": ["vn", "LA"]}
+    made = await reader_client.post("/api/v1/subscribers", json=quiet, headers=bearer())
+    assert made.json()["news_off"] == ["VN"]  # Lao PDR: no section chosen, nothing to turn off
     wrong = {**wanted, "sections": [{"country": "XX", "section": "Policy"}]}
     refused = await reader_client.post("/api/v1/subscribers", json=wrong, headers=bearer())
     assert refused.status_code == 404

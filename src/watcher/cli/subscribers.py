@@ -43,6 +43,12 @@ def register(commands: Any) -> None:
         help="a section of a country's pages ('*: NAME' for every country); repeatable",
     )
     add.add_argument("--keyword", action="append", default=[], help="a word or phrase; repeatable")
+    add.add_argument(
+        "--no-news",
+        action="store_true",
+        help="with --section of a country: only the sections, not the country's news (which"
+        " comes with its sections by default)",
+    )
     add.add_argument("--frequency", choices=FREQUENCIES, help="default: immediate for new ones")
     add.set_defaults(handler=add_subscription)
 
@@ -110,10 +116,9 @@ async def add_subscription(args: argparse.Namespace) -> int:
                 now=app.clock(),
                 sections=sections,
                 keywords=args.keyword,
+                quiet=[code for code, _ in sections if code != "*"] if args.no_news else [],
             )
-        following = app.composer.describe(
-            subscriber.countries, subscriber.sections, subscriber.keywords
-        )
+        following = app.composer.following(subscriber)
     print(f"{subscriber.email} follows {following} ({subscriber.frequency}).")
     return 0
 

@@ -368,6 +368,11 @@ class SubscriberConfig(Model):
     )
     keywords: list[str] = Field(default_factory=list, description="in every country")
     frequency: Frequency = "immediate"
+    news: bool = Field(
+        True,
+        description="with sections of a country chosen, its news (feeds) as well (false: only"
+        " the sections)",
+    )
 
     @field_validator("countries")
     @classmethod
@@ -393,6 +398,13 @@ class SubscriberConfig(Model):
         if not (self.countries or self.sections or self.keywords):
             raise ValueError("give 'countries', 'sections' or 'keywords' to follow")
         return self
+
+    @property
+    def quiet(self) -> list[str]:
+        """The countries of their sections whose news they do not want (`news = false`)."""
+        if self.news:
+            return []
+        return sorted({code.strip().upper() for code, _ in self.section_pairs if code != "*"})
 
     @property
     def section_pairs(self) -> list[tuple[str, str]]:

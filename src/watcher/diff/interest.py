@@ -9,7 +9,9 @@ None when nothing they chose changed (no email then):
 - a country followed whole, with no sections chosen for it: the whole change;
 - otherwise, of a page: the chosen sections (the country's and the everywhere ones) with
   their lines, and any other line a keyword matches; the "Last Updated" date comes along
-  whenever anything is kept. Of a feed: the entries a keyword matches.
+  whenever anything is kept. Of a feed: the whole change when the reader chose sections of
+  that country (its news stays included unless they turned it off: `quiet`), else the
+  entries a keyword matches.
 
 Keywords match in any case and in the inflections one simple rule covers: each word of a
 keyword, its ending `-e`, `-s`, `-es`, `-ed` or `-ing` set aside, matches a word that
@@ -78,6 +80,7 @@ class Interest:
     countries: frozenset[str] = frozenset()  # followed whole; "*" for every country
     sections: frozenset[tuple[str, str]] = frozenset()  # (country or "*", section name)
     keywords: tuple[str, ...] = ()
+    quiet: frozenset[str] = frozenset()  # countries whose news (feeds) the reader turned off
 
     @property
     def narrowed(self) -> bool:
@@ -88,11 +91,19 @@ class Interest:
         """Readers with the same key get the same part of a country's changes."""
         if self.whole(country) and not self.keywords:
             return ("whole",)
-        return (self.whole(country), self.names(country), self.keywords)
+        return (self.whole(country), self.names(country), self.keywords, self.news(country))
 
     def whole(self, country: str) -> bool:
         follows = country in self.countries or EVERYWHERE in self.countries
         return follows and not any(code == country for code, _ in self.sections)
+
+    def news(self, country: str) -> bool:
+        """Does this reader hear all of the country's news (its feeds' entries)? Followed
+        whole, yes; with sections of the country chosen, yes unless they turned it off."""
+        if self.whole(country):
+            return True
+        chosen = any(code == country for code, _ in self.sections)
+        return chosen and country not in self.quiet
 
     def names(self, country: str) -> frozenset[str]:
         return frozenset(name for code, name in self.sections if code in (country, EVERYWHERE))
@@ -106,6 +117,8 @@ class Interest:
         if self.whole(country):
             return change
         if isinstance(change, FeedChange):
+            if self.news(country):
+                return change
             entries = tuple(item for item in change.entries if self._matches(_entry_text(item)))
             return replace(change, entries=entries) if entries else None
         names = self.names(country)

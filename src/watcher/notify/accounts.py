@@ -27,10 +27,11 @@ def confirmation_message(
     now: datetime,
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
+    quiet: Sequence[str] = (),
 ) -> Composed:
     """The double opt-in email: one link, valid for `lifetime`."""
     context = {
-        "countries": composer.describe(countries, sections, keywords),
+        "countries": composer.describe(countries, sections, keywords, quiet),
         "frequency": frequency,
         "confirm_url": confirm_url,
         "hours": int(lifetime.total_seconds() // 3600),

@@ -325,16 +325,20 @@ class Composer:
 
     def following(self, subscriber: Subscriber) -> str:
         """What a reader follows, in words (`describe`)."""
-        return self.describe(subscriber.countries, subscriber.sections, subscriber.keywords)
+        return self.describe(
+            subscriber.countries, subscriber.sections, subscriber.keywords, subscriber.quiet
+        )
 
     def describe(
         self,
         countries: Sequence[str],
         chosen: Sequence[tuple[str, str]] = (),
         keywords: Sequence[str] = (),
+        quiet: Sequence[str] = (),
     ) -> str:
-        """Choices in words: `Vietnam (Mine Ban Policy), Cluster Munition Ban Policy in
-        every country, the keywords "accede", "Ottawa"`."""
+        """Choices in words: `Vietnam (Mine Ban Policy, and its news), Cluster Munition Ban
+        Policy in every country, the keywords "accede", "Ottawa"`. A country's news comes
+        with its sections unless the reader turned it off (`quiet`)."""
         sections: dict[str, list[str]] = {}
         for code, section in chosen:
             sections.setdefault(code, []).append(section)
@@ -342,14 +346,22 @@ class Composer:
         if "*" in countries:
             parts.append("every country")
         order = {country.code: n for n, country in enumerate(self.config.settings.countries)}
+
+        def news(code: str) -> str:
+            return " only, not its news" if code in quiet else ", and its news"
+
         for code in sorted(countries, key=lambda code: (order.get(code, 999), code)):
             if code != "*":
                 name = self.config.country_name(code)
                 names = sections.pop(code, None)
-                parts.append(f"{name} ({', '.join(names)})" if names else name)
+                parts.append(f"{name} ({', '.join(names)}{news(code)})" if names else name)
         for code, names in sections.items():
-            where = "in every country" if code == "*" else f"of {self.config.country_name(code)}"
-            parts.append(f"{', '.join(names)} {where}")
+            if code == "*":
+                parts.append(f"{', '.join(names)} in every country")
+            else:
+                name = self.config.country_name(code)
+                told = f"not {name}'s news" if code in quiet else f"and {name}'s news"
+                parts.append(f"{', '.join(names)} of {name}, {told}")
         if keywords:
             words = ", ".join(f'"{word}"' for word in keywords)
             parts.append(f"the keyword{'s' if len(keywords) > 1 else ''} {words}")

@@ -29,6 +29,7 @@ async def send_confirmation(
     sections: Sequence[tuple[str, str]],
     keywords: Sequence[str],
     now: datetime,
+    quiet: Sequence[str] = (),
 ) -> bool:
     """Record the request and queue its confirmation; False when one went to this address
     moments ago (`CONFIRM_RESEND_AFTER`): no second email then."""
@@ -44,6 +45,7 @@ async def send_confirmation(
             lifetime=CONFIRM_LIFETIME,
             sections=sections,
             keywords=keywords,
+            quiet=quiet,
         )
         if subscriber_id is None:
             return False
@@ -58,6 +60,7 @@ async def send_confirmation(
             now,
             sections=sections,
             keywords=keywords,
+            quiet=quiet,
         )
         await add_message(
             connection, composed, kind="confirm", subscriber_id=subscriber_id, now=now
@@ -83,4 +86,5 @@ async def resend_confirmation(
         sections=asked.sections,
         keywords=asked.keywords,
         now=now,
+        quiet=asked.quiet,
     )

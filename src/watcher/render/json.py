@@ -98,6 +98,7 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
             {"country": country, "section": name} for country, name in subscriber.sections
         ],
         "keywords": list(subscriber.keywords),
+        "news_off": list(subscriber.quiet),
         "frequency": subscriber.frequency,
         "status": subscriber.status,
         "origin": subscriber.origin,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,27 +17,41 @@ from watcher.store.schema import follows, sources
 
 SECTION = "section"
 KEYWORD = "keyword"
+QUIET = "quiet"  # a country whose news (feeds) the reader turned off, sections chosen
 MAX_SECTIONS = 200  # per reader
 MAX_NAME = 200  # characters of a section's name
 
 
-Choices = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]  # (sections, keywords)
+class Choices(NamedTuple):
+    """What a reader follows besides whole countries."""
+
+    sections: tuple[tuple[str, str], ...] = ()  # (country or "*", section name)
+    keywords: tuple[str, ...] = ()
+    quiet: tuple[str, ...] = ()  # countries of their sections whose news they turned off
 
 
-def cleaned(sections: Iterable[tuple[str, str]], keywords: Iterable[str]) -> Choices:
-    """Choices as stored: trimmed, each once, sorted, within the limits."""
+def cleaned(
+    sections: Iterable[tuple[str, str]], keywords: Iterable[str], quiet: Iterable[str] = ()
+) -> Choices:
+    """Choices as stored: trimmed, each once, sorted, within the limits; a country's news
+    turned off only where sections of it are chosen (else there is nothing to turn off)."""
     pairs = {
         (country.strip().upper() if country.strip() != EVERYWHERE else EVERYWHERE, name)
         for country, raw in sections
         if (name := " ".join(raw.split())[:MAX_NAME])
     }
     words = {word for raw in keywords if (word := clean_keyword(raw))}
-    return tuple(sorted(pairs))[:MAX_SECTIONS], tuple(sorted(words, key=str.lower))[:MAX_KEYWORDS]
+    kept = tuple(sorted(pairs))[:MAX_SECTIONS]
+    codes = {country for country, _ in kept}
+    off = tuple(sorted({code.strip().upper() for code in quiet} & codes))
+    return Choices(kept, tuple(sorted(words, key=str.lower))[:MAX_KEYWORDS], off)
 
 
 async def follows_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[int, Choices]:
-    """Each reader's (sections, keywords); readers without any are left out."""
-    found: defaultdict[int, tuple[list[tuple[str, str]], list[str]]] = defaultdict(lambda: ([], []))
+    """Each reader's choices; readers without any are left out."""
+    found: defaultdict[int, tuple[list[tuple[str, str]], list[str], list[str]]] = defaultdict(
+        lambda: ([], [], [])
+    )
     for start in range(0, len(ids), 500):
         rows = await connection.execute(
             select(follows)
@@ -44,12 +59,17 @@ async def follows_of(connection: AsyncConnection, ids: Sequence[int]) -> dict[in
             .order_by(follows.c.subscriber_id, follows.c.country, follows.c.value)
         )
         for row in rows:
-            sections, keywords = found[row.subscriber_id]
+            sections, keywords, quiet = found[row.subscriber_id]
             if row.kind == SECTION:
                 sections.append((row.country, row.value))
+            elif row.kind == QUIET:
+                quiet.append(row.country)
             else:
                 keywords.append(row.value)
-    return {id_: (tuple(s), tuple(sorted(k, key=str.lower))) for id_, (s, k) in found.items()}
+    return {
+        id_: Choices(tuple(s), tuple(sorted(k, key=str.lower)), tuple(sorted(q)))
+        for id_, (s, k, q) in found.items()
+    }
 
 
 async def set_follows(
@@ -57,17 +77,25 @@ async def set_follows(
     subscriber_id: int,
     sections: Iterable[tuple[str, str]],
     keywords: Iterable[str],
+    quiet: Iterable[str] = (),
 ) -> None:
     """Exactly these choices from now on."""
-    pairs, words = cleaned(sections, keywords)
+    pairs, words, off = cleaned(sections, keywords, quiet)
     await connection.execute(delete(follows).where(follows.c.subscriber_id == subscriber_id))
-    rows = [
-        {"subscriber_id": subscriber_id, "kind": SECTION, "country": country, "value": name}
-        for country, name in pairs
-    ] + [
-        {"subscriber_id": subscriber_id, "kind": KEYWORD, "country": EVERYWHERE, "value": word}
-        for word in words
-    ]
+    rows = (
+        [
+            {"subscriber_id": subscriber_id, "kind": SECTION, "country": country, "value": name}
+            for country, name in pairs
+        ]
+        + [
+            {"subscriber_id": subscriber_id, "kind": KEYWORD, "country": EVERYWHERE, "value": word}
+            for word in words
+        ]
+        + [
+            {"subscriber_id": subscriber_id, "kind": QUIET, "country": code, "value": ""}
+            for code in off
+        ]
+    )
     if rows:
         await connection.execute(follows.insert(), rows)
 
@@ -77,10 +105,17 @@ async def add_follows(
     subscriber_id: int,
     sections: Iterable[tuple[str, str]],
     keywords: Iterable[str],
+    quiet: Iterable[str] = (),
 ) -> None:
-    """These choices as well as those already made."""
-    had = (await follows_of(connection, [subscriber_id])).get(subscriber_id, ((), ()))
-    await set_follows(connection, subscriber_id, [*had[0], *sections], [*had[1], *keywords])
+    """These choices as well as those already made (a country's news turned off stays off
+    unless sections of it are chosen anew, which bring its news back unless `quiet`)."""
+    had = (await follows_of(connection, [subscriber_id])).get(subscriber_id, Choices())
+    sections = list(sections)
+    renewed = {country for country, _ in sections}
+    off = [*(code for code in had.quiet if code not in renewed), *quiet]
+    await set_follows(
+        connection, subscriber_id, [*had.sections, *sections], [*had.keywords, *keywords], off
+    )
 
 
 async def follow_renames(

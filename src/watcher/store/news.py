@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.diff import Change
 from watcher.diff.interest import EVERYWHERE, Interest
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
-from watcher.store.follows import KEYWORD, SECTION
+from watcher.store.follows import KEYWORD, QUIET, SECTION
 from watcher.store.schema import follows, notifications, subscribers, subscriptions
 from watcher.store.subscribers import ACTIVE
 
@@ -58,6 +58,7 @@ async def queue_notifications(
             | ({"*"} if subscriber_id in everywhere else set()),
             chosen.sections,
             chosen.keywords,
+            chosen.quiet,
         )
         for subscriber_id, chosen in choosy.items()
     }
@@ -90,6 +91,7 @@ async def queue_notifications(
 class _Chosen:
     sections: frozenset[tuple[str, str]] = frozenset()
     keywords: tuple[str, ...] = ()
+    quiet: frozenset[str] = frozenset()
 
 
 async def _choices(
@@ -100,6 +102,7 @@ async def _choices(
     relevant = or_(
         follows.c.kind == KEYWORD,
         (follows.c.kind == SECTION) & follows.c.country.in_([*countries, EVERYWHERE]),
+        (follows.c.kind == QUIET) & follows.c.country.in_(list(countries)),
     )
     query = (
         select(follows, subscribers.c.frequency)
@@ -108,13 +111,20 @@ async def _choices(
     )
     sections: defaultdict[int, set[tuple[str, str]]] = defaultdict(set)
     keywords: defaultdict[int, list[str]] = defaultdict(list)
+    quiet: defaultdict[int, set[str]] = defaultdict(set)
     for row in (await connection.execute(query)).all():
         frequency.setdefault(row.subscriber_id, row.frequency)
         if row.kind == SECTION:
             sections[row.subscriber_id].add((row.country, row.value))
+        elif row.kind == QUIET:
+            quiet[row.subscriber_id].add(row.country)
         else:
             keywords[row.subscriber_id].append(row.value)
     return {
-        id_: _Chosen(frozenset(sections.get(id_, ())), tuple(sorted(keywords.get(id_, ()))))
+        id_: _Chosen(
+            frozenset(sections.get(id_, ())),
+            tuple(sorted(keywords.get(id_, ()))),
+            frozenset(quiet.get(id_, ())),
+        )
         for id_ in sections.keys() | keywords.keys()
     }

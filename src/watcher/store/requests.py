@@ -40,6 +40,7 @@ class Request:
     frequency: str
     sections: tuple[tuple[str, str], ...] = ()
     keywords: tuple[str, ...] = ()
+    quiet: tuple[str, ...] = ()
 
 
 async def request_subscription(
@@ -53,6 +54,7 @@ async def request_subscription(
     lifetime: timedelta,
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
+    quiet: Sequence[str] = (),
 ) -> int | None:
     """Record a web request for `email`; the id to put in the confirmation link, or None when
     a confirmation went to this address moments ago (no email is sent then).
@@ -68,7 +70,11 @@ async def request_subscription(
         "requested_countries": ",".join(countries),
         "requested_frequency": frequency,
         "requested_follows": json.dumps(
-            {"sections": [list(pair) for pair in sections], "keywords": list(keywords)},
+            {
+                "sections": [list(pair) for pair in sections],
+                "keywords": list(keywords),
+                "quiet": list(quiet),
+            },
             ensure_ascii=False,
         ),
         "updated_at": now,
@@ -137,6 +143,7 @@ async def _request_of(connection: AsyncConnection, row: Any) -> Request:
         row.requested_frequency or subscriber.frequency,
         tuple((country, name) for country, name in follows.get("sections", [])),
         tuple(follows.get("keywords", [])),
+        tuple(follows.get("quiet", [])),
     )
 
 
@@ -166,10 +173,11 @@ async def confirm_request(
     await set_countries(
         connection, subscriber.id, sorted({*keep, *request.countries}), replace=True
     )
+    chosen = (request.sections, request.keywords, request.quiet)
     if subscriber.status == ACTIVE:
-        await add_follows(connection, subscriber.id, request.sections, request.keywords)
+        await add_follows(connection, subscriber.id, *chosen)
     else:
-        await set_follows(connection, subscriber.id, request.sections, request.keywords)
+        await set_follows(connection, subscriber.id, *chosen)
     found = await find_subscriber(connection, subscriber.email)
     assert found is not None
     return found

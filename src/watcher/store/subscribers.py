@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from watcher.config.model import CHANNEL_PREFIX, SubscriberConfig
 from watcher.diff.interest import Interest
 from watcher.store.db import analyze_if_grown, insert_ignoring_duplicates
-from watcher.store.follows import add_follows, cleaned, follows_of, set_follows
+from watcher.store.follows import Choices, add_follows, cleaned, follows_of, set_follows
 from watcher.store.schema import notifications, subscribers, subscriptions
 
 ACTIVE = "active"
@@ -49,6 +49,7 @@ class Subscriber:
     sections: tuple[tuple[str, str], ...] = ()  # (country or "*", top-level section name)
     keywords: tuple[str, ...] = ()
     channel: str | None = None  # a configured channel's name, for a channel's subscriber
+    quiet: tuple[str, ...] = ()  # countries of their sections whose news they turned off
 
     @property
     def address(self) -> str:
@@ -58,7 +59,12 @@ class Subscriber:
     @property
     def interest(self) -> Interest:
         """What of a change this reader is told about (`diff/interest.py`)."""
-        return Interest(frozenset(self.countries), frozenset(self.sections), self.keywords)
+        return Interest(
+            frozenset(self.countries),
+            frozenset(self.sections),
+            self.keywords,
+            frozenset(self.quiet),
+        )
 
 
 def new_token() -> str:
@@ -103,9 +109,11 @@ async def subscribe(
     replace: bool = False,
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
+    quiet: Sequence[str] = (),
 ) -> Subscriber:
     """Add (or with `replace`, set) the countries of an active subscriber, and the sections
-    and keywords they follow, creating it if new."""
+    and keywords they follow (and the countries of those sections whose news they do not
+    want), creating it if new."""
     existing = await find_subscriber(connection, email)
     if existing is None:
         result = await connection.execute(
@@ -136,9 +144,9 @@ async def subscribe(
         )
     await set_countries(connection, subscriber_id, countries, replace=replace)
     if replace:
-        await set_follows(connection, subscriber_id, sections, keywords)
-    elif sections or keywords:
-        await add_follows(connection, subscriber_id, sections, keywords)
+        await set_follows(connection, subscriber_id, sections, keywords, quiet)
+    elif sections or keywords or quiet:
+        await add_follows(connection, subscriber_id, sections, keywords, quiet)
     found = await find_subscriber(connection, email)
     assert found is not None
     return found
@@ -190,7 +198,7 @@ async def unsubscribe(
             )
         )
         kept = [pair for pair in existing.sections if pair[0] not in countries]
-        await set_follows(connection, existing.id, kept, existing.keywords)
+        await set_follows(connection, existing.id, kept, existing.keywords, existing.quiet)
     remaining = await _countries(connection, [existing.id])
     chosen = (await follows_of(connection, [existing.id])).get(existing.id)
     if not countries or not (remaining.get(existing.id) or chosen):
@@ -234,10 +242,10 @@ async def sync_config_subscribers(
         existing = known.get(key)
         if existing is not None and existing.status in (UNSUBSCRIBED, SUSPENDED):
             continue
-        choices = cleaned(item.section_pairs, item.keywords)
+        choices = cleaned(item.section_pairs, item.keywords, item.quiet)
         if existing is not None and (
             existing.countries == tuple(sorted(item.countries))
-            and (existing.sections, existing.keywords) == choices
+            and (existing.sections, existing.keywords, existing.quiet) == choices
             and existing.frequency == item.frequency
             and existing.status == ACTIVE
         ):
@@ -250,8 +258,9 @@ async def sync_config_subscribers(
             origin="config",
             now=now,
             replace=True,
-            sections=choices[0],
-            keywords=choices[1],
+            sections=choices.sections,
+            keywords=choices.keywords,
+            quiet=choices.quiet,
         )
         written += 1
     await analyze_if_grown(connection, subscribers, written)
@@ -316,8 +325,9 @@ async def with_choices(connection: AsyncConnection, rows: Sequence[Any]) -> list
             created_at=row.created_at,
             confirmed_at=row.confirmed_at,
             hard_bounces=row.hard_bounces,
-            sections=chosen.get(row.id, ((), ()))[0],
-            keywords=chosen.get(row.id, ((), ()))[1],
+            sections=chosen.get(row.id, Choices()).sections,
+            keywords=chosen.get(row.id, Choices()).keywords,
+            quiet=chosen.get(row.id, Choices()).quiet,
             channel=row.channel,
         )
         for row in rows
@@ -345,9 +355,10 @@ async def change_subscription(
     now: datetime,
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
+    quiet: Sequence[str] = (),
 ) -> None:
-    """The manage page: exactly these countries, sections and keywords at this frequency
-    (nothing at all: unsubscribed)."""
+    """The manage page: exactly these countries, sections and keywords at this frequency,
+    the news of `quiet` countries turned off (nothing at all: unsubscribed)."""
     values: dict[str, Any] = {"frequency": frequency, "updated_at": now}
     if not (countries or sections or keywords):
         values["status"] = UNSUBSCRIBED
@@ -358,7 +369,7 @@ async def change_subscription(
     )
     await retag_pending(connection, subscriber.id, frequency)
     await set_countries(connection, subscriber.id, countries, replace=True)
-    await set_follows(connection, subscriber.id, sections, keywords)
+    await set_follows(connection, subscriber.id, sections, keywords, quiet)
 
 
 async def unsubscribe_subscriber(

@@ -156,6 +156,9 @@ class SubscriberOut(BaseModel):
     countries: list[str]
     sections: list[SectionChoice]
     keywords: list[str]
+    news_off: list[str] = Field(
+        description="countries of their sections whose news (feeds) they turned off"
+    )
     frequency: Literal["immediate", "daily", "weekly"]
     status: Literal["active", "pending", "suspended", "unsubscribed"]
     origin: str
@@ -181,6 +184,11 @@ class SubscriberIn(BaseModel):
     sections: list[SectionChoice] = Field(default_factory=list)
     keywords: list[Annotated[str, Field(min_length=1, max_length=100, pattern=LETTER)]] = Field(
         default_factory=list, max_length=MAX_KEYWORDS
+    )
+    news_off: list[Code] = Field(
+        default_factory=list,
+        description="countries of the sections given whose news (feeds) is not wanted; by"
+        " default a country's news comes with its sections",
     )
     frequency: Literal["immediate", "daily", "weekly"] | None = None
 
@@ -348,6 +356,7 @@ async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str,
             now=app.clock(),
             sections=sections,
             keywords=wanted.keywords,
+            quiet=[country_key(code) for code in wanted.news_off],
         )
     return subscriber_json(subscriber)
 

@@ -9,7 +9,7 @@ must not subscribe or unsubscribe anyone by doing so.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -107,6 +107,7 @@ class Choices:
     countries: list[str]
     sections: list[tuple[str, str]]
     keywords: list[str]
+    quiet: list[str] = field(default_factory=list)  # countries whose news is turned off
 
     @property
     def any(self) -> bool:
@@ -128,7 +129,13 @@ async def choices_of(site: Site, form: Any) -> Choices:
             sections.append((code, name))
     words = re.split(r"[,\n;]", str(form.get("keywords", "")))
     keywords = [word for raw in words if (word := clean_keyword(raw))][:MAX_KEYWORDS]
-    return Choices(countries, sorted(set(sections)), keywords)
+    # A country's news stays included with its sections unless its box is unticked: the
+    # form says which boxes it showed (`news_shown`), and which are ticked (`news`).
+    shown = {str(code).upper() for code in form.getlist("news_shown")}
+    ticked = {str(code).upper() for code in form.getlist("news")}
+    with_sections = {code for code, _ in sections if code != "*"}
+    quiet = sorted((shown - ticked) & with_sections)
+    return Choices(countries, sorted(set(sections)), keywords, quiet)
 
 
 async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> None:
@@ -142,6 +149,7 @@ async def _request(site: Site, email: str, chosen: Choices, frequency: str) -> N
         sections=chosen.sections,
         keywords=chosen.keywords,
         now=app.clock(),
+        quiet=chosen.quiet,
     )
     if sent:
         site.kick()
@@ -164,7 +172,7 @@ async def confirm_page(request: Request, token: str) -> HTMLResponse:
         {
             "email": masked(found.subscriber.email),
             "countries": site.app.composer.describe(
-                found.countries, found.sections, found.keywords
+                found.countries, found.sections, found.keywords, found.quiet
             ),
             "frequency": found.frequency,
             "done": False,
@@ -289,6 +297,7 @@ async def manage(request: Request, token: str) -> HTMLResponse:
             now=site.app.clock(),
             sections=chosen.sections,
             keywords=chosen.keywords,
+            quiet=chosen.quiet,
         )
     updated = await reader_of(site, token)
     context = await _manage_context(site, updated, token, saved=True)
@@ -311,6 +320,7 @@ async def _manage_context(
         "seen": seen,
         "everywhere": everywhere(seen),
         "chosen_sections": set(subscriber.sections) if active else set(),
+        "quiet": set(subscriber.quiet) if active else set(),
         "keywords": ", ".join(subscriber.keywords) if active else "",
         "following": site.app.composer.following(subscriber) if active else "nothing",
     }
