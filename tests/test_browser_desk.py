@@ -162,3 +162,47 @@ async def test_an_editor_without_the_operators_role_is_refused_the_desk(
     assert answer is not None
     assert answer.status == 403
     await expect(page.locator("body")).to_contain_text("Only an operator looks after sources")
+
+
+async def test_an_operator_looks_after_subscribers(
+    browser: Browser, service: Running, tmp_path: Path
+) -> None:
+    page = await browser.new_page(viewport={"width": 1100, "height": 900})
+    await _sign_in(page, service, OPERATOR)
+    await page.click("header >> text=Subscribers")
+    await expect(page.locator("h1")).to_have_text("Subscribers")
+    csv_file = tmp_path / "readers.csv"
+    csv_file.write_text(
+        "email,countries,sections,keywords,frequency\n"
+        "asked@readers.example,VN,,,daily\n"
+        "agreed.too@readers.example,,VN: Mine Ban Policy,accede,\n"
+        "wrong,VN,,,\n"
+    )
+    await page.set_input_files("#file", str(csv_file))
+    await page.click("button:has-text('Import')")
+    await expect(page.locator(".decision")).to_contain_text("2 asked to confirm by email")
+    await expect(page.locator(".decision")).to_contain_text("line 4: 'wrong' is not an email")
+    await expect(page.locator("#q")).to_be_visible()
+    await page.fill("#q", "readers.example")
+    await page.click("button:has-text('Search')")
+    await expect(page.locator("table.desk tr[id^=reader-]")).to_have_count(2)
+    await expect(page.locator("table.desk")).to_contain_text("waiting for confirmation")
+    await expect(page.locator("table.desk")).to_contain_text("what they asked for, once confirmed")
+    await shot(page, "desk-6-subscribers")
+    await _docs(page, "desk-subscribers")
+
+    await page.click("text=asked@readers.example")
+    await expect(page.locator("h1")).to_have_text("asked@readers.example")
+    await expect(page.locator("table.facts")).to_contain_text("Vietnam (daily), once they confirm")
+    await expect(page.locator("table.list").last).to_contain_text("confirm")  # its mail
+    await page.click("button[value=resend]")
+    await expect(page.locator(".decision")).to_contain_text("less than ten minutes ago")
+    await page.click("button[value=erase]")  # not ticked: asked first
+    await expect(page.locator(".decision")).to_contain_text("Tick the box")
+    await page.check("input[name=sure]")
+    await page.click("button[value=erase]")
+    await expect(page.locator(".decision")).to_contain_text("The reader is erased")
+    await expect(page.locator("table.desk")).not_to_contain_text("asked@readers.example")
+    await shot(page, "desk-7-erased")
+    found = service.api("/subscribers?q=asked&inactive=true")
+    assert found == []

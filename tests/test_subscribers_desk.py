@@ -175,3 +175,126 @@ async def test_a_lost_manage_link_is_emailed_to_the_address_alone(
     assert elsewhere.status_code == 403  # another site's form
     wrong = await http.post("/manage-link", headers=SAME_SITE, data={"email": "not an address"})
     assert wrong.status_code == 400
+
+
+CSV = (
+    "email,countries,sections,keywords,news_off,frequency\r\n"
+    "one@readers.example,VN;LA,,,,daily\r\n"
+    "two@readers.example,,VN: Mine Ban Policy,accede;Ottawa Convention,VN,\r\n"
+    "not-an-address,VN,,,,\r\n"
+    "three@readers.example,XX,,,,\r\n"
+    "four@readers.example,,,,,\r\n"
+    "five@readers.example,VN,,,,hourly\r\n"
+)
+
+
+async def test_an_import_asks_each_reader_to_confirm_unless_consent_is_stated(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    app, _, http = desk
+    path = "/api/v1/subscribers/import"
+    headers = {**bearer(), "Content-Type": "text/csv"}
+    asked = await http.post(path, content=CSV.encode(), headers=headers)
+    assert asked.status_code == 200, asked.text
+    body = asked.json()
+    assert (body["added"], body["asked"], body["unchanged"], body["waiting"]) == (0, 2, 0, 0)
+    assert body["problems"] == [
+        "line 4: 'not-an-address' is not an email address",
+        "line 5: no such country: XX",
+        "line 6: nothing to follow: give countries, sections or keywords",
+        "line 7: frequency 'hourly': immediate, daily or weekly",
+    ]
+    assert len(await confirmations(app, "one@readers.example")) == 1  # double opt-in
+    found = await http.get("/api/v1/subscribers?q=readers.example&inactive=true", headers=bearer())
+    assert {s["email"]: s["status"] for s in found.json()} == {
+        "one@readers.example": "pending",
+        "two@readers.example": "pending",
+    }
+    again = await http.post(path, content=CSV.encode(), headers=headers)
+    assert again.json()["waiting"] == 2  # not a second email minutes later
+
+    consent = await http.post(path + "?consent=true", content=CSV.encode(), headers=headers)
+    assert (consent.json()["added"], consent.json()["asked"]) == (2, 0)
+    readers = {
+        s["email"]: s for s in (await http.get("/api/v1/subscribers", headers=bearer())).json()
+    }
+    two = readers["two@readers.example"]
+    assert (two["status"], two["origin"], two["news_off"]) == ("active", "import", ["VN"])
+    assert two["keywords"] == ["accede", "Ottawa Convention"]
+    assert readers["one@readers.example"]["countries"] == ["LA", "VN"]
+    assert readers["one@readers.example"]["frequency"] == "daily"
+    repeat = await http.post(path + "?consent=true", content=CSV.encode(), headers=headers)
+    assert repeat.json()["unchanged"] == 2
+
+    exported = await http.get("/api/v1/subscribers.csv", headers=bearer())
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0].startswith("email,countries,sections,keywords,news_off,frequency,status")
+    assert any(line.startswith("two@readers.example,,VN: Mine Ban Policy,") for line in lines)
+    # What an export writes, an import reads back: nothing new to do.
+    back = await http.post(path + "?consent=true", content=exported.content, headers=headers)
+    assert back.json()["added"] == 0
+    refused = back.json()["problems"]
+    assert refused  # the readers the file declares, and only they
+    assert all("is declared in" in line and "watcher.toml" in line for line in refused)
+    assert (await http.post(path, content=b"\xff\xfe", headers=headers)).status_code == 422
+    assert (await http.post(path, content=CSV.encode())).status_code == 401
+
+
+async def test_a_spreadsheet_formula_is_exported_inert(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    _, _, http = desk
+    wanted = {"email": "=cmd@readers.example", "countries": ["VN"]}
+    made = await http.post("/api/v1/subscribers", json=wanted, headers=bearer())
+    assert made.status_code == 200, made.text
+    exported = (await http.get("/api/v1/subscribers.csv", headers=bearer())).text
+    assert "\n'=cmd@readers.example," in exported
+
+
+async def test_one_readers_mail_and_an_unsubscribe_from_the_api(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    _, _, http = desk
+    form = {"email": READER, "countries": ["VN"], "frequency": "immediate"}
+    assert (await http.post("/subscribe", headers=SAME_SITE, data=form)).status_code == 200
+    mail = await http.get(f"/api/v1/subscribers/{READER.lower()}/messages", headers=bearer())
+    assert mail.status_code == 200
+    assert [(m["kind"], m["status"]) for m in mail.json()] == [("confirm", "queued")]
+    wanted = {"email": "stop@readers.example", "countries": ["LA"]}
+    await http.post("/api/v1/subscribers", json=wanted, headers=bearer())
+    stopped = await http.post(
+        "/api/v1/subscribers/stop@readers.example/unsubscribe", headers=bearer()
+    )
+    assert stopped.json()["status"] == "unsubscribed"
+    missing = await http.get("/api/v1/subscribers/nobody@x.example/messages", headers=bearer())
+    assert missing.status_code == 404
+
+
+def test_the_command_line_imports_exports_and_shows_a_readers_mail(
+    site: SiteServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.harness import Harness
+
+    harness = Harness(tmp_path, demo_data(site, f"sqlite:///{tmp_path / 'w.db'}"), capsys)
+    readers = tmp_path / "readers.csv"
+    readers.write_text(CSV)
+    status, out, err = harness.cli("subscribers", "import", str(readers), "--consent")
+    assert status == 2  # some rows refused, each named
+    assert "watcher: line 4: 'not-an-address' is not an email address" in err
+    assert "Imported: 2 added (consent stated), 4 refused." in out
+    status, out, _ = harness.cli("subscribers", "export")
+    assert status == 0
+    assert out.splitlines()[0].startswith("email,countries,sections")
+    assert "one@readers.example,LA;VN,,,,daily,active,import," in out
+    status, out, _ = harness.cli("subscribers", "import", str(readers))
+    assert "2 already followed all of it" in out
+    status, out, _ = harness.cli("subscribers", "mail", "one@readers.example")
+    assert (status, out.strip()) == (0, "No mail for one@readers.example yet.")
+    harness.cli("subscribe", "fresh@readers.example", "VN")
+    status, _, err = harness.cli("subscribers", "mail", "nobody@readers.example")
+    assert status == 2
+    assert "nobody@readers.example is not a subscriber" in err
+    status, _, err = harness.cli("subscribers", "import", str(tmp_path / "missing.csv"))
+    assert status == 2
+    assert "No such file" in err

@@ -44,18 +44,14 @@ def register(commands: Any) -> None:
 
 
 async def erase_reader_command(args: argparse.Namespace) -> int:
-    from watcher.store import write_transaction
-    from watcher.store.personal import erase_reader
-    from watcher.store.subscribers import find_subscriber
+    from watcher.desk import DeskError
+    from watcher.readers import erase
 
-    async with app_of(args) as app, write_transaction(app.engine) as connection:
-        reader = await find_subscriber(connection, args.email)
-        if reader is None:
-            raise CommandError(f"{args.email} is not a subscriber")
-        if reader.origin == "config":
-            where = app.config.path or "the configuration"
-            raise CommandError(f"{reader.address} is declared in {where}: remove them there")
-        kept = await erase_reader(connection, reader, app.clock())
+    async with app_of(args) as app:
+        try:
+            reader, kept = await erase(app, args.email)
+        except DeskError as exc:
+            raise CommandError(str(exc)) from None
     print(f"{reader.address} is erased ({kept} messages kept as counts, without address).")
     return 0
 

@@ -1,16 +1,21 @@
-"""`watcher subscribe`, `watcher unsubscribe`, `watcher subscribers`: an operator's view.
+"""`watcher subscribe`, `watcher unsubscribe`, `watcher subscribers`: an operator's view;
+`watcher subscribers import|export|mail` for the list as CSV and one reader's mail
+(`watcher/readers.py`, as the desk's pages and the API do it).
 
-Subscriptions added here are confirmed at once: the operator vouches for the address.
+Subscriptions added with `watcher subscribe` are confirmed at once: the operator vouches for
+the address. An import asks each address to confirm, unless `--consent` says they agreed.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from watcher.cli.common import CommandError, app_of, example
 from watcher.cli.output import print_json, table
 from watcher.config.model import FREQUENCIES
+from watcher.text import for_terminal
 
 if TYPE_CHECKING:
     from watcher.app import App
@@ -74,6 +79,117 @@ def register(commands: Any) -> None:
     show.add_argument("--search", metavar="TEXT", help="only addresses holding TEXT (any case)")
     show.add_argument("--json", action="store_true", help="machine-readable output")
     show.set_defaults(handler=show_subscribers)
+    actions = show.add_subparsers(dest="action", metavar="ACTION")
+    imported = actions.add_parser(
+        "import",
+        help="subscribe the readers of a CSV file (each asked to confirm, unless --consent)",
+        description=(
+            "Subscribe the readers of a CSV file whose first line names the columns: email,"
+            " and countries, sections, keywords, news_off (';' between items) and frequency;"
+            " other columns are left aside, so an export reads back. Each address gets the"
+            " confirmation email the subscribe form sends, unless --consent states the readers"
+            " agreed. A row written wrong is refused with its line; the others are imported."
+        ),
+        epilog=example("watcher subscribers import readers.csv"),
+        formatter_class=raw,
+    )
+    imported.add_argument("file", metavar="FILE", help="a CSV file, or - for standard input")
+    imported.add_argument(
+        "--consent",
+        action="store_true",
+        help="the readers agreed: subscribed at once, no confirmation email",
+    )
+    imported.set_defaults(handler=import_readers)
+    exported = actions.add_parser(
+        "export",
+        help="every subscriber as CSV on standard output",
+        description="Every subscriber (unsubscribed too) as CSV, the columns an import reads.",
+        epilog=example("watcher subscribers export > readers.csv"),
+        formatter_class=raw,
+    )
+    exported.set_defaults(handler=export_readers)
+    mail = actions.add_parser(
+        "mail",
+        help="one reader's mail, newest first",
+        description="The messages queued for one reader: sent, failed, queued, cancelled.",
+        epilog=example("watcher subscribers mail desk@example.org"),
+        formatter_class=raw,
+    )
+    mail.add_argument("email")
+    mail.add_argument("--json", action="store_true", help="machine-readable output")
+    mail.set_defaults(handler=reader_mail)
+
+
+async def import_readers(args: argparse.Namespace) -> int:
+    import sys
+
+    from watcher.readers import import_csv
+
+    try:  # read before the app opens: nothing else runs yet
+        raw = sys.stdin.buffer.read() if args.file == "-" else _read(args.file)
+    except OSError as exc:
+        raise CommandError(f"{args.file}: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandError(f"{args.file}: not UTF-8 text") from None
+    async with app_of(args) as app:
+        done = await import_csv(app, text, consent=args.consent, by="command line")
+    for problem in done.problems:
+        print(f"watcher: {problem}", file=sys.stderr)
+    print(f"Imported: {done.words()}.")
+    if done.asked:
+        print("The confirmation emails are queued for 'watcher run'.")
+    return 2 if done.problems else 0
+
+
+def _read(name: str) -> bytes:
+    return Path(name).read_bytes()
+
+
+async def export_readers(args: argparse.Namespace) -> int:
+    import sys
+
+    from watcher.readers import all_readers, export_csv
+
+    async with app_of(args) as app:
+        text = export_csv(await all_readers(app))
+    sys.stdout.write(text)
+    return 0
+
+
+async def reader_mail(args: argparse.Namespace) -> int:
+    from watcher.desk import DeskError
+    from watcher.readers import mail_of, reader_named
+    from watcher.render.json import message_json
+    from watcher.render.times import local_time
+
+    async with app_of(args) as app:
+        try:
+            reader = await reader_named(app, args.email)
+        except DeskError as exc:
+            raise CommandError(str(exc)) from None
+        found = await mail_of(app, reader)
+        if args.json:
+            print_json([message_json(message) for message in found])
+            return 0
+        if not found:
+            print(f"No mail for {reader.address} yet.")
+            return 0
+        zone = app.settings.service.timezone
+        rows = [
+            [
+                str(m.id),
+                local_time(m.created_at, zone),
+                m.kind,
+                m.status,
+                for_terminal(m.subject),
+                for_terminal(m.last_error or ""),
+            ]
+            for m in found
+        ]
+        table(["ID", "QUEUED", "KIND", "STATUS", "SUBJECT", "LAST ERROR"], rows)
+    return 0
 
 
 def _codes(app: App, codes: list[str]) -> list[str]:

@@ -30,6 +30,7 @@ async def send_confirmation(
     keywords: Sequence[str],
     now: datetime,
     quiet: Sequence[str] = (),
+    origin: str = "web",
 ) -> bool:
     """Record the request and queue its confirmation; False when one went to this address
     moments ago (`CONFIRM_RESEND_AFTER`): no second email then."""
@@ -46,6 +47,7 @@ async def send_confirmation(
             sections=sections,
             keywords=keywords,
             quiet=quiet,
+            origin=origin,
         )
         if subscriber_id is None:
             return False

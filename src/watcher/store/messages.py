@@ -208,6 +208,19 @@ async def list_messages(
     return [_message(row) for row in (await connection.execute(query)).all()]
 
 
+async def messages_of(
+    connection: AsyncConnection, subscriber_id: int, *, limit: int = 100
+) -> list[Message]:
+    """The messages queued for one subscriber, newest first (off its index)."""
+    query = (
+        select(messages)
+        .where(messages.c.subscriber_id == subscriber_id)
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+    return [_message(row) for row in (await connection.execute(query)).all()]
+
+
 async def outbox_counts(
     connection: AsyncConnection, statuses: Sequence[str] | None = None
 ) -> dict[str, int]:

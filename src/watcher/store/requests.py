@@ -55,6 +55,7 @@ async def request_subscription(
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
     quiet: Sequence[str] = (),
+    origin: str = "web",
 ) -> int | None:
     """Record a web request for `email`; the id to put in the confirmation link, or None when
     a confirmation went to this address moments ago (no email is sent then).
@@ -86,7 +87,7 @@ async def request_subscription(
                 email_key=email_key(email),
                 frequency=frequency,
                 status=PENDING,
-                origin="web",
+                origin=origin,
                 token=new_token(),
                 hard_bounces=0,
                 created_at=now,

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from watcher.render.json import change_json, preview_json
+from watcher.desk import OwnedByFile
+from watcher.render.json import change_json, message_json, preview_json, subscriber_json
 from watcher.store import read_transaction
 from watcher.store.changes import get_change
-from watcher.web.api import ChangeFull, answers, require_token
+from watcher.web.api import ChangeFull, ErrorOut, SubscriberOut, answers, require_token
 from watcher.web.params import ChangeId
 from watcher.web.site import site_of
 
@@ -153,19 +154,14 @@ async def review(
 async def erase_subscriber(request: Request, email: str) -> Response:
     """Their subscription, choices and waiting news are deleted; the messages sent to them
     stay only as counts, without address, text or error."""
-    from watcher.store import write_transaction
-    from watcher.store.personal import erase_reader
-    from watcher.store.subscribers import find_subscriber
+    from watcher.readers import NoSuchReader, erase
 
-    app = site_of(request).app
-    async with write_transaction(app.engine) as connection:
-        reader = await find_subscriber(connection, email)
-        if reader is None:
-            raise HTTPException(404, "no such subscriber")
-        if reader.origin == "config":
-            where = app.config.path or "the configuration"
-            raise HTTPException(409, f"declared in {where}: remove them there")
-        await erase_reader(connection, reader, app.clock())
+    try:
+        await erase(site_of(request).app, email)
+    except NoSuchReader:
+        raise HTTPException(404, "no such subscriber") from None
+    except OwnedByFile as exc:
+        raise HTTPException(409, str(exc)) from None
     return Response(status_code=204)
 
 
@@ -198,3 +194,126 @@ async def resend_confirmation(request: Request, email: str) -> dict[str, Any]:
     if sent:
         site.kick()
     return {"email": reader.email, "sent": sent}
+
+
+class MessageOut(BaseModel):
+    id: int
+    kind: str = Field(description="change, digest, confirm, welcome, manage, alert")
+    status: Literal["queued", "sent", "failed", "cancelled"]
+    recipient: str
+    subject: str
+    message_id: str
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    created_at: str
+    sent_at: str | None
+    body_dropped_at: str | None
+
+
+@router.get(
+    "/subscribers/{email}/messages",
+    response_model=list[MessageOut],
+    summary="One reader's mail, newest first",
+    responses=answers(404),
+)
+async def reader_mail(request: Request, email: str) -> list[dict[str, Any]]:
+    """What was queued for the reader, sent, failed or cancelled, with the last error: the
+    history the desk's reader page shows (at most 100)."""
+    from watcher.readers import NoSuchReader, mail_of, reader_named
+
+    app = site_of(request).app
+    try:
+        reader = await reader_named(app, email)
+    except NoSuchReader:
+        raise HTTPException(404, "no such subscriber") from None
+    return [message_json(message) for message in await mail_of(app, reader)]
+
+
+@router.post(
+    "/subscribers/{email}/unsubscribe",
+    response_model=SubscriberOut,
+    summary="Stop all mail to a reader (their choices kept), as their own link does",
+    responses=answers(404),
+)
+async def unsubscribe_reader(request: Request, email: str) -> dict[str, Any]:
+    from watcher.readers import NoSuchReader, reader_named, unsubscribe
+
+    app = site_of(request).app
+    try:
+        await unsubscribe(app, email)
+    except NoSuchReader:
+        raise HTTPException(404, "no such subscriber") from None
+    return subscriber_json(await reader_named(app, email))
+
+
+MAX_CSV = 5_000_000  # bytes in one import
+
+
+class ImportOut(BaseModel):
+    added: int = Field(description="subscribed at once (consent stated)")
+    asked: int = Field(description="sent a confirmation email; nothing starts until it is used")
+    unchanged: int = Field(description="already following all their row asks")
+    waiting: int = Field(description="sent a confirmation minutes ago: not sent another")
+    problems: list[str] = Field(description="each row refused, with its line and why")
+
+
+@router.get(
+    "/subscribers.csv",
+    response_class=Response,
+    summary="Every subscriber as CSV",
+    responses={200: {"content": {"text/csv": {}}, "description": "email, countries, ..."}},
+)
+async def export_readers(request: Request) -> Response:
+    """The columns `watcher subscribers --csv` writes and an import reads: email,
+    countries, sections, keywords, news_off (lists separated by ';'), frequency, status,
+    origin, created_at, confirmed_at."""
+    from watcher.readers import all_readers, export_csv
+
+    text = export_csv(await all_readers(site_of(request).app))
+    headers = {"Content-Disposition": 'attachment; filename="subscribers.csv"'}
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post(
+    "/subscribers/import",
+    response_model=ImportOut,
+    summary="Import subscribers from CSV (double opt-in unless consent is stated)",
+    responses={413: {"model": ErrorOut, "description": "more than 5 MB"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def import_readers(
+    request: Request,
+    consent: Annotated[
+        bool, Query(description="the readers agreed: subscribed at once, no confirmation")
+    ] = False,
+) -> dict[str, Any]:
+    """A header line naming the columns (`email` among them; `countries`, `sections`,
+    `keywords`, `news_off` with ';' between items, `frequency`; others left aside, so an
+    export reads back). Without `consent`, each address gets the confirmation the subscribe
+    form sends. A row written wrong is refused with its line; the others are imported."""
+    from watcher.readers import import_csv
+
+    site = site_of(request)
+    body = await request.body()
+    if len(body) > MAX_CSV:
+        raise HTTPException(413, "at most 5 MB of CSV at once")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(422, "the CSV is not UTF-8 text") from None
+    done = await import_csv(site.app, text, consent=consent, by="API")
+    if done.asked:
+        site.kick()
+    return {
+        "added": len(done.added),
+        "asked": len(done.asked),
+        "unchanged": len(done.unchanged),
+        "waiting": len(done.waiting),
+        "problems": done.problems,
+    }

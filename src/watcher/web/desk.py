@@ -1,6 +1,7 @@
 """The desk's pages for operators (issue 27): the list of sources with their state; add and
 edit a desk source with a preview of what it keeps; pause, resume, remove; recheck a source,
 a country or everything; a source's versions, one version's text, and any two compared.
+The subscribers' pages are `web/desk_readers.py`'s.
 
 Every page needs an operator's session (`watcher editors add EMAIL --role operator`); every
 form, its CSRF token and this site's origin (`web/editors.py: require_editor`). The work is
