@@ -114,11 +114,20 @@ async def test_a_reader_follows_two_sections_and_a_keyword(
     await page.check("input[name=sections][value='VN:Mine Ban Policy']")
     await page.check("input[name=sections][value='VN:Cluster Munition Ban Policy']")
     await page.fill("#keywords", "Ottawa Convention")
+    # With sections chosen, Vietnam's news still comes unless unticked: the page says so.
+    box = page.locator("input[name=news][value=VN]")
+    await expect(box).to_be_checked()
+    await expect(page.locator(".country-choice").first).to_contain_text(
+        "Vietnam's news (its feeds' items) still comes, unless you untick it"
+    )
+    await box.uncheck()
     await page.click("form.subscribe button[type=submit]")
     await expect(page.locator("p.summary").first).to_have_text("Saved.")
     await expect(page.locator("p.summary").nth(1)).to_contain_text(
-        'Vietnam (Cluster Munition Ban Policy, Mine Ban Policy), the keyword "Ottawa Convention"'
+        "Vietnam (Cluster Munition Ban Policy, Mine Ban Policy; not its news), the keyword"
+        ' "Ottawa Convention"'
     )
+    await expect(page.locator("input[name=news][value=VN]")).not_to_be_checked()
     await shot(page, "sections-1-manage")
     if os.environ.get("WATCHER_SCREENSHOTS") == "docs":
         DOCS.mkdir(parents=True, exist_ok=True)
@@ -136,7 +145,7 @@ async def test_a_reader_follows_two_sections_and_a_keyword(
     subjects = [str(m["Subject"]) for m in mail_server.to(READER)]
     news = [subject for subject in subjects if not subject.startswith("Welcome to")]
     assert news == [str(confirmation["Subject"])], (  # and the welcome, with its manage link
-        "a section not chosen changed: no email"
+        "a section not chosen changed, and the news turned off: no email"
     )
 
     # r3: a chosen section, a keyword in another, and Casualties again.

@@ -291,7 +291,7 @@ async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
     saved = await reader_client.post(manage, data=form, headers=SAME_SITE)
     assert saved.status_code == 200
     assert (
-        "You follow Vietnam (Mine Ban Policy only, not its news), Cluster Munition Ban Policy"
+        "You follow Vietnam (Mine Ban Policy; not its news), Cluster Munition Ban Policy"
         " in every" in saved.text
     )
     assert '<input type="checkbox" name="news" value="VN">' in saved.text  # off, as saved

@@ -348,7 +348,7 @@ class Composer:
         order = {country.code: n for n, country in enumerate(self.config.settings.countries)}
 
         def news(code: str) -> str:
-            return " only, not its news" if code in quiet else ", and its news"
+            return "; not its news" if code in quiet else ", and its news"
 
         for code in sorted(countries, key=lambda code: (order.get(code, 999), code)):
             if code != "*":
