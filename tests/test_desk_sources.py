@@ -4,6 +4,8 @@ history read and any two versions compared."""
 
 from __future__ import annotations
 
+import signal
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,13 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Clock, bearer, demo_data, web_client
+from tests.conftest import Clock, bearer, demo_data, web_client, write_config
+from tests.service import API_TOKEN, Running, service_data, start
+from tests.smtp import MailServer
 from watcher.app import App, open_app, refresh_desk, settle
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
 from watcher.loading import build_config
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+TOKEN = bearer(API_TOKEN)  # a `watcher run` of tests/service.py's
 PROFILE = {"url": "", "country": "VN", "name": "Vietnam profile, again", "select": "#content"}
 
 
@@ -302,3 +307,70 @@ def test_the_command_line_adds_edits_pauses_and_removes_and_reads_history(
     assert status == 0
     assert "kh-desk" not in harness.sources()
     assert harness.cli("history", "kh-desk")[0] == 0  # its history stays
+
+
+def test_a_desk_source_survives_sighup_and_a_restart_of_the_service(
+    site: SiteServer, mail_server: MailServer, tmp_path: Path, running: list[Running]
+) -> None:
+    data = service_data(site, mail_server, tmp_path, interval="6h")
+    config = write_config(tmp_path, data)
+    service = start(config)
+    running.append(service)
+    wanted = {**profile(site, id="kh-desk", country="KH", country_name="Cambodia")}
+    added = httpx.post(f"{service.base}/api/v1/sources", json=wanted, headers=TOKEN)
+    assert added.status_code == 201, added.text
+    service.wait_for(
+        lambda: service.api("/sources/kh-desk")["status"] == "ok", timeout=20, what="its check"
+    )
+    del data["countries"][1]  # Lao PDR leaves the file; the desk's Cambodia stays
+    write_config(tmp_path, data)
+    service.signal(signal.SIGHUP)
+    service.wait_for(lambda: len(service.api("/sources")) == 3, timeout=10, what="the reload")
+    assert {s["id"] for s in service.api("/sources")} == {"vn-profile", "vn-news", "kh-desk"}
+    assert service.stop()[0] == 0
+    again = start(config)
+    running.append(again)
+    kept = again.api("/sources/kh-desk")
+    assert (kept["origin"], kept["country_name"], kept["status"]) == ("desk", "Cambodia", "ok")
+    refused = httpx.delete(f"{again.base}/api/v1/sources/vn-profile", headers=TOKEN)
+    assert refused.status_code == 409
+    assert str(config) in refused.json()["detail"]  # the file's own, named
+    assert again.stop()[0] == 0
+
+
+def test_every_worker_checks_a_source_another_worker_added(
+    site: SiteServer,
+    mail_server: MailServer,
+    postgres_url: str,
+    tmp_path: Path,
+    running: list[Running],
+) -> None:
+    """Two `watcher run` workers on one PostgreSQL database: a desk source added through one
+    is checked once, by whichever claims it first, and both list it."""
+    workers = []
+    for index in range(2):
+        folder = tmp_path / f"worker{index}"
+        folder.mkdir()
+        data = service_data(site, mail_server, folder, interval="6h")
+        data["service"]["database"] = postgres_url
+        workers.append(start(write_config(folder, data)))
+        running.append(workers[-1])
+    for worker in workers:
+        worker.wait_for(lambda w=worker: all_ok(w), timeout=30, what="baselines")
+    before = site.requests["/cp/lao-pdr.html"]
+    url = site.url("/cp/lao-pdr.html")
+    wanted = {"url": url, "country": "LA", "id": "la-desk", "select": "#content"}
+    added = httpx.post(f"{workers[0].base}/api/v1/sources", json=wanted, headers=TOKEN)
+    assert added.status_code == 201, added.text
+    workers[1].wait_for(
+        lambda: workers[1].api("/sources/la-desk")["status"] == "ok", timeout=30, what="its check"
+    )
+    assert workers[1].api("/sources/la-desk")["origin"] == "desk"
+    time.sleep(2)
+    assert site.requests["/cp/lao-pdr.html"] == before + 1  # checked once, not once a worker
+    for worker in workers:
+        assert worker.stop()[0] == 0
+
+
+def all_ok(worker: Running) -> bool:
+    return all(source["status"] == "ok" for source in worker.api("/sources"))
