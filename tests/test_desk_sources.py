@@ -374,3 +374,32 @@ def test_every_worker_checks_a_source_another_worker_added(
 
 def all_ok(worker: Running) -> bool:
     return all(source["status"] == "ok" for source in worker.api("/sources"))
+
+
+async def test_every_operation_of_the_desks_contract_is_in_the_openapi_document(
+    desk: tuple[App, Clock, httpx.AsyncClient],
+) -> None:
+    """Issue 27's API contract, each operation documented with its answers."""
+    _, _, http = desk
+    schema = (await http.get("/api/v1/openapi.json", headers=bearer())).json()
+    contract = {
+        ("post", "/api/v1/preview"): {"200", "401", "422"},
+        ("post", "/api/v1/sources"): {"201", "401", "409", "422"},
+        ("patch", "/api/v1/sources/{source_id}"): {"200", "401", "404", "409", "422"},
+        ("delete", "/api/v1/sources/{source_id}"): {"204", "401", "404", "409"},
+        ("get", "/api/v1/sources/{source_id}/snapshots"): {"200", "401", "404"},
+        ("get", "/api/v1/sources/{source_id}/snapshots/{snapshot_id}"): {"200", "401", "404"},
+        ("get", "/api/v1/sources/{source_id}/compare"): {"200", "401", "404", "422"},
+        ("post", "/api/v1/changes/{change_id}/review"): {"200", "401", "404", "409", "422"},
+        ("get", "/api/v1/subscribers"): {"200", "401"},
+        ("delete", "/api/v1/subscribers/{email}"): {"204", "401", "404", "409"},
+        ("post", "/api/v1/subscribers/{email}/resend"): {"200", "401", "404", "409"},
+    }
+    for (method, path), answers in contract.items():
+        operation = schema["paths"][path][method]
+        assert answers <= set(operation["responses"]), (method, path)
+    source = schema["components"]["schemas"]["SourceOut"]["properties"]
+    assert source["origin"]["enum"] == ["config", "desk"]
+    assert source["paused"]["type"] == "boolean"
+    compared = schema["components"]["schemas"]["CompareOut"]["properties"]
+    assert {"from", "to", "summary", "change"} <= set(compared)
