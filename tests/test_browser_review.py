@@ -13,12 +13,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browsing import link_in, shot
 from tests.conftest import write_config
-from tests.service import Running, service_data, start
+from tests.service import API_TOKEN, Running, service_data, start
 from tests.smtp import PASSWORD as SMTP_PASSWORD
 from tests.smtp import MailServer
 from watcher.demo.site import SiteServer
@@ -28,6 +29,18 @@ READER = "reader@readers.example"
 DOCS = Path(__file__).parent.parent / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
+
+
+def checked_now(service: Running, source_id: str) -> bool:
+    answer = httpx.post(
+        f"{service.base}/api/v1/sources/{source_id}/check",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+        timeout=30,
+    )
+    if answer.status_code == 409:
+        return False
+    answer.raise_for_status()
+    return True
 
 
 @pytest.fixture
@@ -76,7 +89,9 @@ async def test_an_editor_approves_with_a_note_and_discards(
         env={**os.environ, "WATCHER_MAIL__PASSWORD": SMTP_PASSWORD},
     )
     assert added.returncode == 0, added.stderr
-    service.api("/sources/la-profile/check", method="POST")  # wakes the drain: mail goes out
+    # A check on demand wakes the drain: mail goes out. The scheduler checks every 2 s, so
+    # the source may be under way right now (409): asked again a moment later.
+    service.wait_for(lambda: checked_now(service, "la-profile"), timeout=10, what="a check")
     invitation = service.wait_for(
         lambda: mail_server.to(EDITOR), timeout=30, what="the invitation"
     )[0]

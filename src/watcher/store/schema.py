@@ -29,6 +29,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 
 from watcher.packing import pack, unpack
@@ -127,6 +128,13 @@ sources = Table(
     Index("ix_sources_due", "active", "next_check_at", "turn", "id"),  # the schedule
     Index("ix_sources_claimed_until", "claimed_until"),  # live claims: the next to expire
     Index("ix_sources_url", "url", postgresql_using="hash"),  # siblings: one fetch for all
+    # The few sources whose alert is due, found at every drain without reading the rest.
+    Index(
+        "ix_sources_alert_due",
+        "alert_due",
+        postgresql_where=text("alert_due = true"),
+        sqlite_where=text("alert_due = 1"),
+    ),
 )
 
 # The sources added on the desk (web pages, API, `watcher sources add`): their settings as

@@ -28,6 +28,7 @@ SPREAD = 4  # a batch is chosen from this many times its size of the most overdu
 # configuration, kept for their history, are never walked past.
 ACTIVE = sources.c.active == true()
 IN_CLAIM_ORDER = (sources.c.next_check_at, sources.c.turn, sources.c.id)
+ALERT_DUE = sources.c.alert_due == true()  # as ix_sources_alert_due, a partial index, holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,14 +348,14 @@ async def load_state(connection: AsyncConnection, source_id: str) -> SourceState
 
 async def alert_is_due(connection: AsyncConnection) -> bool:
     """Is any source's alert due? (A cheap look before a write transaction.)"""
-    query = select(sources.c.id).where(sources.c.alert_due.is_(True)).limit(1)
+    query = select(sources.c.id).where(ALERT_DUE).limit(1)
     return (await connection.execute(query)).first() is not None
 
 
 async def due_alerts(connection: AsyncConnection) -> list[SourceState]:
     """The sources whose operator's alert is due (`alert_due`), locked for this transaction:
     another worker composing meanwhile skips them. Call in a write transaction."""
-    query = select(sources).where(sources.c.alert_due.is_(True)).order_by(sources.c.id)
+    query = select(sources).where(ALERT_DUE).order_by(sources.c.id)
     rows = (await connection.execute(lock_rows(connection, query))).all()
     return [SourceState.from_row(row) for row in rows]
 

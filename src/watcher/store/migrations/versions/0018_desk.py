@@ -4,7 +4,9 @@ A source the operator adds from the web pages, the API or `watcher sources add` 
 `desk_sources` (its settings as `[[countries.sources]]` writes them, as JSON); the sources
 of the configuration file stay the file's. A desk source may be paused (not checked, kept)
 and removed (not checked; its changes and snapshots stay readable). An editor's `role` is
-"editor" (reviews changes) or "operator" (also sources and subscribers).
+"editor" (reviews changes) or "operator" (also sources and subscribers). And a partial
+index finds the sources whose operator's alert is due (`alert_due`) at every drain without
+reading the others.
 
 Revision ID: 0018
 Revises: 0017
@@ -39,8 +41,16 @@ def upgrade() -> None:
         "editors",
         sa.Column("role", sa.String(16), nullable=False, server_default="editor"),
     )
+    op.create_index(
+        "ix_sources_alert_due",
+        "sources",
+        ["alert_due"],
+        postgresql_where=sa.text("alert_due = true"),
+        sqlite_where=sa.text("alert_due = 1"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sources_alert_due", table_name="sources")
     op.drop_column("editors", "role")
     op.drop_table("desk_sources")
