@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watcher.config import ConfigError
+from watcher.desk import SETTINGS
 from watcher.store import read_transaction
 from watcher.store.desk import load_desk_source
 from watcher.store.editors import Session
@@ -26,25 +27,8 @@ from watcher.web.params import ChangeId
 from watcher.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
-WHO_PREFIX = ""  # the audit log names the operator by address
 LISTS = ("exclude", "ignore")  # one per line in the form
-TEXTS = (
-    "url",
-    "name",
-    "kind",
-    "fetch",
-    "select",
-    "match",
-    "content",
-    "updated_pattern",
-    "interval",
-    "cron",
-    "compared_versions",
-    "recheck_after",
-    "timeout",
-    "extract_timeout",
-    "max_bytes",
-)
+TEXTS = tuple(key for key in SETTINGS if key not in (*LISTS, "headers"))  # one a field
 
 
 async def require_operator(request: Request, *, form: Any = None) -> Session:
@@ -262,7 +246,7 @@ async def source_action(request: Request, source_id: str) -> Response:
 async def _edited(
     request: Request, site: Site, session: Session, source_id: str, form: Any, action: str
 ) -> Response:
-    from watcher.desk import SETTINGS, edit_source
+    from watcher.desk import edit_source
 
     fields = _fields(form)
     changes: dict[str, Any] = {key: fields.get(key) for key in SETTINGS}
