@@ -238,6 +238,14 @@ async def test_an_import_asks_each_reader_to_confirm_unless_consent_is_stated(
     assert refused  # the readers the file declares, and only they
     assert all("is declared in" in line and "watcher.toml" in line for line in refused)
     assert (await http.post(path, content=b"\xff\xfe", headers=headers)).status_code == 422
+    huge = b"[" * 200_000  # a field past the csv module's limit: refused, not a crash
+    unreadable = await http.post(path, content=huge, headers=headers)
+    assert unreadable.status_code == 200
+    assert unreadable.json()["problems"][0].startswith("line 1: not CSV watcher can read")
+    late = b"email,countries\r\nlate@readers.example,VN\r\n" + b'"' + b"x" * 200_000
+    stopped = await http.post(path + "?consent=true", content=late, headers=headers)
+    assert stopped.json()["added"] == 1  # the rows before it are imported
+    assert "not CSV watcher can read" in stopped.json()["problems"][0]
     assert (await http.post(path, content=CSV.encode())).status_code == 401
 
 

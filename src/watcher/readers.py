@@ -197,15 +197,30 @@ async def import_csv(app: App, text: str, *, consent: bool, by: str) -> Imported
     readers agreed), each is subscribed at once, origin "import"; without, each address is
     sent the confirmation the subscribe form sends, and nothing starts until its link is
     used. A row written wrong is refused with its line; the others are imported."""
+    done = Imported()
+    table = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        names = table.fieldnames
+    except csv.Error as exc:  # a field past the csv module's limit, a stray NUL, ...
+        done.problems.append(f"line 1: not CSV watcher can read ({exc})")
+        return done
+    if names is None or "email" not in [name.strip() for name in names]:
+        done.problems.append("line 1: the first line names the columns, 'email' among them")
+        return done
+    table.fieldnames = [name.strip() for name in names]
+    try:
+        await _import_rows(app, table, done, consent=consent, by=by)
+    except csv.Error as exc:
+        done.problems.append(f"line {table.line_num}: not CSV watcher can read ({exc}); stopped")
+    return done
+
+
+async def _import_rows(
+    app: App, table: csv.DictReader[str], done: Imported, *, consent: bool, by: str
+) -> None:
     from watcher.notify.confirmations import send_confirmation
     from watcher.store.editors import record as audit
 
-    done = Imported()
-    table = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if table.fieldnames is None or "email" not in [name.strip() for name in table.fieldnames]:
-        done.problems.append("line 1: the first line names the columns, 'email' among them")
-        return done
-    table.fieldnames = [name.strip() for name in table.fieldnames]
     for number, record in enumerate(table, start=2):
         if number - 1 > MAX_IMPORT:
             done.problems.append(f"line {number}: more than {MAX_IMPORT} rows; the rest skipped")
@@ -254,7 +269,6 @@ async def import_csv(app: App, text: str, *, consent: bool, by: str) -> Imported
             origin="import",
         )
         (done.asked if sent else done.waiting).append(row.email)
-    return done
 
 
 def _covers(reader: Subscriber, row: _Row) -> bool:
