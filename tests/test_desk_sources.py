@@ -403,3 +403,15 @@ async def test_every_operation_of_the_desks_contract_is_in_the_openapi_document(
     assert source["paused"]["type"] == "boolean"
     compared = schema["components"]["schemas"]["CompareOut"]["properties"]
     assert {"from", "to", "summary", "change"} <= set(compared)
+
+
+async def test_a_preview_with_a_country_code_written_wrong_names_the_field(
+    desk: tuple[App, Clock, httpx.AsyncClient], site: SiteServer
+) -> None:
+    from watcher.config import ConfigError
+    from watcher.loading import source_from
+
+    app, _, _ = desk
+    with pytest.raises(ConfigError) as refused:
+        source_from({"url": site.url("/cp/vietnam.html")}, app.config, "!!")
+    assert refused.value.problems == ["country: '!!' is not a country code (e.g. 'VN')"]

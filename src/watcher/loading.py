@@ -91,7 +91,10 @@ def _country(config: Config, code: str, name: str | None) -> CountryConfig:
     for country in config.settings.countries:
         if country.code == code.upper():
             return country
-    return CountryConfig(code=code, name=name or code.upper())
+    try:
+        return CountryConfig(code=code, name=name or code.upper())
+    except ValidationError:
+        raise ConfigError([f"country: {code!r} is not a country code (e.g. 'VN')"]) from None
 
 
 def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[str]]:
