@@ -7,9 +7,9 @@
     store                                  the database
     render                                 changes and records for people and machines
     check, notify                          one pass of checks; telling readers
-    app, loading, desk, history, readers   the parts opened once; the configuration with
-                                           the registries' rules; the desk's sources and
-                                           their history; the operator's care of readers
+    app, loading, desk                     the parts opened once; the configuration with
+                                           the registries' rules; what an operator does by
+                                           hand (sources, history, readers)
     service, web, cli, demo                the programs
 
 Every import counts, at the top of a module, inside a function or for type checking only:
@@ -34,7 +34,7 @@ LAYERS = (
     ("watcher.store",),
     ("watcher.render",),
     ("watcher.check", "watcher.notify"),
-    ("watcher.app", "watcher.loading", "watcher.desk", "watcher.history", "watcher.readers"),
+    ("watcher.app", "watcher.loading", "watcher.desk"),
     ("watcher.service", "watcher.web", "watcher.cli", "watcher.demo", "watcher.__main__"),
 )
 

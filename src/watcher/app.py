@@ -238,7 +238,7 @@ async def settle(app: App, config: Config) -> None:
 async def refresh_desk(app: App, *, force: bool = False) -> bool:
     """Bring this worker's copy of the desk's sources up to date, if the desk changed since
     (another worker's page, the API, the command line): one small query when it did not.
-    Whether it changed. The rows are written by whoever changed them (`watcher/desk.py`)."""
+    Whether it changed. The rows are written by whoever changed them (`watcher/desk/sources.py`)."""
     async with read_transaction(app.engine) as connection:
         revision = await desk_revision(connection)
         if revision == app.desk_seen and not force:

@@ -18,11 +18,12 @@
     ├── PrivateAddress        a name that resolves only into private space, where a redirect
     │                         may not go; an `OSError` too, for the HTTP client (fetch/guard.py)
     ├── UnknownSource         source ids asked for that the configuration lacks (check/run.py)
-    ├── DeskError             a desk action on sources that cannot be done       (desk.py)
+    ├── DeskError             a desk action that cannot be done            (desk/errors.py)
     │   ├── NoSuchSource      no source of that id (for an edit: none on the desk)
-    │   ├── OwnedByFile       the source is the configuration file's, edited there
-    │   └── SourceExists      a source of that id exists already
-    ├── NoSuchVersion         a source's history has no such version         (history.py)
+    │   ├── OwnedByFile       the source or reader is the configuration file's, edited there
+    │   ├── SourceExists      a source of that id exists already
+    │   └── NoSuchReader      no subscriber has that address
+    ├── NoSuchVersion         a source's history has no such version    (desk/history.py)
     ├── Unlike                two versions of different kinds (page, feed) compared
                                                                          (diff/compared.py)
     ├── DeliveryError         one message was not delivered (an SMTP answer, a webhook's

@@ -1,6 +1,6 @@
 """`watcher history SOURCE`: a source's stored versions; one version's text; any two
 compared, as `watcher show` shows a change (the desk's history page and the API's
-`/sources/{id}/snapshots` and `/compare` alike, from `watcher/history.py`)."""
+`/sources/{id}/snapshots` and `/compare` alike, from `watcher/desk/history.py`)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,14 @@ def register(commands: Any) -> None:
 
 
 async def show_history(args: argparse.Namespace) -> int:
+    from watcher.desk.history import (
+        NoSuchVersion,
+        compare_versions,
+        history,
+        line_count,
+        version_of,
+    )
     from watcher.errors import CheckError
-    from watcher.history import NoSuchVersion, compare_versions, history, line_count, version_of
     from watcher.render.json import version_json
     from watcher.render.times import local_time
 

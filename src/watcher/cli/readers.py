@@ -44,8 +44,8 @@ def register(commands: Any) -> None:
 
 
 async def erase_reader_command(args: argparse.Namespace) -> int:
-    from watcher.desk import DeskError
-    from watcher.readers import erase
+    from watcher.desk.errors import DeskError
+    from watcher.desk.readers import erase
 
     async with app_of(args) as app:
         try:

@@ -1,6 +1,6 @@
 """`watcher sources`: every source with its state; `watcher sources add|edit|pause|resume|
 remove` for the desk's sources (the file's are edited in the file), as the desk's pages and
-the API do it (`watcher/desk.py`). `watcher check ID` rechecks one now.
+the API do it (`watcher/desk/sources.py`). `watcher check ID` rechecks one now.
 
 The `--json` form of the list is a stable interface documented in docs/json.md.
 """
@@ -114,7 +114,8 @@ def _refused(exc: Exception) -> CommandError:
 
 async def add_source(args: argparse.Namespace) -> int:
     from watcher.config import ConfigError
-    from watcher.desk import DeskError, add_source
+    from watcher.desk.errors import DeskError
+    from watcher.desk.sources import add_source
 
     async with app_of(args) as app:
         try:
@@ -135,8 +136,9 @@ async def add_source(args: argparse.Namespace) -> int:
 
 async def edit_source(args: argparse.Namespace) -> int:
     from watcher.config import ConfigError
-    from watcher.desk import SETTINGS as DESK
-    from watcher.desk import DeskError, edit_source
+    from watcher.desk.errors import DeskError
+    from watcher.desk.sources import SETTINGS as DESK
+    from watcher.desk.sources import edit_source
 
     changes = _given(args)
     for key in ("country", "country_name"):
@@ -158,7 +160,8 @@ async def edit_source(args: argparse.Namespace) -> int:
 
 
 async def toggle_source(args: argparse.Namespace) -> int:
-    from watcher.desk import DeskError, edit_source, remove_source
+    from watcher.desk.errors import DeskError
+    from watcher.desk.sources import edit_source, remove_source
 
     async with app_of(args) as app:
         try:

@@ -1,6 +1,6 @@
 """`watcher subscribe`, `watcher unsubscribe`, `watcher subscribers`: an operator's view;
 `watcher subscribers import|export|mail` for the list as CSV and one reader's mail
-(`watcher/readers.py`, as the desk's pages and the API do it).
+(`watcher/desk/readers.py`, as the desk's pages and the API do it).
 
 Subscriptions added with `watcher subscribe` are confirmed at once: the operator vouches for
 the address. An import asks each address to confirm, unless `--consent` says they agreed.
@@ -123,7 +123,7 @@ def register(commands: Any) -> None:
 async def import_readers(args: argparse.Namespace) -> int:
     import sys
 
-    from watcher.readers import import_csv
+    from watcher.desk.readers import import_csv
 
     try:  # read before the app opens: nothing else runs yet
         raw = sys.stdin.buffer.read() if args.file == "-" else _read(args.file)
@@ -150,7 +150,7 @@ def _read(name: str) -> bytes:
 async def export_readers(args: argparse.Namespace) -> int:
     import sys
 
-    from watcher.readers import all_readers, export_csv
+    from watcher.desk.readers import all_readers, export_csv
 
     async with app_of(args) as app:
         text = export_csv(await all_readers(app))
@@ -159,8 +159,8 @@ async def export_readers(args: argparse.Namespace) -> int:
 
 
 async def reader_mail(args: argparse.Namespace) -> int:
-    from watcher.desk import DeskError
-    from watcher.readers import mail_of, reader_named
+    from watcher.desk.errors import DeskError
+    from watcher.desk.readers import mail_of, reader_named
     from watcher.render.json import message_json
     from watcher.render.times import local_time
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from watcher.desk import OwnedByFile
+from watcher.desk.errors import OwnedByFile
 from watcher.render.json import change_json, message_json, preview_json, subscriber_json
 from watcher.store import read_transaction
 from watcher.store.changes import get_change
@@ -154,7 +154,8 @@ async def review(
 async def erase_subscriber(request: Request, email: str) -> Response:
     """Their subscription, choices and waiting news are deleted; the messages sent to them
     stay only as counts, without address, text or error."""
-    from watcher.readers import NoSuchReader, erase
+    from watcher.desk.errors import NoSuchReader
+    from watcher.desk.readers import erase
 
     try:
         await erase(site_of(request).app, email)
@@ -220,7 +221,8 @@ class MessageOut(BaseModel):
 async def reader_mail(request: Request, email: str) -> list[dict[str, Any]]:
     """What was queued for the reader, sent, failed or cancelled, with the last error: the
     history the desk's reader page shows (at most 100)."""
-    from watcher.readers import NoSuchReader, mail_of, reader_named
+    from watcher.desk.errors import NoSuchReader
+    from watcher.desk.readers import mail_of, reader_named
 
     app = site_of(request).app
     try:
@@ -237,7 +239,8 @@ async def reader_mail(request: Request, email: str) -> list[dict[str, Any]]:
     responses=answers(404),
 )
 async def unsubscribe_reader(request: Request, email: str) -> dict[str, Any]:
-    from watcher.readers import NoSuchReader, reader_named, unsubscribe
+    from watcher.desk.errors import NoSuchReader
+    from watcher.desk.readers import reader_named, unsubscribe
 
     app = site_of(request).app
     try:
@@ -268,7 +271,7 @@ async def export_readers(request: Request) -> Response:
     """The columns `watcher subscribers --csv` writes and an import reads: email,
     countries, sections, keywords, news_off (lists separated by ';'), frequency, status,
     origin, created_at, confirmed_at."""
-    from watcher.readers import all_readers, export_csv
+    from watcher.desk.readers import all_readers, export_csv
 
     text = export_csv(await all_readers(site_of(request).app))
     headers = {"Content-Disposition": 'attachment; filename="subscribers.csv"'}
@@ -297,7 +300,7 @@ async def import_readers(
     `keywords`, `news_off` with ';' between items, `frequency`; others left aside, so an
     export reads back). Without `consent`, each address gets the confirmation the subscribe
     form sends. A row written wrong is refused with its line; the others are imported."""
-    from watcher.readers import import_csv
+    from watcher.desk.readers import import_csv
 
     site = site_of(request)
     body = await request.body()

@@ -1,7 +1,7 @@
 """`/api/v1/sources` for the desk (issue 27): add, edit, pause and remove the desk's sources,
 recheck now, and read a source's history (its versions, one version's text, any two
 compared). The configuration file's sources answer 409 to an edit, naming the file. The
-work is `watcher/desk.py`'s and `watcher/history.py`'s; this is its HTTP face."""
+work is `watcher/desk/sources.py`'s and `watcher/desk/history.py`'s; this is its HTTP face."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from pydantic import BaseModel, ConfigDict, Field
 
 from watcher.config import ConfigError
-from watcher.desk import NoSuchSource, OwnedByFile, SourceExists
+from watcher.desk.errors import NoSuchSource, OwnedByFile, SourceExists
 from watcher.render.json import source_json, version_json
 from watcher.store import read_transaction
 from watcher.store.schema import MAX_ID
@@ -129,7 +129,7 @@ async def _answer(request: Request, source_id: str) -> dict[str, Any]:
 async def add(request: Request, wanted: SourceNew) -> dict[str, Any]:
     """Checked by the rules the configuration file's sources are (an invalid one is a 422
     naming the field), added with `origin` "desk", and due at once."""
-    from watcher.desk import add_source
+    from watcher.desk.sources import add_source
 
     site = site_of(request)
     fields = wanted.model_dump(exclude_none=True, exclude={"country", "country_name", "id"})
@@ -157,7 +157,7 @@ async def add(request: Request, wanted: SourceNew) -> dict[str, Any]:
 async def edit(request: Request, source_id: str, changes: SourceEdit) -> dict[str, Any]:
     """The settings given replace the source's (null: back to the default); `paused`
     stops or resumes its checks. Changed settings are checked at once."""
-    from watcher.desk import edit_source
+    from watcher.desk.sources import edit_source
 
     site = site_of(request)
     try:
@@ -175,7 +175,7 @@ async def edit(request: Request, source_id: str, changes: SourceEdit) -> dict[st
     responses=answers(404, 409, conflict="the source is the configuration file's"),
 )
 async def remove(request: Request, source_id: str) -> Response:
-    from watcher.desk import remove_source
+    from watcher.desk.sources import remove_source
 
     try:
         await remove_source(site_of(request).app, source_id, by="API")
@@ -196,7 +196,7 @@ async def recheck_all(
 ) -> dict[str, int]:
     """The sources are due at once; the workers take them as their slots allow
     (`POST /sources/{id}/check` checks one and waits for its outcome)."""
-    from watcher.desk import recheck
+    from watcher.desk.sources import recheck
 
     site = site_of(request)
     code = country.upper() if country else None
@@ -223,7 +223,7 @@ async def _known(request: Request, source_id: str) -> SourceState:
     responses=answers(404),
 )
 async def snapshots(request: Request, source_id: str) -> list[dict[str, Any]]:
-    from watcher.history import history, line_count
+    from watcher.desk.history import history, line_count
 
     await _known(request, source_id)
     found = await history(site_of(request).app, source_id)
@@ -237,7 +237,7 @@ async def snapshots(request: Request, source_id: str) -> list[dict[str, Any]]:
     responses=answers(404),
 )
 async def snapshot(request: Request, source_id: str, snapshot_id: SnapshotId) -> dict[str, Any]:
-    from watcher.history import NoSuchVersion, history, version_of
+    from watcher.desk.history import NoSuchVersion, history, version_of
 
     await _known(request, source_id)
     try:
@@ -262,8 +262,8 @@ async def compare(
 ) -> dict[str, Any]:
     """What changed from one version to the other (the older shown as before), as a
     change's record is; `change` is null when they read the same."""
+    from watcher.desk.history import NoSuchVersion, compare_versions
     from watcher.errors import CheckError
-    from watcher.history import NoSuchVersion, compare_versions
 
     await _known(request, source_id)
     app = site_of(request).app

@@ -5,7 +5,7 @@ The subscribers' pages are `web/desk_readers.py`'s.
 
 Every page needs an operator's session (`watcher editors add EMAIL --role operator`); every
 form, its CSRF token and this site's origin (`web/editors.py: require_editor`). The work is
-`watcher/desk.py`'s and `watcher/history.py`'s, as for the API and the command line.
+`watcher/desk/sources.py`'s and `watcher/desk/history.py`'s, as for the API and the command line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watcher.config import ConfigError
-from watcher.desk import SETTINGS
+from watcher.desk.sources import SETTINGS
 from watcher.store import read_transaction
 from watcher.store.desk import load_desk_source
 from watcher.store.editors import Session
@@ -114,7 +114,8 @@ async def new_source_page(request: Request, country: str | None = None) -> HTMLR
 async def new_source(request: Request) -> Response:
     """Preview (nothing written), or add: the same form, shown again with what the preview
     found or with each problem beside its field."""
-    from watcher.desk import SourceExists, add_source
+    from watcher.desk.errors import SourceExists
+    from watcher.desk.sources import add_source
 
     site = site_of(request)
     form = await request.form()
@@ -173,7 +174,7 @@ async def _previewed(
 
 @router.get("/desk/sources/{source_id}", response_class=HTMLResponse)
 async def source_page(request: Request, source_id: str, done: str | None = None) -> HTMLResponse:
-    from watcher.history import history, line_count
+    from watcher.desk.history import history, line_count
 
     site = site_of(request)
     session = await require_operator(request)
@@ -217,7 +218,8 @@ async def source_page(request: Request, source_id: str, done: str | None = None)
 async def source_action(request: Request, source_id: str) -> Response:
     """The source page's forms: save an edit (or preview it), pause, resume, remove,
     recheck now."""
-    from watcher.desk import DeskError, edit_source, recheck, remove_source
+    from watcher.desk.errors import DeskError
+    from watcher.desk.sources import edit_source, recheck, remove_source
 
     site = site_of(request)
     form = await request.form()
@@ -246,7 +248,7 @@ async def source_action(request: Request, source_id: str) -> Response:
 async def _edited(
     request: Request, site: Site, session: Session, source_id: str, form: Any, action: str
 ) -> Response:
-    from watcher.desk import edit_source
+    from watcher.desk.sources import edit_source
 
     fields = _fields(form)
     changes: dict[str, Any] = {key: fields.get(key) for key in SETTINGS}
@@ -274,7 +276,7 @@ async def _edited(
 @router.post("/desk/recheck", response_model=None)
 async def recheck_many(request: Request) -> Response:
     """Recheck now: a country's sources, or every one."""
-    from watcher.desk import recheck
+    from watcher.desk.sources import recheck
 
     site = site_of(request)
     form = await request.form()
@@ -289,8 +291,8 @@ async def recheck_many(request: Request) -> Response:
 
 @router.get("/desk/sources/{source_id}/versions/{version_id}", response_class=HTMLResponse)
 async def version_page(request: Request, source_id: str, version_id: ChangeId) -> HTMLResponse:
+    from watcher.desk.history import NoSuchVersion, history, version_of
     from watcher.extract.preview import sections_of
-    from watcher.history import NoSuchVersion, history, version_of
 
     site = site_of(request)
     session = await require_operator(request)
@@ -309,8 +311,8 @@ async def version_page(request: Request, source_id: str, version_id: ChangeId) -
 
 @router.get("/desk/sources/{source_id}/compare", response_class=HTMLResponse)
 async def compare_page(request: Request, source_id: str, view: str = "inline") -> HTMLResponse:
+    from watcher.desk.history import NoSuchVersion, compare_versions
     from watcher.errors import CheckError
-    from watcher.history import NoSuchVersion, compare_versions
 
     site = site_of(request)
     session = await require_operator(request)

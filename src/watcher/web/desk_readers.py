@@ -1,7 +1,7 @@
 """The desk's subscriber pages for operators (issue 27): search, one reader's choices and
 mail, resend a confirmation, unsubscribe, erase (asked first), and the list as CSV (export,
 and import: a confirmation email to each address unless the operator states consent). The
-work is `watcher/readers.py`'s, as for the API and the command line; every page needs an
+work is `watcher/desk/readers.py`'s, as for the API and the command line; every page needs an
 operator's session, every form its CSRF token (`web/desk.py: require_operator`)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from watcher.desk import DeskError
+from watcher.desk.errors import DeskError
 from watcher.store import read_transaction
 from watcher.store.requests import waiting_request
 from watcher.web.desk import require_operator
@@ -25,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 async def readers_page(
     request: Request, q: str | None = None, done: str | None = None
 ) -> HTMLResponse:
-    from watcher.readers import all_readers
+    from watcher.desk.readers import all_readers
 
     site = site_of(request)
     session = await require_operator(request)
@@ -43,7 +43,7 @@ async def readers_page(
 
 @router.get("/desk/subscribers.csv")
 async def readers_csv(request: Request) -> Response:
-    from watcher.readers import all_readers, export_csv
+    from watcher.desk.readers import all_readers, export_csv
 
     site = site_of(request)
     await require_operator(request)
@@ -58,7 +58,7 @@ async def import_readers(request: Request) -> HTMLResponse:
     readers agreed."""
     from starlette.datastructures import UploadFile
 
-    from watcher.readers import all_readers, import_csv
+    from watcher.desk.readers import all_readers, import_csv
 
     site = site_of(request)
     form = await request.form(max_part_size=5_000_000)
@@ -97,7 +97,7 @@ async def import_readers(request: Request) -> HTMLResponse:
 async def reader_page(
     request: Request, reader_id: ChangeId, done: str | None = None
 ) -> HTMLResponse:
-    from watcher.readers import mail_of
+    from watcher.desk.readers import mail_of
 
     site = site_of(request)
     session = await require_operator(request)
@@ -134,8 +134,8 @@ async def _reader(site: Site, reader_id: int) -> Any:
 @router.post("/desk/subscribers/{reader_id}", response_model=None)
 async def reader_action(request: Request, reader_id: ChangeId) -> Response:
     """Resend a confirmation, unsubscribe, or erase (after the page asked)."""
+    from watcher.desk.readers import erase, unsubscribe
     from watcher.notify.confirmations import resend_confirmation
-    from watcher.readers import erase, unsubscribe
 
     site = site_of(request)
     form = await request.form()

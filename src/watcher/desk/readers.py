@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from watcher.app import App
 from watcher.config.model import FREQUENCIES, check_email, country_key
-from watcher.desk import DeskError, OwnedByFile
+from watcher.desk.errors import NoSuchReader, OwnedByFile
 from watcher.render.times import iso
 from watcher.store import read_transaction, write_transaction
 from watcher.store.messages import Message, messages_of
@@ -44,10 +44,6 @@ COLUMNS = (
     "confirmed_at",
 )
 MAX_IMPORT = 50_000  # rows in one import
-
-
-class NoSuchReader(DeskError):
-    """No subscriber has that address."""
 
 
 async def reader_named(app: App, email: str) -> Subscriber:

@@ -16,7 +16,7 @@ from typing import Any
 from watcher.app import App, refresh_desk
 from watcher.config import ConfigError, Source
 from watcher.config.model import CountryConfig
-from watcher.errors import WatcherError
+from watcher.desk.errors import NoSuchSource, OwnedByFile, SourceExists
 from watcher.loading import source_from
 from watcher.store import read_transaction, write_transaction
 from watcher.store.db import notify_due
@@ -46,22 +46,6 @@ SETTINGS = (
     "max_bytes",
     "headers",
 )
-
-
-class DeskError(WatcherError):
-    """A desk action that cannot be done; the message says why, for the operator."""
-
-
-class NoSuchSource(DeskError):
-    """No source of that id (or, for an edit, none the desk has)."""
-
-
-class OwnedByFile(DeskError):
-    """The source is the configuration file's: it is edited there (the message names it)."""
-
-
-class SourceExists(DeskError):
-    """A source of that id exists already."""
 
 
 def _settings(fields: dict[str, Any]) -> dict[str, Any]:
