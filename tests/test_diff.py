@@ -298,3 +298,28 @@ def test_a_row_whose_label_was_edited_is_still_one_row_rewritten() -> None:
     relabelled = diff_pages(rows("Killed: 12", "Injured: 24"), rows("Killed: 13", "Injured: 24"))
     assert relabelled is not None
     assert relabelled.changed == 1
+
+
+def _lines(*texts: str) -> PageDocument:
+    return PageDocument(tuple(Line(("Policy",), "text", text) for text in texts), title="x")
+
+
+def test_a_line_that_survives_whole_in_its_edit_is_paired_whatever_the_lengths() -> None:
+    """Issue 28: most of the old line surviving in the new (a clause appended, prepended or
+    inserted) pairs them; so does most of the new surviving from the old (a clause taken
+    out). A short line is not paired by being repeated inside a long one."""
+    short = "Vietnam has not joined the Convention on Cluster Munitions."
+    long = (
+        "Vietnam has not joined the Convention on Cluster Munitions, but said in 2012 it is"
+        " considering whether to accede, and it attended the Oslo Process as an observer."
+    )
+    for old, new in ((short, long), (long, short)):
+        change = diff_pages(_lines(old, "Kept."), _lines(new, "Kept."))
+        assert change is not None
+        assert (change.added, change.removed, change.changed) == (0, 0, 1), (old, new)
+        [rewritten] = [line for hunk in change.hunks for line in hunk if line.op == "changed"]
+        kept = "".join(text for op, text in rewritten.marks or () if op == "=")
+        assert "Vietnam has not joined the Convention on Cluster Munitions" in kept
+    alone = diff_pages(_lines("Vietnam", "Kept."), _lines(long, "Kept."))
+    assert alone is not None
+    assert (alone.added, alone.removed, alone.changed) == (1, 1, 0)

@@ -29,6 +29,11 @@ CONTEXT = 2
 MATCHER_LIMIT = 250_000  # n*m above which a region is split on unique lines first
 MAX_DEPTH = 64
 PAIR_THRESHOLD = 0.5  # share of words two lines need in common to count as one line rewritten
+# Or: this share of one line's words survive in the other (a clause or sentence appended,
+# prepended or inserted, or taken out), whatever the two lengths, for a line of at least
+# SURVIVING_WORDS words (shorter lines would pair with anything that repeats them).
+SURVIVES = 0.8
+SURVIVING_WORDS = 4
 MAX_MARKED_PAIRS = 500  # word marks beyond this many rewritten lines are left to the reader
 
 
@@ -236,14 +241,22 @@ class _Pairer:
 
 def _same_line(old: Line, new: Line, old_words: frozenset[str], new_words: frozenset[str]) -> bool:
     """Is `new` the same line as `old`, rewritten? Rows of a data table with the same label
-    are; otherwise lines that have enough words in common."""
+    are; otherwise lines that have enough words in common, or one of which survives almost
+    whole in the other (a clause appended, prepended or inserted: the one rule every output
+    shows, since they all show this pairing)."""
     if old.kind == "updated":
         return True
     if old.kind == "row" and ":" in old.text and _label(old.text) == _label(new.text):
         return True
     if not old_words or not new_words:
         return False
-    return len(old_words & new_words) / len(old_words | new_words) >= PAIR_THRESHOLD
+    common = len(old_words & new_words)
+    if common / len(old_words | new_words) >= PAIR_THRESHOLD:
+        return True
+    return any(
+        len(side) >= SURVIVING_WORDS and common / len(side) >= SURVIVES
+        for side in (old_words, new_words)
+    )
 
 
 def _label(text: str) -> str:

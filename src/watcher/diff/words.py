@@ -82,12 +82,19 @@ def tokens(text: str) -> list[str]:
     return _patterns()[0].findall(text)
 
 
+# What clings to a word without changing it: "Munitions." and "Munitions," are one word.
+PUNCTUATION = ".,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u3001\u3002\uff0c"
+_DROP = str.maketrans("", "", PUNCTUATION)
+
+
 def words(text: str) -> frozenset[str]:
-    """The words of a line, for telling whether two lines are one line rewritten: split on
-    whitespace, and each character apart in the scripts written without spaces."""
-    if text.isascii() or not _patterns()[1].search(text):
-        return frozenset(text.split())
-    return frozenset(token.strip() for token in tokens(text) if not token.isspace())
+    """The words of a line, for telling whether two lines are one line rewritten: in any
+    case and without the punctuation that clings to them, split on whitespace, and each
+    character apart in the scripts written without spaces."""
+    folded = text.translate(_DROP).casefold()
+    if folded.isascii() or not _patterns()[1].search(folded):
+        return frozenset(folded.split())
+    return frozenset(token.strip() for token in tokens(folded) if not token.isspace())
 
 
 def word_marks(old: str, new: str) -> tuple[Mark, ...] | None:
