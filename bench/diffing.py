@@ -10,6 +10,7 @@ documents are read once, before any timing. Run it from two checkouts in one sit
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 import tomllib
@@ -68,7 +69,7 @@ def pairs() -> dict[str, tuple[PageDocument, PageDocument]]:
             continue
         chosen = source(case.get("source", {}).get("select"))
         docs = [extract_page((CORPUS / case["name"] / f).read_text(), chosen) for f in files]
-        corpus += list(zip(docs, docs[1:], strict=False))
+        corpus += list(itertools.pairwise(docs))
     found[f"corpus pages ({len(corpus)} pairs)"] = corpus  # type: ignore[assignment]
     found["1.9 MB page, every line changed"] = big_documents()
     return found
