@@ -225,18 +225,28 @@ async def test_an_import_asks_each_reader_to_confirm_unless_consent_is_stated(
     assert readers["one@readers.example"]["frequency"] == "daily"
     repeat = await http.post(path + "?consent=true", content=CSV.encode(), headers=headers)
     assert repeat.json()["unchanged"] == 2
+    await http.post("/api/v1/subscribers/one@readers.example/unsubscribe", headers=bearer())
+    again = await http.post(path + "?consent=true", content=CSV.encode(), headers=headers)
+    assert again.json()["added"] == 0  # their own unsubscribe stands
+    assert "line 2: one@readers.example unsubscribed: not subscribed again" in str(
+        again.json()["problems"]
+    )
 
     exported = await http.get("/api/v1/subscribers.csv", headers=bearer())
     assert exported.headers["content-type"].startswith("text/csv")
     lines = exported.text.splitlines()
     assert lines[0].startswith("email,countries,sections,keywords,news_off,frequency,status")
     assert any(line.startswith("two@readers.example,,VN: Mine Ban Policy,") for line in lines)
+    assert any(line.startswith("one@readers.example,") and "unsubscribed" in line for line in lines)
     # What an export writes, an import reads back: nothing new to do.
     back = await http.post(path + "?consent=true", content=exported.content, headers=headers)
     assert back.json()["added"] == 0
     refused = back.json()["problems"]
-    assert refused  # the readers the file declares, and only they
-    assert all("is declared in" in line and "watcher.toml" in line for line in refused)
+    assert refused  # the readers the file declares, and the one who unsubscribed
+    assert all(
+        ("is declared in" in line and "watcher.toml" in line) or "unsubscribed" in line
+        for line in refused
+    )
     assert (await http.post(path, content=b"\xff\xfe", headers=headers)).status_code == 422
     huge = b"[" * 200_000  # a field past the csv module's limit: refused, not a crash
     unreadable = await http.post(path, content=huge, headers=headers)

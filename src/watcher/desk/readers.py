@@ -192,7 +192,8 @@ async def import_csv(app: App, text: str, *, consent: bool, by: str) -> Imported
     `news_off`, `frequency`; other columns aside). With `consent` (the operator states the
     readers agreed), each is subscribed at once, origin "import"; without, each address is
     sent the confirmation the subscribe form sends, and nothing starts until its link is
-    used. A row written wrong is refused with its line; the others are imported."""
+    used. A reader who unsubscribed (or whose mail bounced) is never subscribed again by an
+    import. A row written wrong is refused with its line; the others are imported."""
     done = Imported()
     table = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     try:
@@ -232,6 +233,13 @@ async def _import_rows(
             if existing is not None and existing.origin == "config":
                 done.problems.append(
                     f"line {number}: {row.email} is declared in {app.config.file_name}"
+                )
+                continue
+            if existing is not None and existing.status in ("unsubscribed", "suspended"):
+                why = "unsubscribed" if existing.status == "unsubscribed" else "bounced"
+                done.problems.append(
+                    f"line {number}: {row.email} {why}: not subscribed again by an import"
+                    " (they may subscribe again on the site)"
                 )
                 continue
             if existing is not None and existing.status == "active" and _covers(existing, row):
