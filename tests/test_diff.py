@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 
 from tests.configs import source
 from tests.samples import page
-from watcher.diff import FeedChange, PageChange, change_from_json, diff_feeds, diff_pages
-from watcher.diff.page import align
+from watcher.diff import (
+    DiffLine,
+    FeedChange,
+    PageChange,
+    change_from_json,
+    diff_feeds,
+    diff_pages,
+)
+from watcher.diff.align import align
 from watcher.diff.words import word_marks
 from watcher.extract import Entry, FeedDocument, Line, PageDocument
 from watcher.extract.page import extract_page
@@ -323,3 +330,93 @@ def test_a_line_that_survives_whole_in_its_edit_is_paired_whatever_the_lengths()
     alone = diff_pages(_lines("Vietnam", "Kept."), _lines(long, "Kept."))
     assert alone is not None
     assert (alone.added, alone.removed, alone.changed) == (1, 1, 0)
+
+
+def _doc(*lines: tuple[str, str]) -> PageDocument:
+    """Lines as (section, text): a heading is written "# Name"."""
+    out = []
+    for section, text in lines:
+        if text.startswith("# "):
+            out.append(Line((section,), "h2", text[2:]))
+        else:
+            out.append(Line((section,), "text", text))
+    return PageDocument(tuple(out), title="x")
+
+
+def _changed(change: PageChange | None) -> list[DiffLine]:
+    assert change is not None
+    return [line for hunk in change.hunks for line in hunk if line.op != "context"]
+
+
+FIRST = "Cambodia signed the Mine Ban Treaty on 3 December 1997 and ratified it in 1999."
+SECOND = "Stockpile destruction was completed in 1999, ahead of its deadline."
+THIRD = "Clearance continues in the provinces along the border with Thailand."
+
+
+def test_a_paragraph_moved_within_its_section_is_one_moved_line() -> None:
+    """Issue 28: moved text is shown once, as moved, from where to where; never a removal
+    and an addition, and counted apart from edits."""
+    old = _doc(("Policy", "# Policy"), ("Policy", FIRST), ("Policy", SECOND), ("Policy", THIRD))
+    new = _doc(("Policy", "# Policy"), ("Policy", SECOND), ("Policy", THIRD), ("Policy", FIRST))
+    change = diff_pages(old, new)
+    [moved] = _changed(change)
+    assert change is not None
+    assert moved.op == "moved"
+    assert moved.text == FIRST
+    assert moved.origin == ("Policy",)
+    assert moved.at == (2, 4)
+    assert (change.added, change.removed, change.changed, change.moved) == (0, 0, 0, 1)
+    data = moved.to_json()
+    assert data["from"] == {"section": ["Policy"], "line": 2}
+    assert data["to"] == {"section": ["Policy"], "line": 4}
+    assert DiffLine.from_json(data) == moved
+
+
+def test_a_paragraph_moved_to_another_section_with_an_edit_is_moved_and_word_marked() -> None:
+    old = _doc(
+        ("Policy", "# Policy"), ("Policy", FIRST), ("Policy", SECOND),
+        ("Stockpile", "# Stockpile"), ("Stockpile", THIRD),
+    )  # fmt: skip
+    edited = SECOND.replace("ahead of", "well ahead of")
+    new = _doc(
+        ("Policy", "# Policy"), ("Policy", FIRST),
+        ("Stockpile", "# Stockpile"), ("Stockpile", THIRD), ("Stockpile", edited),
+    )  # fmt: skip
+    change = diff_pages(old, new)
+    [moved] = _changed(change)
+    assert moved.op == "moved"
+    assert (moved.origin, moved.section) == (("Policy",), ("Stockpile",))
+    assert moved.old == SECOND
+    assert moved.marks is not None
+    assert ("+", " well") in moved.marks
+    assert change is not None
+    assert {s.path: s.moved for s in change.sections} == {("Stockpile",): 1}
+
+
+def test_a_short_line_moved_is_a_removal_and_an_addition() -> None:
+    """Under 20 letters and digits (git's rule for a moved block), a line that went and
+    came elsewhere is not called moved: short lines repeat by chance."""
+    old = _doc(("A", "Yes"), ("A", FIRST), ("A", SECOND), ("A", THIRD))
+    new = _doc(("A", FIRST), ("A", SECOND), ("A", THIRD), ("A", "Yes"))
+    ops = sorted(line.op for line in _changed(diff_pages(old, new)))
+    assert ops == ["added", "removed"]
+
+
+def test_a_split_paragraph_is_paired_with_its_parts() -> None:
+    old = _doc(("Policy", FIRST + " " + SECOND), ("Policy", THIRD))
+    new = _doc(("Policy", FIRST), ("Policy", SECOND.replace("1999", "2000")), ("Policy", THIRD))
+    first, second = _changed(diff_pages(old, new))
+    assert (first.op, first.old, first.text, first.joined) == ("changed", FIRST, FIRST, None)
+    assert (second.op, second.old, second.joined) == ("changed", SECOND, "old")
+    assert second.marks is not None
+    assert ("-", "1999") in second.marks
+    assert ("+", "2000") in second.marks
+    assert DiffLine.from_json(second.to_json()) == second
+
+
+def test_merged_paragraphs_are_paired_with_the_line_they_became() -> None:
+    old = _doc(("Policy", FIRST), ("Policy", SECOND), ("Policy", THIRD))
+    new = _doc(("Policy", FIRST + " " + SECOND), ("Policy", THIRD))
+    first, second = _changed(diff_pages(old, new))
+    assert (first.op, first.old, first.text, first.joined) == ("changed", FIRST, FIRST, None)
+    assert (second.op, second.old, second.text, second.joined) == ("changed", SECOND, SECOND, "new")

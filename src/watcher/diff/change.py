@@ -12,7 +12,10 @@ from typing import Any, Literal
 
 from watcher.extract.document import Entry, SectionPath
 
-LineOp = Literal["context", "added", "removed", "changed"]
+LineOp = Literal["context", "added", "removed", "changed", "moved"]
+# A line of a split or merged paragraph: its old side ("old") or its new side ("new") and the
+# line before it's were one line, joined by a space.
+Joined = Literal["old", "new"]
 SectionStatus = Literal["changed", "added", "removed"]
 INTRODUCTION = "Introduction"
 # Word marks: "=" unchanged text, "-" removed text, "+" added text.
@@ -21,16 +24,30 @@ Mark = tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class DiffLine:
+    """One line of a change. `changed`: `old` rewritten as `text` (`marks` say which words).
+    `moved`: the line at `at[0]` of the old version, under `origin`, is now at `at[1]` under
+    `section`; `old` and `marks` are there when it was edited on the way. `joined`: this
+    line and the one before it are parts of one paragraph split ("old") or merged ("new")."""
+
     op: LineOp
     section: SectionPath
     kind: str
     text: str
     old: str | None = None
     marks: tuple[Mark, ...] | None = None
+    origin: SectionPath | None = None
+    at: tuple[int, int] | None = None  # (line in the old version, line in the new), from 1
+    joined: Joined | None = None
 
     def __reduce__(self) -> tuple[type[DiffLine], tuple[Any, ...]]:
         # Pickled as its fields (changes come back from the extraction workers), as `Line`.
-        return DiffLine, (self.op, self.section, self.kind, self.text, self.old, self.marks)
+        fields = (self.op, self.section, self.kind, self.text, self.old, self.marks)
+        return DiffLine, (*fields, self.origin, self.at, self.joined)
+
+    @property
+    def edited(self) -> bool:
+        """Does the text differ between its old and new sides (a move may carry no edit)?"""
+        return self.old is not None and self.old != self.text
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -39,14 +56,23 @@ class DiffLine:
             "kind": self.kind,
             "text": self.text,
         }
-        if self.op == "changed":
+        if self.op == "changed" or (self.op == "moved" and self.old is not None):
             data["old"] = self.old
             data["marks"] = [list(mark) for mark in self.marks] if self.marks else None
+        if self.op == "moved" and self.at is not None:
+            data["from"] = {"section": list(self.origin or ()), "line": self.at[0]}
+            data["to"] = {"section": list(self.section), "line": self.at[1]}
+        if self.joined:
+            data["joined"] = self.joined
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DiffLine:
         marks = data.get("marks")
+        origin, at = None, None
+        if "from" in data and "to" in data:
+            origin = tuple(data["from"]["section"])
+            at = (data["from"]["line"], data["to"]["line"])
         return cls(
             op=data["op"],
             section=tuple(data["section"]),
@@ -54,6 +80,9 @@ class DiffLine:
             text=data["text"],
             old=data.get("old"),
             marks=tuple((op, text) for op, text in marks) if marks else None,
+            origin=origin,
+            at=at,
+            joined=data.get("joined"),
         )
 
 
@@ -64,6 +93,7 @@ class SectionChange:
     added: int = 0
     removed: int = 0
     changed: int = 0
+    moved: int = 0  # lines moved into the section (from it, or from another)
 
     @property
     def name(self) -> str:
@@ -76,6 +106,7 @@ class SectionChange:
             "added": self.added,
             "removed": self.removed,
             "changed": self.changed,
+            "moved": self.moved,
         }
 
 
@@ -103,6 +134,7 @@ class PageChange:
     changed: int
     kind: str = "page"
     renamed: tuple[tuple[str, str], ...] = ()  # (old, new) top-level headings (renames.py)
+    moved: int = 0
 
     @property
     def updated(self) -> bool:
@@ -138,7 +170,12 @@ class PageChange:
             "title": self.title,
             "updated": updated,
             "sections": [section.to_json() for section in self.sections],
-            "stats": {"added": self.added, "removed": self.removed, "changed": self.changed},
+            "stats": {
+                "added": self.added,
+                "removed": self.removed,
+                "changed": self.changed,
+                "moved": self.moved,
+            },
             "hunks": [[line.to_json() for line in hunk] for hunk in self.hunks],
             "renamed": [{"old": old, "new": new} for old, new in self.renamed],
         }
@@ -158,6 +195,7 @@ class PageChange:
                     item["added"],
                     item["removed"],
                     item["changed"],
+                    item.get("moved", 0),
                 )
                 for item in data["sections"]
             ),
@@ -166,6 +204,7 @@ class PageChange:
             removed=stats["removed"],
             changed=stats["changed"],
             renamed=tuple((item["old"], item["new"]) for item in data.get("renamed", [])),
+            moved=stats.get("moved", 0),
         )
 
 

@@ -135,7 +135,7 @@ class Interest:
             return (path[0] if path else INTRODUCTION) in names
 
         def kept(line: DiffLine) -> bool:
-            if chosen(line.section):
+            if chosen(line.section) or (line.op == "moved" and chosen(line.origin or ())):
                 return True
             return line.op != "context" and self._matches(f"{line.text}\n{line.old or ''}")
 
@@ -167,6 +167,7 @@ class _Counts(TypedDict):
     added: int
     removed: int
     changed: int
+    moved: int
 
 
 def _counts(hunks: Sequence[Sequence[DiffLine]]) -> _Counts:
@@ -175,6 +176,7 @@ def _counts(hunks: Sequence[Sequence[DiffLine]]) -> _Counts:
         "added": ops.count("added"),
         "removed": ops.count("removed"),
         "changed": ops.count("changed"),
+        "moved": ops.count("moved"),
     }
 
 

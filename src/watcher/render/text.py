@@ -23,8 +23,8 @@ def ansi(text: str, role: str) -> str:
     return f"\033[{codes[role]}m{text}\033[0m"
 
 
-LEGEND = "Marks: [-removed text-] {+added text+}; lines: + added, - removed, ~ rewritten."
-SIGNS = {"context": " ", "added": "+", "removed": "-", "changed": "~"}
+LEGEND = "Marks: [-removed text-] {+added text+}; lines: + added, - removed, ~ rewritten, > moved."
+SIGNS = {"context": " ", "added": "+", "removed": "-", "changed": "~", "moved": ">"}
 
 
 def marked_text(marks: tuple[Mark, ...], paint: Paint = plain) -> str:
@@ -47,7 +47,7 @@ def row_text(row: Row, paint: Paint = plain) -> str:
         return paint(f"@@ {row.text}{' (new)' if row.new_section else ''}", "heading")
     if row.kind == "gap":
         return "   ..."
-    if row.kind == "changed":
+    if row.kind in ("changed", "moved"):
         text = marked_text(row.marks, paint)
     elif row.kind == "added":
         text = _added(row.text, paint)
@@ -55,7 +55,8 @@ def row_text(row: Row, paint: Paint = plain) -> str:
         text = _removed(row.text, paint)
     else:
         text = row.text
-    return f" {SIGNS[row.kind]} {'• ' if row.item else ''}{text}"
+    note = f"  ({row.note})" if row.note else ""
+    return f" {SIGNS[row.kind]} {'• ' if row.item else ''}{text}{note}"
 
 
 def diff_lines(

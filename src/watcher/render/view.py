@@ -13,7 +13,7 @@ from watcher.diff.change import INTRODUCTION, DiffLine, Mark, PageChange
 from watcher.diff.words import word_marks
 from watcher.extract.document import HEADING_KINDS
 
-RowKind = Literal["section", "context", "added", "removed", "changed", "gap"]
+RowKind = Literal["section", "context", "added", "removed", "changed", "moved", "gap"]
 CONTEXT_CHARS = 240  # context is there to orient the reader, not to be read in full
 
 
@@ -25,6 +25,7 @@ class Row:
     marks: tuple[Mark, ...] = ()
     item: bool = False  # a list item
     new_section: bool = False  # a "section" row whose heading was added
+    note: str = ""  # what the line's sign cannot say: "moved from Mine Ban Policy"
 
 
 @dataclass
@@ -38,9 +39,11 @@ def section_label(section: tuple[str, ...], title: str | None = None) -> str:
 
 
 def line_marks(line: DiffLine) -> tuple[Mark, ...]:
-    """Word marks of a rewritten line, computed now when the diff skipped them."""
+    """Word marks of a rewritten (or moved) line, computed now when the diff skipped them."""
     if line.marks:
         return line.marks
+    if line.op == "moved" and not line.edited:
+        return (("=", line.text),)
     computed = word_marks(line.old or "", line.text)
     return computed or (("-", line.old or ""), ("+", line.text))
 
@@ -53,7 +56,7 @@ def page_view(change: PageChange, *, limit: int | None = None, shorten: bool = F
     """
     view = PageView()
     shown = 0
-    total = change.added + change.removed + change.changed
+    total = change.added + change.removed + change.changed + change.moved
     new_sections = {s.path for s in change.sections if s.status == "added"}
     for number, hunk in enumerate(change.hunks):
         labelled: tuple[str, ...] | None = None
@@ -71,7 +74,7 @@ def page_view(change: PageChange, *, limit: int | None = None, shorten: bool = F
                 labelled = line.section
                 label = section_label(labelled, change.title)
                 view.rows.append(Row("section", label, new_section=labelled in new_sections))
-            view.rows.append(_row(line, shorten))
+            view.rows.append(_row(line, shorten, change.title))
             if line.op != "context":
                 shown += 1
     return view
@@ -82,10 +85,24 @@ def _names_section(line: DiffLine) -> bool:
     return heading or line.kind == "title"
 
 
-def _row(line: DiffLine, shorten: bool) -> Row:
+def line_note(line: DiffLine, title: str | None = None) -> str:
+    """The words every output adds to a moved line, or to a part of a split or merged one."""
+    if line.op == "moved":
+        if line.origin == line.section:
+            return "moved within this section"
+        return f"moved from {section_label(line.origin or (), title)}"
+    if line.joined == "old":
+        return "split from the line above"
+    if line.joined == "new":
+        return "joined to the line above"
+    return ""
+
+
+def _row(line: DiffLine, shorten: bool, title: str | None) -> Row:
     item = line.kind == "item"
-    if line.op == "changed":
-        return Row("changed", line.text, line.old or "", line_marks(line), item)
+    note = line_note(line, title)
+    if line.op in ("changed", "moved"):
+        return Row(line.op, line.text, line.old or "", line_marks(line), item, note=note)
     text = line.text
     if shorten and line.op == "context" and len(text) > CONTEXT_CHARS:
         text = text[:CONTEXT_CHARS].rsplit(" ", 1)[0] + " …"
@@ -100,6 +117,7 @@ class Pair:
     left: tuple[Mark, ...] = ()
     right: tuple[Mark, ...] = ()
     label: str = ""
+    note: str = ""
 
 
 def side_by_side(change: PageChange, *, limit: int | None = None) -> tuple[list[Pair], int]:
@@ -109,10 +127,10 @@ def side_by_side(change: PageChange, *, limit: int | None = None) -> tuple[list[
     for row in view.rows:
         if row.kind in ("section", "gap"):
             pairs.append(Pair(row.kind, label=row.text + (" (new)" if row.new_section else "")))
-        elif row.kind == "changed":
+        elif row.kind in ("changed", "moved"):
             left = tuple(mark for mark in row.marks if mark[0] != "+")
             right = tuple(mark for mark in row.marks if mark[0] != "-")
-            pairs.append(Pair("changed", left, right))
+            pairs.append(Pair(row.kind, left, right, note=row.note))
         elif row.kind == "added":
             pairs.append(Pair("added", (), (("+", row.text),)))
         elif row.kind == "removed":

@@ -18,15 +18,15 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from watcher.config import Config
 from watcher.config.loader import Channel
-from watcher.diff import FeedChange, PageChange
+from watcher.diff import DiffLine, FeedChange, PageChange
 from watcher.errors import DeliveryError
 from watcher.notify.channels.kind import SenderTransport, Transport, composed
 from watcher.notify.composed import Composed
 from watcher.notify.parts import Composing
+from watcher.render.view import line_marks, line_note
 from watcher.store.changes import ChangeRecord
 from watcher.store.messages import Message
 from watcher.store.subscribers import Subscriber
@@ -97,7 +97,7 @@ def render(records: Sequence[ChangeRecord], config: Config) -> str:
                 lines.append(f"Last Updated: {escape(old)} → {escape(new)}")
             shown = [line for hunk in change.hunks for line in hunk if line.op != "context"]
             for line in shown[:LINES]:
-                lines.append(_page_line(line))
+                lines.append(_page_line(line, change.title))
             if len(shown) > LINES:
                 lines.append(f"… and {len(shown) - LINES} more lines")
         elif isinstance(change, FeedChange):
@@ -111,16 +111,18 @@ def render(records: Sequence[ChangeRecord], config: Config) -> str:
     return "\n\n".join(blocks)
 
 
-def _page_line(line: Any) -> str:
-    if line.op == "changed" and line.marks:
+def _page_line(line: DiffLine, title: str | None) -> str:
+    note = line_note(line, title)
+    suffix = f" _({escape(note)})_" if note else ""
+    if line.op in ("changed", "moved"):
         text = "".join(
             escape(part) if op == "=" else _wrap(part, "**" if op == "+" else "~~")
-            for op, part in line.marks
+            for op, part in line_marks(line)
             if part
         )
-        return f"~ {_cut(text)}"
-    sign = {"added": "\\+", "removed": "\\-", "changed": "~"}.get(line.op, " ")  # no list
-    return f"{sign} {escape(_cut(line.text))}"
+        return f"{'~' if line.op == 'changed' else '→'} {_cut(text)}{suffix}"
+    sign = {"added": "\\+", "removed": "\\-"}.get(line.op, " ")  # no list
+    return f"{sign} {escape(_cut(line.text))}{suffix}"
 
 
 def _wrap(part: str, marker: str) -> str:
