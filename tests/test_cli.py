@@ -31,8 +31,8 @@ def test_log_lists_changes_newest_first(harness: Harness) -> None:
     assert status == 0
     lines = out.splitlines()
     assert lines[0].split() == ["CHANGE", "DETECTED", "COUNTRY", "SOURCE", "SUMMARY"]
-    assert "Mine Ban Policy, Cluster Munition Ban Policy (new)" in out
-    assert "Last Updated 02 November 2011 -> 29 October 2012" in out
+    assert "Last Updated: 02 November 2011 → 29 October 2012" in out
+    assert "Cluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote" in out
     ids = [int(line.split()[0].lstrip("#")) for line in lines[1:4]]
     assert ids == sorted(ids, reverse=True)
     status, out, _ = harness.cli("log", "--country", "la")
@@ -54,8 +54,10 @@ def test_show_reads_like_an_editors_summary(harness: Harness) -> None:
     status, out, _ = harness.cli("show", str(profile["id"]))
     assert status == 0
     assert f"Change #{profile['id']} · Vietnam (VN)" in out
-    assert "Last Updated: 02 November 2011 -> 29 October 2012" in out
-    assert "Sections: Mine Ban Policy, Cluster Munition Ban Policy (new)" in out
+    assert "\nLast Updated: 02 November 2011 → 29 October 2012\n" in out
+    assert "\nPro-mine ban UNGA voting record: 65/48 → 66/29, 2010 → 2011\n" in out
+    assert "\nCluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote\n" in out
+    assert "\nMine Ban Policy: 1 paragraph rewritten, 1 footnote added\n" in out
     assert "@@ Mine Ban Policy > Policy" in out
     assert "Resolution [-65/48-]{+66/29+} in December [-2010-]{+2011+}" in out
     assert "@@ Cluster Munition Ban Policy > Policy (new)" in out

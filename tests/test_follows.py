@@ -463,7 +463,8 @@ async def test_followers_of_a_renamed_section_follow_it_and_are_told(tmp_path: P
             assert set(mail) == {"here@example.org", "there@example.org"}
             [told] = mail["here@example.org"]
             body = text_of(told)
-            assert "Section renamed: Mine Ban Policy -> Mine Ban Treaty Policy" in body
+            assert "Section renamed: Mine Ban Policy → Mine Ban Treaty Policy" in body
+            assert "(Whoever followed Mine Ban Policy now follows Mine Ban Treaty Policy.)" in body
             assert "[-No-]{+A+} stockpile was declared." in body
             assert "follows Mine Ban Treaty Policy of Vietnam" in body
 

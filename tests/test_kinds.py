@@ -64,7 +64,7 @@ def test_a_changed_field_is_one_rewritten_line_with_its_words_marked(
 
     api(scripted, {**PROFILE, "casualties": {"2024": 61, "2025": 52}})
     _, out = harness.check()
-    assert outcome(out).startswith("changed   vn-api  casualties; +0 -0 ~1 line")
+    assert outcome(out).startswith("changed   vn-api  casualties: 48 → 52")
     (change,) = harness.changes()
     _, shown, _ = harness.cli("show", str(change["id"]))
     assert "@@ casualties" in shown
@@ -196,11 +196,11 @@ def test_a_changed_paragraph_on_page_three_is_one_rewritten_line_in_its_section(
         pdfs.report(sections, modified=later), "application/pdf"
     )
     _, out = harness.check()
-    assert "changed   vn-report  Casualties" in out
+    assert "changed   vn-report  Last Updated: 14 October 2026 → 20 November 2026 · Casualties: 48 → 52" in out
     (change,) = harness.changes()
     _, shown, _ = harness.cli("show", str(change["id"]))
     assert "recorded [-48-]{+52+} casualties" in shown
-    assert "14 October 2026 -> 20 November 2026" in shown
+    assert "14 October 2026 → 20 November 2026" in shown
 
 
 @pytest.mark.parametrize(

@@ -152,16 +152,20 @@ class PageChange:
                 found[name] = section.status
         return [Headline(name, status) for name, status in found.items()]
 
+    def phrases(self, *, dates: bool = True, renames: bool = True) -> list[str]:
+        """The change in plain words, a phrase each (`diff.summary`)."""
+        from watcher.diff.summary import phrases  # it reads this module's records
+
+        return phrases(self, dates=dates, renames=renames)
+
     def summary(self) -> str:
-        parts = []
-        if self.sections:
-            parts.append(", ".join(str(headline) for headline in self.headlines()))
-        if self.updated:
-            parts.append(
-                f"Last Updated {self.updated_old or '(none)'} -> {self.updated_new or '(none)'}"
-            )
-        counts = f"+{self.added} -{self.removed} ~{self.changed} lines"
-        return "; ".join([*parts, counts])
+        """`Last Updated: 02 November 2011 → 29 October 2012 · Casualties: 56 → 57 · Mine Ban
+        Policy: 2 paragraphs rewritten, 1 added`: the log's, the queue's and the feeds' line."""
+        said = self.phrases()
+        if said:
+            return " · ".join(said)
+        lines = self.added + self.removed + self.changed + self.moved
+        return f"{lines} line{'s' if lines != 1 else ''} changed"
 
     def to_json(self) -> dict[str, Any]:
         updated = {"old": self.updated_old, "new": self.updated_new} if self.updated else None

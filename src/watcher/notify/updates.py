@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from watcher.diff import FeedChange, Headline, PageChange
+from watcher.diff.summary import page_figures
 from watcher.render.view import PageView
 from watcher.store.changes import ChangeRecord
+
+
+SUBJECT_CHARS = 100  # a figure is named in the subject only when it fits within this
 
 
 @dataclass
@@ -44,15 +48,20 @@ class CountryUpdate:
 
 
 def change_subject(country: CountryUpdate) -> str:
-    """`Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)`."""
+    """`Vietnam: country profile updated (Mine Ban Policy, Cluster Munition Ban Policy)`, and
+    the first figure the change names when the subject stays short: `· Casualties: 56 → 57`."""
     headlines = [headline.name for headline in country.headlines()]
     pages = [update.page for update in country.updates if update.page]
     if pages:
+        named = [str(figure) for page in pages for figure in page_figures(page)][:1]
+        figure = f" · {named[0]}" if named else ""
         if headlines:
-            return f"{country.name}: country profile updated ({', '.join(headlines)})"
+            subject = f"{country.name}: country profile updated ({', '.join(headlines)})"
+            return subject + figure if len(subject + figure) <= SUBJECT_CHARS else subject
         dates = [page.updated_new for page in pages if page.updated and page.updated_new]
         suffix = f" (Last Updated {dates[0]})" if dates else ""
-        return f"{country.name}: country profile updated{suffix}"
+        subject = f"{country.name}: country profile updated{suffix}"
+        return subject + figure if len(subject + figure) <= SUBJECT_CHARS else subject
     entries = [item for update in country.updates if update.feed for item in update.feed.entries]
     if len(entries) == 1:
         item = entries[0]

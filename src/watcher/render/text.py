@@ -70,11 +70,8 @@ def diff_lines(
 
 
 def page_summary(change: PageChange) -> Iterator[str]:
-    if change.updated:
-        yield f"Last Updated: {change.updated_old or '(none)'} -> {change.updated_new or '(none)'}"
-    if change.sections:
-        yield "Sections: " + ", ".join(str(headline) for headline in change.headlines())
-    yield f"Lines: {change.added} added, {change.removed} removed, {change.changed} rewritten"
+    """The change in plain words, a phrase a line (`diff.summary`)."""
+    yield from change.phrases() or [change.summary()]
 
 
 def feed_lines(change: FeedChange, *, paint: Paint = plain) -> Iterator[str]:

@@ -89,12 +89,7 @@ def render(records: Sequence[ChangeRecord], config: Config) -> str:
         lines = [f"**{escape(record.source_name)}**"]
         change = record.change
         if isinstance(change, PageChange):
-            if change.sections:
-                names = ", ".join(str(headline) for headline in change.headlines())
-                lines.append(f"Sections: {escape(names)}")
-            if change.updated:
-                old, new = change.updated_old or "(none)", change.updated_new or "(none)"
-                lines.append(f"Last Updated: {escape(old)} → {escape(new)}")
+            lines += [escape(phrase) for phrase in change.phrases()]
             shown = [line for hunk in change.hunks for line in hunk if line.op != "context"]
             for line in shown[:LINES]:
                 lines.append(_page_line(line, change.title))
