@@ -20,6 +20,7 @@ from watcher.diff import (
     diff_pages,
 )
 from watcher.diff.align import align
+from watcher.diff.pairs import cut
 from watcher.diff.words import word_marks
 from watcher.extract import Entry, FeedDocument, Line, PageDocument
 from watcher.extract.page import extract_page
@@ -420,3 +421,14 @@ def test_merged_paragraphs_are_paired_with_the_line_they_became() -> None:
     first, second = _changed(diff_pages(old, new))
     assert (first.op, first.old, first.text, first.joined) == ("changed", FIRST, FIRST, None)
     assert (second.op, second.old, second.text, second.joined) == ("changed", SECOND, SECOND, "new")
+
+
+def test_a_cut_through_text_only_one_side_has_ends() -> None:
+    """The two paragraphs run together lost the space between them: the cut falls inside
+    text only the old side has (this looped without end once)."""
+    assert cut("Clearance continued", ["Clear", "ance continued"], side="new") == [
+        "Clearance",
+        "continued",
+    ]
+    assert cut("abcdef", ["abc", "def"], side="new") == ["abcdef", ""]
+    assert cut("abcdef", ["abc", "def"], side="old") == ["abcdef", ""]

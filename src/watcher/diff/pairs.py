@@ -245,12 +245,16 @@ def cut(whole: str, parts: list[str], side: Joined) -> list[str]:
     mine = "-" if side == "old" else "+"  # the text only `whole` has
     cuts: list[int] = []
     here = there = 0
-    for op, text in marks:
+    for index, (op, text) in enumerate(marks):
         if op == mine:
             there += len(text)
             continue
+        # A cut inside text only the parts have falls after what `whole` has in its place.
+        following = marks[index + 1] if index + 1 < len(marks) else ("=", "")
+        instead = len(following[1]) if following[0] == mine else 0
         while bounds and here <= bounds[0] < here + len(text):
-            cuts.append(there + (bounds.pop(0) - here) if op == "=" else there)
+            bound = bounds.pop(0)
+            cuts.append(there + (bound - here) if op == "=" else there + instead)
         here += len(text)
         if op == "=":
             there += len(text)
