@@ -196,7 +196,8 @@ def test_a_changed_paragraph_on_page_three_is_one_rewritten_line_in_its_section(
         pdfs.report(sections, modified=later), "application/pdf"
     )
     _, out = harness.check()
-    assert "changed   vn-report  Last Updated: 14 October 2026 → 20 November 2026 · Casualties: 48 → 52" in out
+    dates = "Last Updated: 14 October 2026 → 20 November 2026"
+    assert f"changed   vn-report  {dates} · Casualties: 48 → 52" in out
     (change,) = harness.changes()
     _, shown, _ = harness.cli("show", str(change["id"]))
     assert "recorded [-48-]{+52+} casualties" in shown

@@ -103,6 +103,24 @@ async def test_remote_script_is_escaped_on_pages_and_in_feeds(client: httpx.Asyn
         assert any("Vietnam" in entry.title for entry in parsed.entries)
 
 
+async def test_a_feed_entry_carries_the_change_word_marked(client: httpx.AsyncClient) -> None:
+    """Issue 28: a feed reader reads the change itself (its summary, sections and lines,
+    word-marked) as the entry's HTML content, escaped, without clicking through."""
+    number = await change_id(client, "vn-profile")
+    response = await client.get("/countries/VN/changes.atom")
+    assert "&lt;ins&gt;66/29&lt;/ins&gt;" in response.text  # HTML, escaped as XML text
+    parsed = feedparser.parse(response.content)
+    [entry] = [e for e in parsed.entries if e.link.endswith(f"/changes/{number}")]
+    [content] = entry.content
+    assert content.type == "text/html"
+    html = content.value
+    assert "<h4>Mine Ban Policy &gt; Mine ban policy overview</h4>" in html
+    assert "Abstained on Resolution <del>65/48</del><ins>66/29</ins> in December" in html
+    assert "Pro-mine ban UNGA voting record: 65/48 → 66/29, 2010 → 2011" in html
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;" in html  # the page's own script, as text
+
+
 async def test_subscribing_answers_the_same_whoever_asks(client: httpx.AsyncClient) -> None:
     form = {"countries": ["VN"], "frequency": "daily"}
     known = await client.post(

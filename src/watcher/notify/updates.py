@@ -9,7 +9,6 @@ from watcher.diff.summary import page_figures
 from watcher.render.view import PageView
 from watcher.store.changes import ChangeRecord
 
-
 SUBJECT_CHARS = 100  # a figure is named in the subject only when it fits within this
 
 

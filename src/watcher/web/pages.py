@@ -24,6 +24,7 @@ from watcher.web.site import Site, editor_session, everywhere, site_of
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 WEB_DIFF_LIMIT = 3000  # changed lines shown on one page; the API has the rest
+ATOM_DIFF_LIMIT = 100  # changed lines in a feed entry; its link has the rest
 
 
 def country_or_404(site: Site, code: str) -> Any:
@@ -155,6 +156,15 @@ async def change(request: Request, change_id: ChangeId, view: str = "inline") ->
     return site.page(request, "change.html", context)
 
 
+def _atom_view(change: Change, public: str, change_id: int) -> dict[str, Any]:
+    """What a feed entry's content shows of a change (`_atom_content.html`)."""
+    context: dict[str, Any] = {"change": change, "url": f"{public}/changes/{change_id}"}
+    if isinstance(change, PageChange):
+        shown = page_view(change, limit=ATOM_DIFF_LIMIT, shorten=True)
+        context.update(rows=shown.rows, hidden=shown.hidden)
+    return context
+
+
 def change_view(change: Change, view: str) -> dict[str, Any]:
     """What `_change_body.html` shows of a page's change: its rows inline, or its pairs side
     by side, and how many lines are left out."""
@@ -183,8 +193,15 @@ async def _feed(request: Request, country: str | None) -> Response:
         records = await list_changes(connection, country=country, limit=50, published=True)
     public = site.app.settings.service.public_url
     path = f"/countries/{country}/changes.atom" if country else "/changes.atom"
+    fragment = site.templates.get_template("_atom_content.html")
+    entries = [
+        # render() gives a str, not Markup: the feed escapes the HTML once more, as XML text.
+        (record, fragment.render(_atom_view(record.change, public, record.id)))
+        for record in records
+    ]
     body = site.templates.get_template("changes.atom").render(
         records=records,
+        entries=entries,
         public_url=public,
         self_url=public + path,
         title=f"{site.app.config.country_name(country)}: changes" if country else "All changes",
