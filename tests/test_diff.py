@@ -21,6 +21,7 @@ from watcher.diff import (
 )
 from watcher.diff.align import align
 from watcher.diff.pairs import cut
+from watcher.diff.significance import significance
 from watcher.diff.words import word_marks
 from watcher.extract import Entry, FeedDocument, Line, PageDocument
 from watcher.extract.page import extract_page
@@ -432,3 +433,56 @@ def test_a_cut_through_text_only_one_side_has_ends() -> None:
     ]
     assert cut("abcdef", ["abc", "def"], side="new") == ["abcdef", ""]
     assert cut("abcdef", ["abc", "def"], side="old") == ["abcdef", ""]
+
+
+TREATY = ("Mine Ban Policy", "# Mine Ban Policy")
+TERMS = ("accede", "ratified", "State Party", "stockpile")
+
+
+def test_a_typo_fix_scores_lower_than_a_change_of_treaty_status() -> None:
+    """Issue 28: a one-letter typo fix means little; a country acceding to the treaty means
+    much, and the reasons say why each scored as it did."""
+    base = [
+        TREATY,
+        ("Mine Ban Policy", "The Kingdom of Cambodai has not acceded to the Mine Ban Treaty."),
+        ("Mine Ban Policy", THIRD),
+        ("Mine Ban Policy", SECOND),
+    ]
+    typo = list(base)
+    typo[1] = ("Mine Ban Policy", "The Kingdom of Cambodia has not acceded to the Mine Ban Treaty.")
+    status = list(base)
+    status[1] = ("Mine Ban Policy", "The Kingdom of Cambodai acceded to the Mine Ban Treaty.")
+    fixed = significance(diff_pages(_doc(*base), _doc(*typo)), TERMS)
+    acceded = significance(diff_pages(_doc(*base), _doc(*status)), TERMS)
+    assert fixed.score < 0.1 < 0.5 <= acceded.score
+    assert "only spelling or punctuation fixed" in fixed.reasons
+    assert "key terms: accede" in acceded.reasons
+    assert any(reason.endswith("of the watched text changed") for reason in acceded.reasons)
+    assert "in Mine Ban Policy" in acceded.reasons
+
+
+def test_what_little_a_change_means_is_said() -> None:
+    base = [TREATY, ("Mine Ban Policy", FIRST + "[12]"), ("Mine Ban Policy", SECOND)]
+    renumbered = [TREATY, ("Mine Ban Policy", FIRST + "[13]"), ("Mine Ban Policy", SECOND)]
+    moved = [TREATY, ("Mine Ban Policy", SECOND), ("Mine Ban Policy", FIRST + "[12]")]
+    figure = [TREATY, ("Mine Ban Policy", FIRST.replace("1999", "2001") + "[12]"), base[2]]
+    for new, reason in ((renumbered, "only footnote numbers changed"), (moved, "only text moved")):
+        scored = significance(diff_pages(_doc(*base), _doc(*new)))
+        assert reason in scored.reasons
+        assert scored.score < 0.1
+    scored = significance(diff_pages(_doc(*base), _doc(*figure)))
+    assert "figures changed: Mine Ban Policy: 1999 → 2001" in scored.reasons
+    assert not any(reason.startswith("only") for reason in scored.reasons)
+    assert scored.score >= 0.3
+    gone = significance(diff_pages(_doc(*base), _doc(TREATY)))
+    assert gone.score > 0.3
+
+
+def test_a_whole_page_rewritten_scores_near_one_and_nothing_passes_one() -> None:
+    old = _doc(TREATY, ("Mine Ban Policy", FIRST), ("Mine Ban Policy", SECOND))
+    new = _doc(
+        ("Stockpile", "# Stockpile"),
+        ("Stockpile", "The stockpile of 2,000 mines was destroyed, and it acceded in 2012."),
+    )
+    scored = significance(diff_pages(old, new), TERMS)
+    assert 0.9 <= scored.score <= 1.0

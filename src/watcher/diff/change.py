@@ -135,6 +135,7 @@ class PageChange:
     kind: str = "page"
     renamed: tuple[tuple[str, str], ...] = ()  # (old, new) top-level headings (renames.py)
     moved: int = 0
+    size: tuple[int, int] | None = None  # characters of watched text, old and new version
 
     @property
     def updated(self) -> bool:
@@ -182,6 +183,7 @@ class PageChange:
             },
             "hunks": [[line.to_json() for line in hunk] for hunk in self.hunks],
             "renamed": [{"old": old, "new": new} for old, new in self.renamed],
+            "size": {"old": self.size[0], "new": self.size[1]} if self.size else None,
         }
 
     @classmethod
@@ -209,6 +211,7 @@ class PageChange:
             changed=stats["changed"],
             renamed=tuple((item["old"], item["new"]) for item in data.get("renamed", [])),
             moved=stats.get("moved", 0),
+            size=(data["size"]["old"], data["size"]["new"]) if data.get("size") else None,
         )
 
 

@@ -159,6 +159,7 @@ class Interest:
             sections=sections,
             hunks=tuple(hunks),
             renamed=change.renamed,
+            size=change.size,
             **_counts(hunks),
         )
 

@@ -64,7 +64,13 @@ def diff_pages(old: PageDocument, new: PageDocument, context: int = CONTEXT) -> 
         changed=ops.count("changed"),
         moved=ops.count("moved"),
         renamed=renamed_sections(old, new),
+        size=(_size(old), _size(new)),
     )
+
+
+def _size(document: PageDocument) -> int:
+    """The document's watched text, in characters (what a change's share is of)."""
+    return sum(len(line.text) for line in document.lines)
 
 
 def _segments(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from watcher.diff.change import INTRODUCTION, DiffLine, Mark, PageChange
+from watcher.diff.change import INTRODUCTION, DiffLine, PageChange
 from watcher.extract.document import HEADING_KINDS
 
 MAX_FIGURES = 3  # figures named in one summary; more are counted as lines rewritten
@@ -101,26 +101,31 @@ def figures(line: DiffLine) -> Figure | None:
     with only figures between them are one ("8 December 2010" → "2 December 2011")."""
     if line.op != "changed" or line.joined or not line.marks or line.kind == "updated":
         return None
-    spans: list[list[Mark]] = []
-    current: list[Mark] | None = None
-    gap: Mark | None = None  # unchanged figures since the last edit: joined if one follows
-    for op, text in line.marks:
+    marks = line.marks
+    spans: list[list[int]] = []  # indices into `marks`, each span's first to last
+    current: list[int] | None = None
+    gap: int | None = None  # unchanged figures since the last edit: joined if one follows
+    for index, (op, text) in enumerate(marks):
         if op != "=":
             if current is None:
                 current = []
                 spans.append(current)
             elif gap is not None:
                 current.append(gap)
-            current.append((op, text))
+            current.append(index)
             gap = None
         elif current is not None and len(text) <= MAX_FIGURE_CHARS and _FIGURE.fullmatch(text):
-            gap = (op, text)
+            gap = index
         else:
             current, gap = None, None
     edits = []
     for span in spans:
-        old = "".join(text for op, text in span if op != "+").strip()
-        new = "".join(text for op, text in span if op != "-").strip()
+        before = marks[span[0] - 1][1] if span[0] > 0 else ""
+        after = marks[span[-1] + 1][1] if span[-1] + 1 < len(marks) else ""
+        if before.endswith("[") and after.startswith("]"):
+            continue  # a footnote's number: not a figure
+        old = "".join(marks[index][1] for index in span if marks[index][0] != "+").strip()
+        new = "".join(marks[index][1] for index in span if marks[index][0] != "-").strip()
         if not old or not new or max(len(old), len(new)) > MAX_FIGURE_CHARS:
             return None
         if not (_FIGURE.fullmatch(old) and _FIGURE.fullmatch(new)):
