@@ -30,7 +30,14 @@ def test_log_lists_changes_newest_first(harness: Harness) -> None:
     status, out, _ = harness.cli("log")
     assert status == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["CHANGE", "DETECTED", "COUNTRY", "SOURCE", "SUMMARY"]
+    assert lines[0].split() == [
+        "CHANGE",
+        "DETECTED",
+        "COUNTRY",
+        "SOURCE",
+        "SIGNIFICANCE",
+        "SUMMARY",
+    ]
     assert "Last Updated: 02 November 2011 → 29 October 2012" in out
     assert "Cluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote" in out
     ids = [int(line.split()[0].lstrip("#")) for line in lines[1:4]]
@@ -40,6 +47,14 @@ def test_log_lists_changes_newest_first(harness: Harness) -> None:
     assert "vn-profile" not in out
     status, out, _ = harness.cli("log", "--source", "vn-news", "--json")
     assert [item["source_id"] for item in json.loads(out)] == ["vn-news"]
+    status, out, _ = harness.cli("log", "--min-significance", "0.4", "--json")
+    notable = json.loads(out)
+    assert {item["source_id"] for item in notable} == {"vn-profile", "vn-news"}
+    assert all(item["significance"] >= 0.4 and item["reasons"] for item in notable)
+    with pytest.raises(SystemExit) as refused:
+        harness.cli("log", "--min-significance", "high")
+    assert refused.value.code == 2
+    assert "'high' is not a number from 0 to 1" in harness.capsys.readouterr().err
     status, out, _ = harness.cli("log", "--since", "2999-01-01")
     assert "No changes recorded for this filter." in out
     status, out, _ = harness.cli("log", "--since", "1d", "--limit", "1", "--json")
@@ -54,6 +69,8 @@ def test_show_reads_like_an_editors_summary(harness: Harness) -> None:
     status, out, _ = harness.cli("show", str(profile["id"]))
     assert status == 0
     assert f"Change #{profile['id']} · Vietnam (VN)" in out
+    assert "\nSignificance: 0." in out
+    assert "section added: Cluster Munition Ban Policy" in out
     assert "\nLast Updated: 02 November 2011 → 29 October 2012\n" in out
     assert "\nPro-mine ban UNGA voting record: 65/48 → 66/29, 2010 → 2011\n" in out
     assert "\nCluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote\n" in out
@@ -83,6 +100,8 @@ def test_show_json_is_the_documented_shape(harness: Harness) -> None:
         "url",
         "kind",
         "summary",
+        "significance",
+        "reasons",
         "review",
         "change",
     }
@@ -95,7 +114,9 @@ def test_show_json_is_the_documented_shape(harness: Harness) -> None:
         "stats",
         "hunks",
         "renamed",
+        "size",
     }
+    assert set(data["change"]["stats"]) == {"added", "removed", "changed", "moved"}
     line = data["change"]["hunks"][0][0]
     assert set(line) == {"op", "section", "kind", "text"}
     status, _, err = harness.cli("show", "999")

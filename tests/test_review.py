@@ -360,3 +360,56 @@ async def test_a_reminder_that_breaks_holds_up_no_mail(
     async with read_transaction(app.engine) as connection:
         mine = [m for m in await list_messages(connection) if m.recipient == EDITOR]
     assert [m.status for m in mine] == ["sent"]
+
+
+async def test_the_queue_puts_what_matters_most_first(
+    reviewed: tuple[App, Clock], web: httpx.AsyncClient
+) -> None:
+    """Issue 28: the review queue sorts by significance, the oldest first among equals, on
+    the page and in `watcher review list`; each item says its score and why."""
+    from watcher.diff import diff_pages
+    from watcher.extract import Line, PageDocument
+    from watcher.store.changes import NewChange, add_changes
+    from watcher.store.review import waiting
+    from watcher.store.schema import snapshots
+
+    app, clock = reviewed
+
+    def page(*texts: str) -> PageDocument:
+        return PageDocument(tuple(Line(("Policy",), "text", text) for text in texts))
+
+    kept = "Stockpile destruction was completed in 1999, ahead of its deadline."
+    typo = diff_pages(
+        page("Vietnam has not acceeded to the treaty.", kept),
+        page("Vietnam has not acceded to the treaty.", kept),
+    )
+    acceded = diff_pages(
+        page("Vietnam has not acceded to the treaty.", kept),
+        page("Vietnam acceded to the treaty on 1 March 2026.", kept),
+    )
+    assert typo is not None
+    assert acceded is not None
+    async with write_transaction(app.engine) as connection:
+        snapshot = (await connection.execute(select(snapshots.c.id).limit(1))).scalar_one()
+        minor, major = await add_changes(
+            connection,
+            [
+                NewChange("vn-profile", "VN", typo, snapshot, held=True),
+                NewChange("vn-profile", "VN", acceded, snapshot, held=True, terms=("accede",)),
+            ],
+            clock.now,
+        )
+    async with read_transaction(app.engine) as connection:
+        queued = await waiting(connection)
+    scores = [record.significance for record in queued]
+    assert scores == sorted(scores, reverse=True)
+    order = [record.id for record in queued]
+    assert order.index(major) < order.index(minor)
+    assert order[-1] == minor  # a spelling fix waits behind everything else
+
+    await signed_in(web, app)
+    queue = (await web.get("/review")).text
+    shown = [int(n) for n in re.findall(r'class="entry review-item" id="change-(\d+)"', queue)]
+    assert shown == order
+    assert "only spelling or punctuation fixed" in queue
+    assert "key terms: accede" in queue

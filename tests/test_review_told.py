@@ -83,6 +83,7 @@ async def decide(app: App, change_id: int, *, approve: bool, editor: str, note: 
         note=note,
         now=app.clock(),
         deadline=deadline,
+        terms=app.config.key_terms,
     )
 
 

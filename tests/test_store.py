@@ -3,6 +3,7 @@ runs the same code."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -163,12 +165,28 @@ async def upgrade_from_0004(url: str) -> None:
         now = datetime(2026, 11, 23, tzinfo=UTC)
         async with write_transaction(engine) as connection:
             snapshot_id, change = await a_source_that_changed(connection, now)
-            await add_changes(connection, [NewChange("s1", "VN", change, snapshot_id)], now)
+            # As that release wrote a change: the columns it had, none it did not.
+            old = [c for c in changes.c if c.name not in ("significance", "reasons")]
+            written = sqlalchemy.table("changes", *(sqlalchemy.column(c.name, c.type) for c in old))
+            await connection.execute(
+                sqlalchemy.insert(written).values(
+                    source_id="s1",
+                    country="VN",
+                    detected_at=now,
+                    kind=change.kind,
+                    summary=change.summary(),
+                    data=change.to_json(),
+                    snapshot_id=snapshot_id,
+                )
+            )
         await migrate(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_unindexed_foreign_keys) == []
-            row = (await connection.execute(select(changes.c.snapshot_id))).one()
+            row = (await connection.execute(select(changes))).one()
             assert row.snapshot_id == snapshot_id
+            # 0019 scored the change already in the log, with the reasons for its score.
+            assert 0 < row.significance <= 1
+            assert "100% of the watched text changed" in json.loads(row.reasons)
         async with engine.begin() as connection:
             await connection.run_sync(to_revision, "0004", True)
         async with engine.connect() as connection:

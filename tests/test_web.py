@@ -67,9 +67,46 @@ async def test_pages_show_countries_changes_and_a_form(client: httpx.AsyncClient
     assert (await client.get("/countries/XX")).status_code == 404
     log = await client.get("/changes")
     assert log.status_code == 200
-    assert "Mine Ban Policy, Cluster Munition Ban Policy (new)" in log.text
+    assert "Cluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote" in log.text
     assert (await client.get("/changes", params={"country": "LA"})).text.count("/changes/") >= 1
     assert (await client.get("/changes/9999")).status_code == 404
+
+
+async def test_each_change_says_how_much_it_matters_and_why(client: httpx.AsyncClient) -> None:
+    """Issue 28: every change has a significance (0 to 1) and its reasons, in the API, the
+    change log and the change page; `min_significance` keeps only what scores as much."""
+    every = (await client.get("/api/v1/changes", headers=bearer())).json()
+    scores = {item["source_id"]: (item["significance"], item["reasons"]) for item in every}
+    profile, profile_why = scores["vn-profile"]
+    news, news_why = scores["la-updates"]
+    assert 0.4 <= profile <= 1
+    assert "section added: Cluster Munition Ban Policy" in profile_why
+    assert "figures changed: Pro-mine ban UNGA voting record: 65/48 → 66/29, 2010 → 2011" in (
+        profile_why
+    )
+    assert 0 < news < 0.4
+    assert news_why == ["1 entry updated"]
+    notable = (
+        await client.get("/api/v1/changes", params={"min_significance": 0.4}, headers=bearer())
+    ).json()
+    assert {item["source_id"] for item in notable} == {"vn-profile", "vn-news"}  # new entries
+    assert all(item["significance"] >= 0.4 for item in notable)
+    refused = await client.get("/api/v1/changes", params={"min_significance": 2}, headers=bearer())
+    assert refused.status_code == 422
+    number = await change_id(client, "vn-profile")
+    full = (await client.get(f"/api/v1/changes/{number}", headers=bearer())).json()
+    assert (full["significance"], full["reasons"]) == (profile, profile_why)
+
+    log = (await client.get("/changes")).text
+    assert f"Significance {profile:.2f}" in log
+    assert "section added: Cluster Munition Ban Policy" in log
+    only = (await client.get("/changes", params={"min_significance": 0.4})).text
+    assert f'href="/changes/{number}"' in only
+    assert "Lao PDR submits" not in only
+    assert "la-updates" not in only
+    assert "Notable only (significance 0.40 or more)" in only
+    page = (await client.get(f"/changes/{number}")).text
+    assert f"Significance {profile:.2f}" in page
 
 
 async def test_a_change_shows_its_marked_diff_inline_and_side_by_side(

@@ -185,6 +185,7 @@ def writer_for(app: Checking) -> Writer:
         clock=app.clock,
         keep_snapshots=app.settings.service.keep_snapshots,
         reviewed=lambda country: app.config.reviewed(country),
+        terms=lambda country: app.config.key_terms(country),
         enough=app.settings.checks.concurrency,
     )
 

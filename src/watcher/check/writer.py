@@ -62,12 +62,14 @@ class Writer:
         clock: Callable[[], datetime],
         keep_snapshots: int,
         reviewed: Callable[[str], bool],
+        terms: Callable[[str], tuple[str, ...]],
         enough: int,
     ) -> None:
         self.worker = worker
         self.clock = clock
         self.keep_snapshots = keep_snapshots
         self.reviewed = reviewed
+        self.terms = terms
         self.group: GroupCommit[Result, int | LostClaim | None] = GroupCommit(
             engine, self._commit, name="watcher-writer", linger=LINGER, enough=enough
         )
@@ -122,6 +124,7 @@ class Writer:
                         change,
                         snapshot_id,
                         held=reviewed(result.source.country),
+                        terms=self.terms(result.source.country),
                     ),
                 )
                 for (index, result, _), snapshot_id in zip(taken, snapshot_ids, strict=True)

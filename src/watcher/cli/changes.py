@@ -36,6 +36,12 @@ def register(commands: Any) -> None:
     log.add_argument("--source", metavar="ID", help="only this source")
     log.add_argument("--since", metavar="DATE", help="e.g. 2026-11-01, or 7d for the last week")
     log.add_argument("--limit", type=positive_int, default=50, metavar="N", help="default 50")
+    log.add_argument(
+        "--min-significance",
+        type=share,
+        metavar="SCORE",
+        help="only changes whose significance (0 to 1) is this or more, e.g. 0.4",
+    )
     log.add_argument("--json", action="store_true", help="machine-readable output")
     log.set_defaults(handler=show_log)
 
@@ -70,6 +76,7 @@ async def show_log(args: argparse.Namespace) -> int:
                 source_id=args.source,
                 since=since,
                 limit=args.limit,
+                min_significance=args.min_significance,
             )
         if args.json:
             print_json([change_json(record, app.config) for record in records])
@@ -78,10 +85,17 @@ async def show_log(args: argparse.Namespace) -> int:
             print("No changes recorded" + (" for this filter." if _filtered(args) else " yet."))
             return 0
         rows = [
-            [f"#{r.id}", local_time(r.detected_at, zone), r.country, r.source_id, r.summary]
+            [
+                f"#{r.id}",
+                local_time(r.detected_at, zone),
+                r.country,
+                r.source_id,
+                f"{r.significance:.2f}",
+                r.summary,
+            ]
             for r in records
         ]
-        headers = ["CHANGE", "DETECTED", "COUNTRY", "SOURCE", "SUMMARY"]
+        headers = ["CHANGE", "DETECTED", "COUNTRY", "SOURCE", "SIGNIFICANCE", "SUMMARY"]
         if any(record.review for record in records):  # a reviewed country's: its state
             headers.insert(4, "REVIEW")
             for row, record in zip(rows, records, strict=True):
@@ -94,7 +108,24 @@ async def show_log(args: argparse.Namespace) -> int:
 
 
 def _filtered(args: argparse.Namespace) -> bool:
-    return bool(args.country or args.source or args.since)
+    return bool(args.country or args.source or args.since or args.min_significance is not None)
+
+
+def share(text: str) -> float:
+    """A significance given on the command line: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
+    return value
+
+
+def significance_line(record: ChangeRecord) -> str:
+    """`Significance: 0.58 (2% of the watched text changed; key terms: accede)`."""
+    reasons = f" ({'; '.join(record.reasons)})" if record.reasons else ""
+    return f"Significance: {record.significance:.2f}{reasons}"
 
 
 async def show_change(args: argparse.Namespace) -> int:
@@ -150,6 +181,7 @@ def change_text(record: ChangeRecord, app: App, *, colour: bool = False) -> str:
     head = [
         f"Change #{record.id} · {country} ({record.country}) · {when}",
         f"Source: {record.source_name} <{record.source_url}> ({record.source_id})",
+        significance_line(record),
         *([review_line(record, app)] if record.review else []),
     ]
     return marked_text(head, record.change, colour=colour)

@@ -1,6 +1,6 @@
 """`watcher review`: an editor's queue and decisions from the command line, as on the web.
 
-watcher review list                          the changes waiting, oldest first
+watcher review list                          the changes waiting, what matters most first
 watcher review approve CHANGE [--note TEXT]  its readers are told (the note atop the email)
 watcher review discard CHANGE --note TEXT    its readers are never told; the note says why
 
@@ -32,7 +32,9 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    listing = actions.add_parser("list", help="the changes waiting, oldest first")
+    listing = actions.add_parser(
+        "list", help="the changes waiting, what matters most first (by significance)"
+    )
     listing.add_argument("--country", metavar="CODE", help="only this country")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.set_defaults(handler=list_waiting)
@@ -71,11 +73,12 @@ async def list_waiting(args: argparse.Namespace) -> int:
                 local_time(r.detected_at, zone),
                 r.source_id,
                 str(readers[r.id]),
+                f"{r.significance:.2f}",
                 r.summary,
             ]
             for r in records
         ]
-        table(["CHANGE", "DETECTED", "SOURCE", "READERS", "SUMMARY"], rows)
+        table(["CHANGE", "DETECTED", "SOURCE", "READERS", "SIGNIFICANCE", "SUMMARY"], rows)
         print("\nRead one with: watcher show CHANGE; then: watcher review approve|discard CHANGE")
     return 0
 
@@ -97,6 +100,7 @@ async def decide_change(args: argparse.Namespace) -> int:
             note=note,
             now=app.clock(),
             deadline=app.settings.checks.extract_timeout.total_seconds(),
+            terms=app.config.key_terms,
         )
         if decision is None:
             raise CommandError(

@@ -86,6 +86,14 @@ class Config:
                 return country.name
         return code
 
+    def key_terms(self, code: str) -> tuple[str, ...]:
+        """The words that make a change of this country notable: everywhere's and its own."""
+        terms = list(self.settings.significance.key_terms)
+        for country in self.settings.countries:
+            if country.code == code:
+                terms += country.key_terms
+        return tuple(dict.fromkeys(term.strip() for term in terms if term.strip()))
+
     def reviewed(self, code: str) -> bool:
         """Does an editor read this country's changes before its readers are told?"""
         for country in self.settings.countries:

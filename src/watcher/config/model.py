@@ -338,6 +338,11 @@ class CountryConfig(Model):
     review: bool | None = Field(
         None, description="hold this country's changes for an editor (default: review.all)"
     )
+    key_terms: list[str] = Field(
+        default_factory=list,
+        description="words that make a change of this country notable, besides"
+        " significance.key_terms",
+    )
 
     @field_validator("code")
     @classmethod
@@ -447,12 +452,29 @@ class ReviewConfig(Model):
     )
 
 
+class SignificanceConfig(Model):
+    """How much a change matters (`diff/significance.py`; the README has the formula)."""
+
+    key_terms: list[str] = Field(
+        default_factory=list,
+        description='words that make a change notable in every country ("accede", "ratified")',
+    )
+    notable: float = Field(
+        0.4,
+        ge=0.0,
+        le=1.0,
+        description="a reader who asks for only notable changes is told of those scoring this"
+        " or more",
+    )
+
+
 class Settings(Model):
     service: ServiceConfig = ServiceConfig()
     checks: ChecksConfig = ChecksConfig()
     mail: MailConfig = MailConfig()
     retention: RetentionConfig = RetentionConfig()
     review: ReviewConfig = ReviewConfig()
+    significance: SignificanceConfig = SignificanceConfig()
     countries: list[CountryConfig] = Field(default_factory=list)
     subscribers: list[SubscriberConfig] = Field(default_factory=list)
 

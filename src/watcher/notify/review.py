@@ -27,6 +27,7 @@ not those of the changes still waiting before it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -90,10 +91,12 @@ async def decide(
     note: str | None,
     now: datetime,
     deadline: float,
+    terms: Callable[[str], Sequence[str]],
 ) -> Decision | None:
     """Approve or discard a waiting change, as the module says; what was done, or None when
     it is not waiting (decided already, or unknown). Comparisons run in `pool`, each within
-    `deadline` seconds (`checks.extract_timeout`)."""
+    `deadline` seconds (`checks.extract_timeout`); a change told anew is scored with its
+    country's key `terms`."""
     async with read_transaction(engine) as connection:
         target = await reviewed(connection, change_id)
         if target is None or target.review != WAITING:
@@ -135,7 +138,9 @@ async def decide(
         for told_id, change in told.items():
             if change is not None:
                 review = APPROVED if told_id == change_id and approve else WAITING
-                await retell(connection, told_id, change, review=review)
+                await retell(
+                    connection, told_id, change, terms=terms(target.country), review=review
+                )
             elif told_id != change_id:  # it only took the discarded change back
                 await record_decision(
                     connection,

@@ -75,6 +75,8 @@ def change_json(record: ChangeRecord, config: Config, *, full: bool = False) -> 
         "url": record.source_url,
         "kind": record.kind,
         "summary": record.summary,
+        "significance": record.significance,
+        "reasons": list(record.reasons),
         "review": review_json(record),
     }
     if full:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.change import Change, change_from_json
+from watcher.diff.significance import significance
 from watcher.extract.document import Document, document_from_json
 from watcher.store.schema import changes, snapshots, sources
 
@@ -30,6 +32,8 @@ class ChangeRecord:
     review_note: str | None = None
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    significance: float = 0.0  # how much it matters, 0 to 1 (diff/significance.py)
+    reasons: tuple[str, ...] = ()
 
 
 async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Document | None:
@@ -143,21 +147,21 @@ class NewChange:
     change: Change
     snapshot_id: int
     held: bool = False  # its country is reviewed: it waits for an editor
+    terms: tuple[str, ...] = ()  # the key terms of its country (significance)
 
 
 async def add_changes(
     connection: AsyncConnection, new: Sequence[NewChange], now: datetime
 ) -> list[int]:
-    """Record changes in the log; their ids, in order."""
+    """Record changes in the log, each with its summary and significance; their ids, in
+    order."""
     rows = [
         {
             "source_id": item.source_id,
             "country": item.country,
             "detected_at": now,
-            "kind": item.change.kind,
-            "summary": item.change.summary(),
-            "data": item.change.to_json(),
             "snapshot_id": item.snapshot_id,
+            **told(item.change, item.terms),
         }
         for item in new
     ]
@@ -170,7 +174,25 @@ async def add_changes(
     return [int(row.id) for row in inserted]
 
 
+def told(change: Change, terms: Sequence[str]) -> dict[str, Any]:
+    """The columns that say what a change tells: its kind, summary, lines and significance."""
+    scored = significance(change, terms)
+    return {
+        "kind": change.kind,
+        "summary": change.summary(),
+        "data": change.to_json(),
+        "significance": scored.score,
+        "reasons": json.dumps(list(scored.reasons)),
+    }
+
+
 def change_record(row: Any) -> ChangeRecord:
+    change = change_from_json(row.data)
+    if row.significance is None:  # recorded while the log was being upgraded (0019)
+        scored = significance(change)
+        score, reasons = scored.score, scored.reasons
+    else:
+        score, reasons = row.significance, tuple(json.loads(row.reasons or "[]"))
     return ChangeRecord(
         id=row.id,
         source_id=row.source_id,
@@ -178,13 +200,15 @@ def change_record(row: Any) -> ChangeRecord:
         detected_at=row.detected_at,
         kind=row.kind,
         summary=row.summary,
-        change=change_from_json(row.data),
+        change=change,
         source_name=row.name,
         source_url=row.url,
         review=row.review,
         review_note=row.review_note,
         reviewed_by=row.reviewed_by,
         reviewed_at=row.reviewed_at,
+        significance=score,
+        reasons=reasons,
     )
 
 
@@ -219,12 +243,16 @@ async def list_changes(
     before_id: int | None = None,
     limit: int = 50,
     published: bool = False,
+    min_significance: float | None = None,
 ) -> list[ChangeRecord]:
     """Newest first; `before_id` pages backwards through the log. `published`: only what
-    readers may see (not a change waiting for an editor, nor one discarded)."""
+    readers may see (not a change waiting for an editor, nor one discarded).
+    `min_significance`: only the changes scoring that or more."""
     query = changes_listing(
         country=country, source_id=source_id, since=since, before_id=before_id, limit=limit
     )
+    if min_significance is not None:
+        query = query.where(changes.c.significance >= min_significance)
     if published:
         query = query.where(PUBLISHED)
     return [change_record(row) for row in (await connection.execute(query)).all()]

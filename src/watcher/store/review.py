@@ -10,6 +10,7 @@ change that is still waiting (two editors at once: the second is told it is done
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff import Change
-from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record
+from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record, told
 from watcher.store.editors import record
 from watcher.store.schema import changes, notifications, snapshots, sources, subscribers
 
@@ -29,12 +30,13 @@ DISCARDED = "discarded"
 async def waiting(
     connection: AsyncConnection, *, country: str | None = None, limit: int = 200
 ) -> list[ChangeRecord]:
-    """Changes waiting for an editor, oldest first."""
+    """Changes waiting for an editor, what matters most first (by significance), then the
+    oldest first."""
     query = (
         select(*CHANGE_COLUMNS)
         .join(sources)
         .where(changes.c.review == WAITING)
-        .order_by(changes.c.id)
+        .order_by(func.coalesce(changes.c.significance, 0.0).desc(), changes.c.id)
         .limit(limit)
     )
     if country:
@@ -139,10 +141,11 @@ class Reviewed:
     kind: str
     snapshot_id: int | None
     review: str | None
+    country: str
 
 
 def _reviewed(row: object) -> Reviewed:
-    return Reviewed(row.id, row.source_id, row.kind, row.snapshot_id, row.review)  # type: ignore[attr-defined]
+    return Reviewed(row.id, row.source_id, row.kind, row.snapshot_id, row.review, row.country)  # type: ignore[attr-defined]
 
 
 _REVIEWED = (
@@ -151,6 +154,7 @@ _REVIEWED = (
     changes.c.kind,
     changes.c.snapshot_id,
     changes.c.review,
+    changes.c.country,
 )
 
 
@@ -210,13 +214,19 @@ async def told_snapshot(connection: AsyncConnection, source_id: str, before: int
 
 
 async def retell(
-    connection: AsyncConnection, change_id: int, change: Change, *, review: str = WAITING
+    connection: AsyncConnection,
+    change_id: int,
+    change: Change,
+    *,
+    terms: Sequence[str] = (),
+    review: str = WAITING,
 ) -> None:
-    """Make `change` what the change tells (its summary and its lines), in place of what
-    was found against a version readers were never told of; only while its review is
-    `review` (one another editor decided meanwhile is left as it was told)."""
+    """Make `change` what the change tells (its summary, lines and significance, scored with
+    its country's key `terms`), in place of what was found against a version readers were
+    never told of; only while its review is `review` (one another editor decided meanwhile
+    is left as it was told)."""
     await connection.execute(
         update(changes)
         .where(changes.c.id == change_id, changes.c.review == review)
-        .values(kind=change.kind, summary=change.summary(), data=change.to_json())
+        .values(**told(change, terms))
     )

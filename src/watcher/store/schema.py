@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -184,6 +185,9 @@ changes = Table(
     Column("reviewed_by", String(254)),  # the editor's address, kept as the audit is
     Column("reviewed_at", UTCDateTime),
     Column("reminded_at", UTCDateTime),
+    # How much it matters, 0 to 1 (diff/significance.py), and why: a JSON list of phrases.
+    Column("significance", Float),
+    Column("reasons", Text),
     Index("ix_changes_country_id", "country", "id"),
     Index("ix_changes_review", "review"),
     Index("ix_changes_source_id", "source_id", "id"),

@@ -127,6 +127,10 @@ class ChangeOut(BaseModel):
     url: str
     kind: Literal["page", "feed"]
     summary: str
+    significance: float = Field(
+        ge=0.0, le=1.0, description="how much the change matters (the README has the formula)"
+    )
+    reasons: list[str] = Field(description="why it scored as it did, a short phrase each")
     review: ReviewOut | None
 
 
@@ -287,6 +291,9 @@ async def changes(
     since: Annotated[datetime | None, Query(description="ISO 8601; naive means UTC")] = None,
     before: Before = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    min_significance: Annotated[
+        float | None, Query(ge=0.0, le=1.0, description="only changes scoring this or more")
+    ] = None,
 ) -> list[dict[str, Any]]:
     app = site_of(request).app
     if since is not None and since.tzinfo is None:
@@ -299,6 +306,7 @@ async def changes(
             since=since,
             before_id=before,
             limit=limit,
+            min_significance=min_significance,
         )
     return [change_json(record, app.config) for record in records]
 

@@ -134,6 +134,7 @@ async def review(
         note=decision.note,
         now=app.clock(),
         deadline=app.settings.checks.extract_timeout.total_seconds(),
+        terms=app.config.key_terms,
     )
     if done is None:
         raise HTTPException(409, "this change is not waiting for review")

@@ -66,6 +66,7 @@ def create_web(
     templates.env.filters["local"] = _local_time(app)
     templates.env.filters["atomtime"] = lambda moment: iso(moment or app.clock())
     templates.env.globals["list_name"] = lambda: app.composer.list_name
+    templates.env.globals["notable"] = lambda: app.settings.significance.notable
     web.state.site = Site(app=app, templates=templates, api_token=api_token)
     if kick:
         web.state.site.kick = kick

@@ -140,7 +140,7 @@ def invitation_link(site_url: str, editor_id: int, secret: str) -> str:
 
 @router.get("/review", response_model=None)
 async def queue(request: Request, country: str | None = None, done: int | None = None) -> Response:
-    """The changes waiting, oldest first; after a decision (`done`), what it did."""
+    """The changes waiting, what matters most first; after a decision (`done`), what it did."""
     session = await editor_session(request)
     if session is None:
         return RedirectResponse("/editor/sign-in", status_code=303)
@@ -188,6 +188,7 @@ async def review(request: Request, change_id: int) -> RedirectResponse:
         note=note,
         now=app.clock(),
         deadline=app.settings.checks.extract_timeout.total_seconds(),
+        terms=app.config.key_terms,
     )
     if not done:
         raise HTTPException(409, "This change is not waiting for review any more.")

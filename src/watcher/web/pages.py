@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from watcher.diff import Change, PageChange
@@ -105,6 +106,7 @@ async def changes(
     country: str | None = None,
     source: str | None = None,
     before: Before = None,
+    min_significance: Annotated[float | None, Query(ge=0.0, le=1.0)] = None,
 ) -> HTMLResponse:
     site = site_of(request)
     code = country.upper() if country else None
@@ -116,8 +118,16 @@ async def changes(
             before_id=before,
             limit=PAGE_SIZE + 1,
             published=True,
+            min_significance=min_significance,
         )
     older = records[PAGE_SIZE - 1].id if len(records) > PAGE_SIZE else None
+    shown = {"country": code, "source": source, "min_significance": min_significance}
+
+    def query(**changed: object) -> str:
+        """The page's query with some of it changed (a tab, the next page)."""
+        wanted = {**shown, **changed}
+        return urlencode({key: value for key, value in wanted.items() if value is not None})
+
     return site.page(
         request,
         "changes.html",
@@ -127,6 +137,8 @@ async def changes(
             "source": source,
             "older": older,
             "countries": site.app.settings.countries,
+            "min_significance": min_significance,
+            "query": query,
         },
     )
 
