@@ -173,6 +173,12 @@ def test_subscribe_unsubscribe_and_list(harness: Harness) -> None:
     )
     assert status == 0
     assert "follows Casualties of Vietnam, not Vietnam's news" in out
+    status, out, _ = harness.cli("subscribe", "choosy@example.org", "VN", "--notable")
+    assert "choosy@example.org follows Vietnam: only notable changes (immediate)." in out
+    status, out, _ = harness.cli("subscribe", "choosy@example.org", "LA")
+    assert "follows Vietnam, Lao PDR: only notable changes" in out  # not given: kept
+    status, out, _ = harness.cli("subscribe", "choosy@example.org", "LA", "--no-notable")
+    assert "follows Vietnam, Lao PDR (immediate)." in out
     status, _, err = harness.cli("subscribe", "x@example.org", "--section", "XX: Casualties")
     assert status == 2
     assert "unknown country code XX" in err
@@ -185,6 +191,7 @@ def test_subscribe_unsubscribe_and_list(harness: Harness) -> None:
     assert people["Desk@Example.org"]["sections"] == [{"country": "*", "section": "Casualties"}]
     assert people["Desk@Example.org"]["keywords"] == ["accede"]
     assert people["quiet@example.org"]["news_off"] == ["VN"]
+    assert people["quiet@example.org"]["notable"] is False
     assert people["editor@monitor.example"]["origin"] == "config"
     assert "token" not in people["Desk@Example.org"]
     status, out, _ = harness.cli("unsubscribe", "desk@example.org", "LA")

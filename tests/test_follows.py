@@ -45,6 +45,7 @@ READERS = [
         "sections": ["VN: Cluster Munition Ban Policy"],
         "news": False,
     },
+    {"email": "notable@example.org", "countries": ["VN", "LA"], "notable": True},
 ]
 
 
@@ -91,6 +92,7 @@ async def test_each_reader_gets_what_they_chose_and_nothing_else(
         "words@example.org",
         "no-news@example.org",
         "la-mbp@example.org",
+        "notable@example.org",
     }, "no email for a keyword found nowhere"
 
     [whole] = mail["whole@example.org"]
@@ -119,6 +121,14 @@ async def test_each_reader_gets_what_they_chose_and_nothing_else(
     assert "Lao PDR country profile" not in text_of(la_mbp), "its profile did not change"
     assert "follows Lao PDR (Mine Ban Policy, and its news)" in text_of(la_mbp)
     assert "follows Cluster Munition Ban Policy in every country" in text_of(anywhere)
+
+    # Only notable changes: Vietnam's profile (a new section, figures) and its news (a new
+    # entry) reach the mark; Lao PDR's news, one entry's title edited, does not.
+    [notable] = mail["notable@example.org"]
+    assert str(notable["Subject"]).startswith("Vietnam: ")
+    assert "Country profile updated: Vietnam" in text_of(notable)
+    assert "Lao PDR submits" not in text_of(notable)
+    assert "follows Vietnam, Lao PDR: only notable changes" in text_of(notable)
 
     [words] = mail["words@example.org"]
     assert "Lao PDR" in str(words["Subject"])
@@ -309,6 +319,17 @@ async def test_the_manage_page_and_the_form_offer_sections_and_keywords(
     form["news"] = ["VN", "LA"]
     again = await reader_client.post(manage, data=form, headers=SAME_SITE)
     assert "You follow Vietnam (Mine Ban Policy, and its news)" in again.text
+    # Only the notable changes: a choice of its own, said with the rest.
+    assert '<input type="radio" name="notable" value="no" checked> Every change' in again.text
+    notable = await reader_client.post(manage, data={**form, "notable": "yes"}, headers=SAME_SITE)
+    assert '<input type="radio" name="notable" value="yes" checked>' in notable.text
+    assert "and its news), Cluster Munition Ban Policy in every country" in notable.text
+    assert ": only notable changes." in notable.text
+    assert "a significance of 0.40 or more" in notable.text
+    async with read_transaction(served.engine) as connection:
+        editor = await find_subscriber(connection, "editor@monitor.example")
+    assert editor is not None
+    assert editor.notable
     nothing = await reader_client.post(manage, data={"frequency": "daily"}, headers=SAME_SITE)
     assert "no updates are sent" in nothing.text
 
@@ -357,6 +378,13 @@ async def test_the_api_lists_sections_and_subscribes_with_choices(
     quiet = {**wanted, "email": "quiet@readers.example", "news_off": ["vn", "LA"]}
     made = await reader_client.post("/api/v1/subscribers", json=quiet, headers=bearer())
     assert made.json()["news_off"] == ["VN"]  # Lao PDR: no section chosen, nothing to turn off
+    assert made.json()["notable"] is False
+    choosy = {**wanted, "email": "choosy@readers.example", "notable": True}
+    made = await reader_client.post("/api/v1/subscribers", json=choosy, headers=bearer())
+    assert made.json()["notable"] is True
+    again = {**choosy, "keywords": ["ratified"], "notable": None}  # not given: kept
+    made = await reader_client.post("/api/v1/subscribers", json=again, headers=bearer())
+    assert made.json()["notable"] is True
     wrong = {**wanted, "sections": [{"country": "XX", "section": "Policy"}]}
     refused = await reader_client.post("/api/v1/subscribers", json=wrong, headers=bearer())
     assert refused.status_code == 404

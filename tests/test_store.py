@@ -453,6 +453,7 @@ async def batched_writes(url: str) -> None:
                 connection,
                 [News(change_ids[0], "VN", change), News(change_ids[1], "TH", change)],
                 now=now,
+                notable=0.4,
             )
         async with read_transaction(engine) as connection:
             logged = [

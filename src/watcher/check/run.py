@@ -186,6 +186,7 @@ def writer_for(app: Checking) -> Writer:
         keep_snapshots=app.settings.service.keep_snapshots,
         reviewed=lambda country: app.config.reviewed(country),
         terms=lambda country: app.config.key_terms(country),
+        notable=lambda: app.settings.significance.notable,
         enough=app.settings.checks.concurrency,
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from watcher.config.sources import Source
 from watcher.diff import Change, PageChange
+from watcher.diff.significance import significance
 from watcher.errors import LostClaim
 from watcher.extract import Document
 from watcher.extract.document import PageDocument, top_sections
@@ -63,6 +64,7 @@ class Writer:
         keep_snapshots: int,
         reviewed: Callable[[str], bool],
         terms: Callable[[str], tuple[str, ...]],
+        notable: Callable[[], float],
         enough: int,
     ) -> None:
         self.worker = worker
@@ -70,6 +72,7 @@ class Writer:
         self.keep_snapshots = keep_snapshots
         self.reviewed = reviewed
         self.terms = terms
+        self.notable = notable
         self.group: GroupCommit[Result, int | LostClaim | None] = GroupCommit(
             engine, self._commit, name="watcher-writer", linger=LINGER, enough=enough
         )
@@ -124,7 +127,7 @@ class Writer:
                         change,
                         snapshot_id,
                         held=reviewed(result.source.country),
-                        terms=self.terms(result.source.country),
+                        scored=significance(change, self.terms(result.source.country)),
                     ),
                 )
                 for (index, result, _), snapshot_id in zip(taken, snapshot_ids, strict=True)
@@ -138,10 +141,10 @@ class Writer:
                 for (index, _), change_id in zip(changed, ids, strict=True):
                     change_ids[index] = change_id
                 news = [
-                    News(id_, new.country, new.change, new.held)
+                    News(id_, new.country, new.change, new.held, _score(new))
                     for (_, new), id_ in zip(changed, ids, strict=True)
                 ]
-                await queue_notifications(connection, news, now=now)
+                await queue_notifications(connection, news, now=now, notable=self.notable())
             for _, result, snapshot in taken:  # the sections readers can choose from
                 if isinstance(snapshot, PageDocument):
                     result.state["sections"] = json.dumps(top_sections(snapshot))
@@ -162,3 +165,7 @@ async def _save_states(connection: AsyncConnection, batch: list[Result]) -> None
             .values({column: bindparam(f"new_{column}") for column in columns})
         )
         await connection.execute(statement, rows)
+
+
+def _score(new: NewChange) -> float:
+    return new.scored.score if new.scored is not None else 0.0

@@ -54,6 +54,13 @@ def register(commands: Any) -> None:
         help="with --section of a country: only the sections, not the country's news (which"
         " comes with its sections by default)",
     )
+    add.add_argument(
+        "--notable",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only the notable changes (significance at least significance.notable), or with"
+        " --no-notable every change; left as it was when not given (new readers: every change)",
+    )
     add.add_argument("--frequency", choices=FREQUENCIES, help="default: immediate for new ones")
     add.set_defaults(handler=add_subscription)
 
@@ -233,6 +240,7 @@ async def add_subscription(args: argparse.Namespace) -> int:
                 sections=sections,
                 keywords=args.keyword,
                 quiet=[code for code, _ in sections if code != "*"] if args.no_news else [],
+                notable=args.notable,
             )
         following = app.composer.following(subscriber)
     print(f"{subscriber.email} follows {following} ({subscriber.frequency}).")

@@ -378,6 +378,9 @@ class SubscriberConfig(Model):
         description="with sections of a country chosen, its news (feeds) as well (false: only"
         " the sections)",
     )
+    notable: bool = Field(
+        False, description="only the changes whose significance reaches significance.notable"
+    )
 
     @field_validator("countries")
     @classmethod

@@ -324,10 +324,11 @@ class Composer:
         return Composed(subscriber.email, clean_header(subject), message_id, body)
 
     def following(self, subscriber: Subscriber) -> str:
-        """What a reader follows, in words (`describe`)."""
-        return self.describe(
+        """What a reader follows, in words (`describe`), and whether only notable changes."""
+        said = self.describe(
             subscriber.countries, subscriber.sections, subscriber.keywords, subscriber.quiet
         )
+        return f"{said}: only notable changes" if subscriber.notable else said
 
     def describe(
         self,

@@ -101,6 +101,7 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
         ],
         "keywords": list(subscriber.keywords),
         "news_off": list(subscriber.quiet),
+        "notable": subscriber.notable,
         "frequency": subscriber.frequency,
         "status": subscriber.status,
         "origin": subscriber.origin,

@@ -12,7 +12,7 @@ from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff.change import Change, change_from_json
-from watcher.diff.significance import significance
+from watcher.diff.significance import Significance, significance
 from watcher.extract.document import Document, document_from_json
 from watcher.store.schema import changes, snapshots, sources
 
@@ -147,7 +147,7 @@ class NewChange:
     change: Change
     snapshot_id: int
     held: bool = False  # its country is reviewed: it waits for an editor
-    terms: tuple[str, ...] = ()  # the key terms of its country (significance)
+    scored: Significance | None = None  # how much it matters; scored without key terms if None
 
 
 async def add_changes(
@@ -161,7 +161,7 @@ async def add_changes(
             "country": item.country,
             "detected_at": now,
             "snapshot_id": item.snapshot_id,
-            **told(item.change, item.terms),
+            **told(item.change, item.scored or significance(item.change)),
         }
         for item in new
     ]
@@ -174,9 +174,8 @@ async def add_changes(
     return [int(row.id) for row in inserted]
 
 
-def told(change: Change, terms: Sequence[str]) -> dict[str, Any]:
+def told(change: Change, scored: Significance) -> dict[str, Any]:
     """The columns that say what a change tells: its kind, summary, lines and significance."""
-    scored = significance(change, terms)
     return {
         "kind": change.kind,
         "summary": change.summary(),

@@ -32,26 +32,35 @@ class News:
     country: str
     change: Change
     held: bool = False  # waits for an editor (store/review.py): its notifications are held
+    significance: float = 0.0  # how much it matters (diff/significance.py)
 
 
 async def queue_notifications(
-    connection: AsyncConnection, news: Sequence[News], *, now: datetime
+    connection: AsyncConnection, news: Sequence[News], *, now: datetime, notable: float
 ) -> int:
     """Every active reader who is to hear of each change (see the module), once; how many
     notifications were queued."""
     countries = {item.country for item in news}
     followers = (
-        select(subscribers.c.id, subscribers.c.frequency, subscriptions.c.country)
+        select(
+            subscribers.c.id,
+            subscribers.c.frequency,
+            subscribers.c.notable,
+            subscriptions.c.country,
+        )
         .join(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
         .where(subscribers.c.status == ACTIVE, subscriptions.c.country.in_([*countries, "*"]))
     )
     by_country: defaultdict[str, set[int]] = defaultdict(set)
     frequency: dict[int, str] = {}
+    choosing: set[int] = set()  # only notable changes, please
     for row in (await connection.execute(followers)).all():
         by_country[row.country].add(row.id)
         frequency[row.id] = row.frequency
+        if row.notable:
+            choosing.add(row.id)
     everywhere = by_country.pop("*", set())
-    choosy = await _choices(connection, countries, frequency)
+    choosy = await _choices(connection, countries, frequency, choosing)
     interests = {  # one each, its keywords compiled once for all the changes
         subscriber_id: Interest(
             frozenset(code for code in countries if subscriber_id in by_country[code])
@@ -66,6 +75,8 @@ async def queue_notifications(
     for item in news:
         readers = by_country[item.country] | everywhere | interests.keys()
         for subscriber_id in sorted(readers):
+            if subscriber_id in choosing and item.significance < notable:
+                continue  # they asked for the notable changes only
             interest = interests.get(subscriber_id)
             if interest is not None and interest.narrow(item.country, item.change) is None:
                 continue  # none of what they chose changed
@@ -95,17 +106,18 @@ class _Chosen:
 
 
 async def _choices(
-    connection: AsyncConnection, countries: set[str], frequency: dict[int, str]
+    connection: AsyncConnection, countries: set[str], frequency: dict[int, str], notable: set[int]
 ) -> dict[int, _Chosen]:
     """The active readers whose sections or keywords bear on changes of these countries,
-    with those choices; fills in the frequency of those who follow no country of these."""
+    with those choices; fills in the frequency of those who follow no country of these, and
+    adds to `notable` those of them who want only the notable changes."""
     relevant = or_(
         follows.c.kind == KEYWORD,
         (follows.c.kind == SECTION) & follows.c.country.in_([*countries, EVERYWHERE]),
         (follows.c.kind == QUIET) & follows.c.country.in_(list(countries)),
     )
     query = (
-        select(follows, subscribers.c.frequency)
+        select(follows, subscribers.c.frequency, subscribers.c.notable)
         .join(subscribers, subscribers.c.id == follows.c.subscriber_id)
         .where(subscribers.c.status == ACTIVE, relevant)
     )
@@ -114,6 +126,8 @@ async def _choices(
     quiet: defaultdict[int, set[str]] = defaultdict(set)
     for row in (await connection.execute(query)).all():
         frequency.setdefault(row.subscriber_id, row.frequency)
+        if row.notable:
+            notable.add(row.subscriber_id)
         if row.kind == SECTION:
             sections[row.subscriber_id].add((row.country, row.value))
         elif row.kind == QUIET:

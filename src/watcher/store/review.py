@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from watcher.diff import Change
+from watcher.diff.significance import significance
 from watcher.store.changes import CHANGE_COLUMNS, ChangeRecord, change_record, told
 from watcher.store.editors import record
 from watcher.store.schema import changes, notifications, snapshots, sources, subscribers
@@ -228,5 +229,5 @@ async def retell(
     await connection.execute(
         update(changes)
         .where(changes.c.id == change_id, changes.c.review == review)
-        .values(**told(change, terms))
+        .values(**told(change, significance(change, terms)))
     )

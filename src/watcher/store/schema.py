@@ -214,6 +214,8 @@ subscribers = Table(
     Column("requested_frequency", String(16)),
     Column("requested_follows", Text),  # JSON: the sections and keywords asked for
     Column("hard_bounces", Integer, nullable=False, default=0),
+    # Told only of the changes whose significance reaches significance.notable.
+    Column("notable", Boolean, nullable=False, server_default=false()),
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),

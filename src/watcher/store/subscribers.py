@@ -50,6 +50,7 @@ class Subscriber:
     keywords: tuple[str, ...] = ()
     channel: str | None = None  # a configured channel's name, for a channel's subscriber
     quiet: tuple[str, ...] = ()  # countries of their sections whose news they turned off
+    notable: bool = False  # told only of changes whose significance reaches the notable mark
 
     @property
     def address(self) -> str:
@@ -110,10 +111,12 @@ async def subscribe(
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
     quiet: Sequence[str] = (),
+    notable: bool | None = None,
 ) -> Subscriber:
     """Add (or with `replace`, set) the countries of an active subscriber, and the sections
     and keywords they follow (and the countries of those sections whose news they do not
-    want), creating it if new."""
+    want), creating it if new; `notable`, when given, whether they hear only of notable
+    changes."""
     existing = await find_subscriber(connection, email)
     if existing is None:
         result = await connection.execute(
@@ -125,6 +128,7 @@ async def subscribe(
                 origin=origin,
                 token=new_token(),
                 hard_bounces=0,
+                notable=bool(notable),
                 created_at=now,
                 confirmed_at=now,
                 updated_at=now,
@@ -134,6 +138,8 @@ async def subscribe(
     else:
         subscriber_id = existing.id
         values: dict[str, Any] = {"status": ACTIVE, "updated_at": now, "hard_bounces": 0}
+        if notable is not None:
+            values["notable"] = notable
         if frequency:
             values["frequency"] = frequency
             await retag_pending(connection, subscriber_id, frequency)
@@ -247,6 +253,7 @@ async def sync_config_subscribers(
             existing.countries == tuple(sorted(item.countries))
             and (existing.sections, existing.keywords, existing.quiet) == choices
             and existing.frequency == item.frequency
+            and existing.notable == item.notable
             and existing.status == ACTIVE
         ):
             continue
@@ -261,6 +268,7 @@ async def sync_config_subscribers(
             sections=choices.sections,
             keywords=choices.keywords,
             quiet=choices.quiet,
+            notable=item.notable,
         )
         written += 1
     await analyze_if_grown(connection, subscribers, written)
@@ -329,6 +337,7 @@ async def with_choices(connection: AsyncConnection, rows: Sequence[Any]) -> list
             keywords=chosen.get(row.id, Choices()).keywords,
             quiet=chosen.get(row.id, Choices()).quiet,
             channel=row.channel,
+            notable=row.notable,
         )
         for row in rows
     ]
@@ -356,10 +365,12 @@ async def change_subscription(
     sections: Sequence[tuple[str, str]] = (),
     keywords: Sequence[str] = (),
     quiet: Sequence[str] = (),
+    notable: bool = False,
 ) -> None:
     """The manage page: exactly these countries, sections and keywords at this frequency,
-    the news of `quiet` countries turned off (nothing at all: unsubscribed)."""
-    values: dict[str, Any] = {"frequency": frequency, "updated_at": now}
+    the news of `quiet` countries turned off, only notable changes or all (nothing at all:
+    unsubscribed)."""
+    values: dict[str, Any] = {"frequency": frequency, "updated_at": now, "notable": notable}
     if not (countries or sections or keywords):
         values["status"] = UNSUBSCRIBED
     elif subscriber.status == UNSUBSCRIBED:

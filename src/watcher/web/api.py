@@ -163,6 +163,9 @@ class SubscriberOut(BaseModel):
     news_off: list[str] = Field(
         description="countries of their sections whose news (feeds) they turned off"
     )
+    notable: bool = Field(
+        description="told only of the changes whose significance reaches significance.notable"
+    )
     frequency: Literal["immediate", "daily", "weekly"]
     status: Literal["active", "pending", "suspended", "unsubscribed"]
     origin: str
@@ -193,6 +196,11 @@ class SubscriberIn(BaseModel):
         default_factory=list,
         description="countries of the sections given whose news (feeds) is not wanted; by"
         " default a country's news comes with its sections",
+    )
+    notable: bool | None = Field(
+        None,
+        description="only the changes whose significance reaches significance.notable (true),"
+        " or every change (false); left as it was when not given",
     )
     frequency: Literal["immediate", "daily", "weekly"] | None = None
 
@@ -365,6 +373,7 @@ async def subscribe_address(request: Request, wanted: SubscriberIn) -> dict[str,
             sections=sections,
             keywords=wanted.keywords,
             quiet=[country_key(code) for code in wanted.news_off],
+            notable=wanted.notable,
         )
     return subscriber_json(subscriber)
 

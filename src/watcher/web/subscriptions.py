@@ -298,6 +298,7 @@ async def manage(request: Request, token: str) -> HTMLResponse:
             sections=chosen.sections,
             keywords=chosen.keywords,
             quiet=chosen.quiet,
+            notable=form.get("notable") == "yes",
         )
     updated = await reader_of(site, token)
     context = await _manage_context(site, updated, token, saved=True)

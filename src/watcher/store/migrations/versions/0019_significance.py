@@ -1,8 +1,10 @@
-"""how much a change matters: its significance (0 to 1) and the reasons for it
+"""how much a change matters: its significance (0 to 1) and the reasons for it; readers
+who want only the notable changes
 
 Each change gets a score and its reasons (`diff/significance.py`) when it is recorded. The
 changes already in the log are scored here, as the code that upgrades reads them, without
-the operator's key terms (which were not a setting then).
+the operator's key terms (which were not a setting then). A reader with `notable` set is
+told only of changes scoring at least `significance.notable`.
 
 Revision ID: 0019
 Revises: 0018
@@ -25,6 +27,10 @@ BATCH = 500
 def upgrade() -> None:
     op.add_column("changes", sa.Column("significance", sa.Float(), nullable=True))
     op.add_column("changes", sa.Column("reasons", sa.Text(), nullable=True))
+    op.add_column(
+        "subscribers",
+        sa.Column("notable", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     from watcher.diff import change_from_json
     from watcher.diff.significance import significance
     from watcher.packing import unpack
@@ -58,5 +64,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("subscribers", "notable")
     op.drop_column("changes", "reasons")
     op.drop_column("changes", "significance")
