@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,15 @@ from sqlalchemy import update
 
 from tests.conftest import Clock
 from tests.mailing import cycle, mail_config
+from tests.servers import ScriptedServer, static
 from tests.smtp import MailServer
 from watcher.app import open_app
 from watcher.check import run_pass
 from watcher.demo.site import SiteServer
+from watcher.loading import build_config
+from watcher.notify.delivery import deliver
 from watcher.notify.digest import period_end, period_key
+from watcher.notify.queue import compose_pending
 from watcher.store import write_transaction
 from watcher.store.schema import notifications
 from watcher.store.subscribers import change_subscription, find_subscriber
@@ -177,3 +182,64 @@ async def test_news_whose_frequency_fell_out_of_step_still_reaches_its_reader(
         assert (await cycle(app, site)).sent == 0  # retagged "immediate" ...
         clock.advance(minutes=5)
         assert (await cycle(app, site)).sent == 2  # ... and sent by the next drain
+
+
+def casualties(killed: int, *extra: str) -> bytes:
+    paragraphs = "".join(f"<p>{text}</p>" for text in extra)
+    return (
+        "<html><head><title>Viet Nam</title></head><body><div id='content'>"
+        "<h2>Casualties</h2>"
+        f"<p>In 2011, {killed} people were killed or injured by mines.</p>{paragraphs}"
+        "<h2>Mine Ban Policy</h2><p>Viet Nam has not joined the Mine Ban Treaty.</p>"
+        "</div></body></html>"
+    ).encode()
+
+
+async def test_a_digest_tells_each_page_once_as_its_net_change(
+    scripted: ScriptedServer, tmp_path: Path
+) -> None:
+    """Issue 28: A → B → C in one period reads A → C, with the dates, not one entry per
+    change; and A → B → A tells nothing of that page."""
+    from tests.test_follows import inbox, text_of
+
+    scripted.routes["/vn"] = static(casualties(56))
+    scripted.routes["/la"] = static(casualties(12))
+    data = {
+        "service": {"database": f"sqlite:///{tmp_path / 'w.db'}", "timezone": "Europe/Paris"},
+        "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail"), "digest_hour": 7},
+        "countries": [
+            {"code": "VN", "name": "Viet Nam", "sources": [
+                {"id": "vn", "url": scripted.url("/vn"), "select": "#content"}]},
+            {"code": "LA", "name": "Lao PDR", "sources": [
+                {"id": "la", "url": scripted.url("/la"), "select": "#content"}]},
+        ],
+        "subscribers": [{"email": "daily@example.org", "countries": ["VN", "LA"],
+                         "frequency": "daily"}],
+    }  # fmt: skip
+    clock = Clock(paris(2026, 3, 2, 8, 0))
+    async with open_app(build_config(data, {}, tmp_path / "w.toml"), clock=clock) as app:
+        await run_pass(app, every=True)  # A: what the reader knows
+        for hour, vn, la in (
+            (9, casualties(57, "A TEST EDIT to be taken back."), casualties(13)),
+            (13, casualties(58), casualties(12)),  # Lao PDR back to what the reader knows
+        ):
+            clock.now = paris(2026, 3, 2, hour, 0)
+            scripted.routes["/vn"] = static(vn)
+            scripted.routes["/la"] = static(la)
+            await run_pass(app, every=True)
+        clock.now = paris(2026, 3, 3, 7, 1)
+        await compose_pending(app)
+        await deliver(app)
+    [digest] = inbox(tmp_path / "mail")["daily@example.org"]
+    body = text_of(digest)
+    assert body.count("== Viet Nam: ") == 1  # the page once
+    assert "In 2011, [-56-]{+58+} people were killed" in body  # A → C
+    assert "57 people" not in body
+    assert "Casualties: 56 → 57" not in body
+    assert "TEST EDIT" not in body  # B came and went within the period
+    assert "Changed 2 times between 2 March, 09:00 and 2 March, 13:00" in body
+    assert "#### Lao PDR" not in body  # A → B → A: nothing to tell of it
+    assert "== Lao PDR" not in body
+    html = text_of(digest, "html")
+    assert re.search(r"<del[^>]*>56</del><ins[^>]*>58</ins>", html)
+    assert "Changed 2 times between 2 March, 09:00 and 2 March, 13:00" in html

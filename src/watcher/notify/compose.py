@@ -254,8 +254,24 @@ class Composer:
                 else None
             )
             lines = list(change_body(change, limit=limit, shorten=True))
-            update.updates.append(SourceUpdate(record, self.links.change(record.id), view, lines))
+            url = self.links.change(record.id)
+            update.updates.append(SourceUpdate(record, url, view, lines, self._span(record)))
         return update
+
+    def _span(self, record: ChangeRecord) -> str:
+        """What a digest's net change stands for: `Changed 3 times between 2 March, 09:00
+        and 4 March, 13:00; shown as one change, ...`."""
+        if not record.merged or record.since is None:
+            return ""
+
+        def when(moment: datetime) -> str:
+            return moment.astimezone(self.zone).strftime("%-d %B, %H:%M")
+
+        return (
+            f"Changed {len(record.merged)} times between {when(record.since)} and"
+            f" {when(record.detected_at)}; shown as one change, from the version you were"
+            " last told of to the newest."
+        )
 
     def _context(
         self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from watcher.config import Config, Settings
+from watcher.extract.bounded import BoundedPool
 from watcher.store.running import Running
 
 if TYPE_CHECKING:
@@ -26,4 +27,7 @@ class Composing(Protocol):
 
 
 class Telling(Composing, Running, Protocol):
-    pass
+    @property
+    def extraction(self) -> BoundedPool:
+        """Where remote text is read and compared, bounded (a digest's net changes)."""
+        ...

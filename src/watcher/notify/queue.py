@@ -13,6 +13,7 @@ from operator import attrgetter
 from watcher.notify.alerts import compose_alerts
 from watcher.notify.channels import by_kind, kind_of
 from watcher.notify.digest import period_end, period_key
+from watcher.notify.net import Net, net_changes
 from watcher.notify.parts import Telling
 from watcher.store import write_transaction
 from watcher.store.changes import ChangeRecord, get_changes
@@ -163,13 +164,15 @@ async def _digests(app: Telling, frequency: str, now: datetime) -> int:
             records = {
                 r.id: r for r in await get_changes(connection, [p.change_id for p in pending])
             }
+            nets: dict[tuple[int, ...], Net] = {}  # each page's net change, once for all
             for subscriber_id in ids:
                 mine = [item for item in pending if item.subscriber_id == subscriber_id]
                 if not mine:  # a digest is only ever queued with the news it carries
                     continue
                 reader = people[subscriber_id]
-                changes = narrowed(reader, [records[item.change_id] for item in mine])
-                if not changes:  # their choices changed since: none of it is theirs now
+                period = [records[item.change_id] for item in mine]
+                changes = narrowed(reader, await net_changes(app, connection, period, nets))
+                if not changes:  # nothing left to tell: choices changed, or pages came back
                     await drop_notifications(connection, [item.id for item in mine])
                     continue
                 composed = kind_of(app, reader.address).digest_message(

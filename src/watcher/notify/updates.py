@@ -18,6 +18,7 @@ class SourceUpdate:
     url: str
     view: PageView | None
     text_lines: list[str]
+    span: str = ""  # a digest's net change: the changes it stands for, and when
 
     @property
     def page(self) -> PageChange | None:

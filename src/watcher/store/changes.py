@@ -34,6 +34,10 @@ class ChangeRecord:
     reviewed_at: datetime | None = None
     significance: float = 0.0  # how much it matters, 0 to 1 (diff/significance.py)
     reasons: tuple[str, ...] = ()
+    snapshot_id: int | None = None  # the version it found
+    # A digest's net change (notify/net.py): the changes it stands for, and the first's time.
+    merged: tuple[int, ...] = ()
+    since: datetime | None = None
 
 
 async def latest_snapshot(connection: AsyncConnection, source_id: str) -> Document | None:
@@ -208,6 +212,7 @@ def change_record(row: Any) -> ChangeRecord:
         reviewed_at=row.reviewed_at,
         significance=score,
         reasons=reasons,
+        snapshot_id=row.snapshot_id,
     )
 
 
