@@ -368,6 +368,7 @@ async def test_the_queue_puts_what_matters_most_first(
     """Issue 28: the review queue sorts by significance, the oldest first among equals, on
     the page and in `watcher review list`; each item says its score and why."""
     from watcher.diff import diff_pages
+    from watcher.diff.significance import significance
     from watcher.extract import Line, PageDocument
     from watcher.store.changes import NewChange, add_changes
     from watcher.store.review import waiting
@@ -395,7 +396,14 @@ async def test_the_queue_puts_what_matters_most_first(
             connection,
             [
                 NewChange("vn-profile", "VN", typo, snapshot, held=True),
-                NewChange("vn-profile", "VN", acceded, snapshot, held=True, terms=("accede",)),
+                NewChange(
+                    "vn-profile",
+                    "VN",
+                    acceded,
+                    snapshot,
+                    held=True,
+                    scored=significance(acceded, ("accede",)),
+                ),
             ],
             clock.now,
         )

@@ -68,7 +68,7 @@ def test_hostile_text_stays_text(folder: Path, name: str) -> None:
     from jinja2 import FileSystemLoader
 
     env = environment(FileSystemLoader(folder))
-    for filter_name in ("local", "atomtime", "safe_url", "keywords", "keywords_text"):
+    for filter_name in ("local", "atomtime", "safe_url", "keywords", "keywords_text", "score"):
         env.filters.setdefault(filter_name, lambda value, *args: value)
     names: set[str] = set()  # the template's own, and those of what it extends or includes
     for other in env.list_templates():

@@ -67,6 +67,7 @@ def create_web(
     templates.env.filters["atomtime"] = lambda moment: iso(moment or app.clock())
     templates.env.globals["list_name"] = lambda: app.composer.list_name
     templates.env.globals["notable"] = lambda: app.settings.significance.notable
+    templates.env.filters["score"] = lambda value: f"{value:.2f}"  # a significance, 0 to 1
     web.state.site = Site(app=app, templates=templates, api_token=api_token)
     if kick:
         web.state.site.kick = kick
