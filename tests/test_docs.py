@@ -8,7 +8,13 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from watcher.cli import build_parser
-from watcher.config.model import ChecksConfig, MailConfig, ServiceConfig, SourceConfig
+from watcher.config.model import (
+    ChecksConfig,
+    MailConfig,
+    ServiceConfig,
+    SignificanceConfig,
+    SourceConfig,
+)
 
 ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text()
@@ -31,6 +37,7 @@ def test_every_setting_is_in_the_configuration_reference() -> None:
     assert documented("service") == keys(ServiceConfig)
     assert documented("checks") == keys(ChecksConfig)
     assert documented("mail") == keys(MailConfig)
+    assert documented("significance") == keys(SignificanceConfig)
     sources = README.split("### `[[countries]]`", 1)[1].split("###", 1)[0]
     for key in keys(SourceConfig):
         assert f"`{key}`" in sources, key
