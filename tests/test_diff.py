@@ -486,3 +486,18 @@ def test_a_whole_page_rewritten_scores_near_one_and_nothing_passes_one() -> None
     )
     scored = significance(diff_pages(old, new), TERMS)
     assert 0.9 <= scored.score <= 1.0
+
+
+def test_text_that_only_moved_brings_no_key_term() -> None:
+    """A line that moved, or was split off another, without a word changed is no news of
+    the key terms it happens to mention."""
+    ratified = "Cambodia ratified the Mine Ban Treaty on 28 July 1999, the first in the region."
+    old = _doc(("Policy", ratified), ("Policy", FIRST), ("Policy", SECOND), ("Policy", THIRD))
+    moved = _doc(("Policy", FIRST), ("Policy", SECOND), ("Policy", THIRD), ("Policy", ratified))
+    scored = significance(diff_pages(old, moved), ("ratified",))
+    assert not any(reason.startswith("key terms") for reason in scored.reasons)
+    assert "only text moved" in scored.reasons
+    split = _doc(("Policy", f"{ratified} {FIRST}"), ("Policy", SECOND))
+    parted = _doc(("Policy", ratified), ("Policy", FIRST), ("Policy", SECOND))
+    scored = significance(diff_pages(split, parted), ("ratified",))
+    assert not any(reason.startswith("key terms") for reason in scored.reasons)

@@ -133,8 +133,11 @@ def raw_emails(tmp_path: Path) -> list[bytes]:
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ATOM_ELEMENTS = {
-    ATOM + name for name in "feed title id link updated generator entry category summary".split()
+    ATOM + name
+    for name in "feed title id link updated generator entry category summary content".split()
 }
+# What the HTML an entry's content carries may hold (`web/templates/_atom_content.html`).
+CONTENT_TAGS = {"div", "p", "h4", "ins", "del", "em", "strong", "a"}
 
 
 def assert_only_watchers_elements(root: lxml.etree._Element, entries: int, where: str) -> None:
@@ -145,6 +148,14 @@ def assert_only_watchers_elements(root: lxml.etree._Element, entries: int, where
     assert len(root.findall(ATOM + "entry")) == entries, where
     for link in root.iter(ATOM + "link"):
         assert link.get("href", "").startswith("https://monitor.example"), where
+    for content in root.iter(ATOM + "content"):  # the change itself, as escaped HTML
+        assert content.get("type") == "html", where
+        html = lxml.html.fragment_fromstring(content.text or "", create_parent="div")
+        tags = {element.tag for element in html.iter() if isinstance(element.tag, str)}
+        assert tags <= CONTENT_TAGS, (where, tags - CONTENT_TAGS)
+        assert not any(
+            name.startswith("on") for element in html.iter() for name in element.attrib
+        ), where
     summaries = [element.text or "" for element in root.iter(ATOM + "summary")]
     assert any("</summary></entry><entry>" in text for text in summaries), (where, summaries)
 

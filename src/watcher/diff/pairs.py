@@ -219,12 +219,13 @@ def _following_old(
 
 def _part_of(part: frozenset[str], whole: frozenset[str], covered: frozenset[str]) -> bool:
     """Is `part` a piece of `whole` beyond what `covered` already holds: at least
-    SURVIVING_WORDS words, most of them in `whole`, and more than half of those new?"""
+    SURVIVING_WORDS words, most of them in `whole`, and a third of those not yet covered
+    (a line that only repeats what the parts before it hold is no part)?"""
     inside = part & whole
     return (
         len(part) >= SURVIVING_WORDS
         and len(inside) / len(part) >= SURVIVES
-        and len(inside - covered) * 2 > len(inside)
+        and len(inside - covered) * 3 >= len(inside)
     )
 
 

@@ -128,7 +128,12 @@ def _feed(change: FeedChange, terms: re.Pattern[str] | None) -> Significance:
 
 def _searched(line: DiffLine) -> tuple[str, ...]:
     """Where a changed line's key terms are looked for: the whole line, old and new, unless
-    its edit is only a spelling fix or a footnote number (then the edit alone)."""
+    its edit is only a spelling fix or a footnote number (then the edit alone); nowhere in a
+    line that only moved, or a part of a split or merge whose words did not change."""
+    if line.op in ("changed", "moved") and not line.edited:
+        return ()
+    if line.op in ("changed", "moved") and not any(op != "=" for op, _ in line_marks(line)):
+        return ()
     if line.op == "changed" and (_spelling_only(line) or _footnotes_only(line)):
         return tuple(text for op, text in line_marks(line) if op != "=")
     return (line.text, line.old or "")
