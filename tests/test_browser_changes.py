@@ -91,7 +91,7 @@ async def test_the_desk_reads_moves_and_how_much_each_change_matters(
     await expect(page.locator("a.current", has_text="Notable only")).to_be_visible()
     assert "min_significance=0.3" in page.url
     await expect(page.locator(f"a[href='/changes/{change['id']}']")).to_be_visible()
-    await keep(page, "changes-1-log", "change-log.png")
+    await keep(page, "changes-1-log", "change-log-notable.png")
 
     await page.click(f"a[href='/changes/{change['id']}']")
     moved = page.locator("p.line.moved")
