@@ -32,6 +32,7 @@ def corpus_harness(
         "service": {"database": f"sqlite:///{tmp_path / 'w.db'}"},
         "checks": {"timeout": "5s"},
         "countries": [{"code": "VN", "name": "Vietnam", "sources": [source]}],
+        "significance": {"key_terms": case.get("key_terms", [])},
     }
     return Harness(tmp_path, data, capsys)
 
@@ -96,6 +97,14 @@ def test_the_corpus(
         assert outcome == expect["outcome"], f"{where}: {outcome} {detail}"
         for part in expect.get("detail", []):
             assert part in detail, f"{where}: {part!r} not in {detail!r}"
+        if "significance" in expect or "reasons" in expect:  # how much it matters, and why
+            number = re.search(r"\(change #(\d+)\)", detail)
+            assert number, f"{where}: no change number in {detail!r}"
+            found = harness.show(int(number.group(1)))
+            low, high = expect.get("significance", [0.0, 1.0])
+            assert low <= found["significance"] <= high, f"{where}: {found['significance']}"
+            for part in expect.get("reasons", []):
+                assert part in found["reasons"], f"{where}: {part!r} not in {found['reasons']}"
         if "shown" in expect:  # the change as `watcher show` prints it, words marked
             number = re.search(r"\(change #(\d+)\)", detail)
             assert number, f"{where}: no change number in {detail!r}"

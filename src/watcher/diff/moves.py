@@ -28,8 +28,19 @@ _FIXED = HEADING_KINDS | {"title", "updated"}
 Region = tuple[int, int, int, int]  # old lines [i1, i2), new lines [j1, j2)
 
 
-def movable(line: Line) -> bool:
-    return line.kind not in _FIXED and sum(ch.isalnum() for ch in line.text) >= MOVE_CHARS
+def movable(line: Line | DiffLine) -> bool:
+    """Long enough to be called moved: MOVE_CHARS letters or digits, and not a heading, the
+    title or the Last Updated line. (Counted only as far as it needs: a diff asks this of
+    every line that went or came.)"""
+    if line.kind in _FIXED or len(line.text) < MOVE_CHARS:
+        return False
+    count = 0
+    for character in line.text:
+        if character.isalnum():
+            count += 1
+            if count == MOVE_CHARS:
+                return True
+    return False
 
 
 def exact_moves(
@@ -41,10 +52,11 @@ def exact_moves(
 ) -> dict[int, DiffLine]:
     """New line index -> its `moved` line, for the lines removed in one place and added,
     the same (whitespace aside), in another; each old line is taken once, in order."""
+    came = {b[j] for _, _, j1, j2 in regions for j in range(j1, j2)}
     gone: dict[int, list[int]] = {}
     for i1, i2, _, _ in regions:
         for i in range(i1, i2):
-            if movable(old[i]):
+            if a[i] in came:
                 gone.setdefault(a[i], []).append(i)
     found: dict[int, DiffLine] = {}
     if not gone:
@@ -52,7 +64,7 @@ def exact_moves(
     for _, _, j1, j2 in regions:
         for j in range(j1, j2):
             left = gone.get(b[j])
-            if left and movable(new[j]):
+            if left and movable(new[j]) and movable(old[left[0]]):
                 i = left.pop(0)
                 line = new[j]
                 text_old = old[i].text if old[i].text != line.text else None
@@ -73,20 +85,24 @@ def similar_moves(
 ) -> list[list[Placed]]:
     """The regions with each removed line that is mostly an added line of another region
     taken out, and that added line shown as the removed one moved (and edited)."""
+    if len(regions) < 2:
+        return regions  # a move is between regions
     gone = [
         (number, place)
         for number, region in enumerate(regions)
         for place in region
-        if place.line.op == "removed" and place.old is not None and movable(old[place.old])
+        if place.line.op == "removed"
     ]
     came = [
         (number, place)
         for number, region in enumerate(regions)
         for place in region
-        if place.line.op == "added" and _movable_line(place.line)
+        if place.line.op == "added"
     ]
     if not gone or not came or len(gone) > MAX_MOVE_LINES or len(came) > MAX_MOVE_LINES:
         return regions
+    gone = [(number, place) for number, place in gone if movable(place.line)]
+    came = [(number, place) for number, place in came if movable(place.line)]
     came_words = [words(place.line.text) for _, place in came]
     scored = []
     for x, (region_a, removed) in enumerate(gone):
@@ -120,7 +136,3 @@ def similar_moves(
         )
     dropped = {id(gone[x][1]) for x in taken_gone}
     return [[place for place in region if id(place) not in dropped] for region in regions]
-
-
-def _movable_line(line: DiffLine) -> bool:
-    return movable(Line(line.section, line.kind, line.text))

@@ -26,6 +26,7 @@ SURVIVES = 0.8
 SURVIVING_WORDS = 4
 MAX_MARKED_PAIRS = 500  # word marks beyond this many rewritten lines are left to the reader
 MAX_PARTS = 8  # a paragraph split into more parts than this is read as lines added
+LONGER = 1.25  # a line split (or merged) is at least this much longer than its first part
 
 
 @dataclass(slots=True)
@@ -62,19 +63,26 @@ class Pairer:
         line in `moved_in` came from elsewhere and is shown where it now stands."""
         window = 8 if len(olds) * len(news) <= 10_000 else 2
         new_words = {j: words(new[j].text) for j in news if j not in moved_in}
+        old_words = {i: words(old[i].text) for i in olds}
         at = 0  # next position in `news` not yet shown
         index = 0
         while index < len(olds):
             i = olds[index]
-            line, old_words = old[i], words(old[i].text)
-            match = self._find(line, old_words, new, news, at, window, new_words, moved_in)
+            line = old[i]
+            match = self._find(line, old_words[i], new, news, at, window, new_words, moved_in)
             if match is None:
                 yield Placed(DiffLine("removed", line.section, line.kind, line.text), i, None)
                 index += 1
                 continue
             yield from self._shown(new, news[at:match], moved_in)
-            parts = _following(new, news, match, moved_in, new_words, old_words, line.kind)
-            merged = _following_old(old, olds, index, new[news[match]], new_words[news[match]])
+            j = news[match]
+            parts, merged = [j], [i]
+            # A split leaves the first part shorter than the old line; a merge makes the new
+            # line longer than the first old one (a cheap test before the words are compared).
+            if len(line.text) > len(new[j].text) * LONGER:
+                parts = _following(new, news, match, moved_in, new_words, old_words[i], line.kind)
+            elif len(new[j].text) > len(line.text) * LONGER:
+                merged = _following_old(old, olds, index, new[j], new_words[j], old_words)
             if len(parts) > 1:
                 yield from self._split(line, i, [(j, new[j]) for j in parts])
                 at, index = match + len(parts), index + 1
@@ -202,14 +210,19 @@ def _following(
 
 
 def _following_old(
-    old: Sequence[Line], olds: Sequence[int], index: int, merged: Line, merged_words: frozenset[str]
+    old: Sequence[Line],
+    olds: Sequence[int],
+    index: int,
+    merged: Line,
+    merged_words: frozenset[str],
+    old_words: dict[int, frozenset[str]],
 ) -> list[int]:
     """The old lines from `olds[index]` on that were run together into `merged`."""
     lines = [olds[index]]
-    covered = words(old[olds[index]].text) & merged_words
+    covered = old_words[olds[index]] & merged_words
     for position in range(index + 1, min(len(olds), index + MAX_PARTS)):
         i = olds[position]
-        line_words = words(old[i].text)
+        line_words = old_words[i]
         if old[i].kind != merged.kind or not _part_of(line_words, merged_words, covered):
             break
         lines.append(i)

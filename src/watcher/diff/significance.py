@@ -43,6 +43,24 @@ _FOOTNOTE = re.compile(r"^\[\d{1,4}\]$")
 _PUNCTUATION = re.compile(r"[\W_]+")
 
 
+class Terms:
+    """The operator's key terms, found in text and named as the operator wrote them."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.written = {term.strip().casefold(): term.strip() for term in terms if term.strip()}
+        self.pattern = key_term_pattern(self.written.values())
+
+    def found(self, texts: Iterable[str]) -> list[str]:
+        if self.pattern is None:
+            return []
+        found: dict[str, None] = {}
+        for text in texts:
+            for match in self.pattern.finditer(text):
+                said = match.group(0)
+                found.setdefault(self.written.get(said.casefold(), said), None)
+        return list(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Significance:
     score: float
@@ -62,9 +80,10 @@ def key_term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
 
 def significance(change: Change, terms: Sequence[str] = ()) -> Significance:
     """The change's score and the reasons for it (the module says how)."""
+    said = Terms(terms)
     if isinstance(change, FeedChange):
-        return _feed(change, key_term_pattern(terms))
-    return _page(change, key_term_pattern(terms))
+        return _feed(change, said)
+    return _page(change, said)
 
 
 def _combine(signs: list[tuple[float, str]]) -> tuple[float, list[str]]:
@@ -74,7 +93,7 @@ def _combine(signs: list[tuple[float, str]]) -> tuple[float, list[str]]:
     return 1.0 - left, [reason for _, reason in signs if reason]
 
 
-def _page(change: PageChange, terms: re.Pattern[str] | None) -> Significance:
+def _page(change: PageChange, terms: Terms) -> Significance:
     lines = [line for hunk in change.hunks for line in hunk if line.op != "context"]
     edited = [line for line in lines if line.kind != "updated"]
     changed = sum(_changed_chars(line) for line in edited)
@@ -95,7 +114,7 @@ def _page(change: PageChange, terms: re.Pattern[str] | None) -> Significance:
     figures = page_figures(change)
     if figures:
         signs.append((FIGURE, f"figures changed: {figures[0]}"))
-    found = _terms(terms, (text for line in edited for text in _searched(line)))
+    found = terms.found(text for line in edited for text in _searched(line))
     if found:
         signs.append((KEY_TERM, f"key terms: {', '.join(found)}"))
     score, reasons = _combine(signs)
@@ -106,7 +125,7 @@ def _page(change: PageChange, terms: re.Pattern[str] | None) -> Significance:
     return Significance(round(score, 3), tuple(reasons))
 
 
-def _feed(change: FeedChange, terms: re.Pattern[str] | None) -> Significance:
+def _feed(change: FeedChange, terms: Terms) -> Significance:
     new = [item for item in change.entries if item.status == "new"]
     updated = [item for item in change.entries if item.status == "updated"]
     signs: list[tuple[float, str]] = []
@@ -119,7 +138,7 @@ def _feed(change: FeedChange, terms: re.Pattern[str] | None) -> Significance:
     texts = (
         text or "" for item in change.entries for text in (item.entry.title, item.entry.summary)
     )
-    found = _terms(terms, texts)
+    found = terms.found(texts)
     if found:
         signs.append((KEY_TERM, f"key terms: {', '.join(found)}"))
     score, reasons = _combine(signs)
@@ -161,16 +180,6 @@ def _percent(share: float) -> str:
     if share < 0.01:
         return "under 1%"
     return f"{round(share * 100)}%"
-
-
-def _terms(pattern: re.Pattern[str] | None, texts: Iterable[str]) -> list[str]:
-    if pattern is None:
-        return []
-    found: dict[str, None] = {}
-    for text in texts:
-        for match in pattern.finditer(text):
-            found.setdefault(match.group(0).casefold(), None)
-    return list(found)
 
 
 def _minor(change: PageChange, lines: list[DiffLine]) -> str:
