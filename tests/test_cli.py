@@ -74,7 +74,7 @@ def test_show_reads_like_an_editors_summary(harness: Harness) -> None:
     assert "\nLast Updated: 02 November 2011 → 29 October 2012\n" in out
     assert "\nPro-mine ban UNGA voting record: 65/48 → 66/29, 2010 → 2011\n" in out
     assert "\nCluster Munition Ban Policy: new section, 2 paragraphs and 1 footnote\n" in out
-    assert "\nMine Ban Policy: 1 paragraph rewritten, 1 footnote added\n" in out
+    assert "\nMine Ban Policy: 8 December 2010 → 2 December 2011, 65/48 → 66/29, 1 paragraph" in out
     assert "@@ Mine Ban Policy > Policy" in out
     assert "Resolution [-65/48-]{+66/29+} in December [-2010-]{+2011+}" in out
     assert "@@ Cluster Munition Ban Policy > Policy (new)" in out

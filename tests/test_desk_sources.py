@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,6 +193,31 @@ async def test_another_worker_learns_of_a_desk_source_before_it_claims_it(
         assert not await refresh_desk(other)  # nothing new since
         result = await run_pass(other)
         assert [o.source.id for o in result.outcomes] == [source_id]
+
+
+async def test_a_desk_refresh_keeps_the_checks_under_way_within_their_bounds(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    """A worker that learns of a desk source mid-pass keeps the slots its checks hold: the
+    bound on checks under way (`checks.concurrency`) never doubles. A reload that changes
+    the concurrency takes new slots."""
+    config = config_of(site, tmp_path)
+    async with open_app(config, clock=Clock(START)) as one, open_app(config) as other:
+        slots = other.check_slots
+        for _ in range(2 * other.settings.checks.concurrency):
+            await slots.acquire()  # every check slot held, as by a busy pass
+        async with web_client(one) as http:
+            added = await http.post("/api/v1/sources", json=profile(site), headers=bearer())
+        assert added.status_code == 201
+        assert await refresh_desk(other)
+        assert other.check_slots is slots
+        assert other.check_slots.locked()  # no room for another check
+        changed = config.settings.model_copy(
+            update={"checks": config.settings.checks.model_copy(update={"concurrency": 3})}
+        )
+        other.reconfigure(replace(other.config, settings=changed))
+        assert other.check_slots is not slots
+        assert not other.check_slots.locked()
 
 
 async def test_a_sources_versions_are_listed_read_and_compared(

@@ -184,15 +184,11 @@ async def test_news_whose_frequency_fell_out_of_step_still_reaches_its_reader(
         assert (await cycle(app, site)).sent == 2  # ... and sent by the next drain
 
 
-def casualties(killed: int, *extra: str) -> bytes:
-    paragraphs = "".join(f"<p>{text}</p>" for text in extra)
-    return (
-        "<html><head><title>Viet Nam</title></head><body><div id='content'>"
-        "<h2>Casualties</h2>"
-        f"<p>In 2011, {killed} people were killed or injured by mines.</p>{paragraphs}"
-        "<h2>Mine Ban Policy</h2><p>Viet Nam has not joined the Mine Ban Treaty.</p>"
-        "</div></body></html>"
-    ).encode()
+NET = Path(__file__).parent / "corpus" / "page-net-change"  # A, B (a test edit), C
+
+
+def corpus_page(revision: str) -> bytes:
+    return (NET / f"{revision}.html").read_bytes()
 
 
 async def test_a_digest_tells_each_page_once_as_its_net_change(
@@ -202,8 +198,8 @@ async def test_a_digest_tells_each_page_once_as_its_net_change(
     change; and A → B → A tells nothing of that page."""
     from tests.test_follows import inbox, text_of
 
-    scripted.routes["/vn"] = static(casualties(56))
-    scripted.routes["/la"] = static(casualties(12))
+    scripted.routes["/vn"] = static(corpus_page("r1"))
+    scripted.routes["/la"] = static(corpus_page("r1"))
     data = {
         "service": {"database": f"sqlite:///{tmp_path / 'w.db'}", "timezone": "Europe/Paris"},
         "mail": {"transport": "maildir", "maildir": str(tmp_path / "mail"), "digest_hour": 7},
@@ -220,8 +216,8 @@ async def test_a_digest_tells_each_page_once_as_its_net_change(
     async with open_app(build_config(data, {}, tmp_path / "w.toml"), clock=clock) as app:
         await run_pass(app, every=True)  # A: what the reader knows
         for hour, vn, la in (
-            (9, casualties(57, "A TEST EDIT to be taken back."), casualties(13)),
-            (13, casualties(58), casualties(12)),  # Lao PDR back to what the reader knows
+            (9, corpus_page("r2"), corpus_page("r3")),
+            (13, corpus_page("r3"), corpus_page("r1")),  # Lao PDR back to what the reader knew
         ):
             clock.now = paris(2026, 3, 2, hour, 0)
             scripted.routes["/vn"] = static(vn)

@@ -91,13 +91,16 @@ class App:
         """Take a reloaded configuration; parts built from the old one are made anew.
 
         A fetcher whose settings changed is replaced; checks still using the old one finish
-        with it, and `close_retired` closes it later.
+        with it, and `close_retired` closes it later. The slots that bound the checks under
+        way are kept unless `concurrency` changed: a reload (or a desk refresh, which comes
+        before every batch) mid-pass must not let in as many checks again.
         """
         old = self.settings.checks
         self.config = config
         self._composer = None
-        self._slots = None
         new = self.settings.checks
+        if old.concurrency != new.concurrency:
+            self._slots = None
         fetching = ("user_agent", "per_host", "max_redirects")
         if self._fetcher is not None and any(getattr(old, k) != getattr(new, k) for k in fetching):
             self._retired.append(self._fetcher)

@@ -49,7 +49,10 @@ class Figure:
     edits: tuple[tuple[str, str], ...]
 
     def __str__(self) -> str:
-        return f"{self.label}: {', '.join(f'{old} → {new}' for old, new in self.edits)}"
+        return f"{self.label}: {self.edits_said()}"
+
+    def edits_said(self) -> str:
+        return ", ".join(f"{old} → {new}" for old, new in self.edits)
 
 
 @dataclass
@@ -59,6 +62,7 @@ class _Tally:
     name: str
     status: str = "changed"  # "added" or "removed" when its heading came or went
     counts: dict[tuple[str, str], int] = field(default_factory=dict)  # (verb, kind) -> lines
+    figures: list[Figure] = field(default_factory=list)  # named in the section's phrase
     split: int = 0  # paragraphs split (each into `split_into` parts in all)
     split_into: int = 0
     joined: int = 0  # paragraphs run into others (`joined_into` lines in all)
@@ -77,7 +81,7 @@ class _Tally:
     @property
     def said(self) -> bool:
         subsections = self.sections_added or self.sections_removed
-        return bool(self.lines or subsections or self.status != "changed")
+        return bool(self.lines or self.figures or subsections or self.status != "changed")
 
     def phrase(self) -> str:
         parts: list[str] = []
@@ -88,6 +92,7 @@ class _Tally:
         if self.status != "added":  # a new section's subsections are new with it
             parts += [f"new section {name}" for name in self.sections_added]
         parts += [f"section {name} removed" for name in self.sections_removed]
+        parts += [figure.edits_said() for figure in self.figures]
         parts += _counted(self.counts, silent="added" if self.status == "added" else "")
         if self.split:
             parts.append(f"{_count(self.split, NOUNS['text'])} split into {self.split_into}")
@@ -169,7 +174,9 @@ def phrases(change: PageChange, *, dates: bool = True, renames: bool = True) -> 
     if renames:
         out += [f"Section renamed: {old} → {new}" for old, new in change.renamed]
     told = tell(change)
-    out += [str(figure) for figure in told.figures]
+    # A figure labelled with its section's name is said in that section's phrase.
+    within = {tally.name for tally in told.sections}
+    out += [str(figure) for figure in told.figures if figure.label not in within]
     out += [tally.phrase() for tally in told.sections[:MAX_SECTIONS]]
     rest = told.sections[MAX_SECTIONS:]
     if rest:
@@ -224,6 +231,8 @@ def tell(change: PageChange) -> Told:
                 headings += 1  # said as the section removed
             elif (figure := figures(line)) is not None and len(named) < MAX_FIGURES:
                 named.append(figure)
+                if figure.label == top:
+                    tally.figures.append(figure)
             else:
                 tally.add(VERBS[("changed", "added", "removed", "moved").index(line.op)], line.kind)
     return Told(named, [tally for tally in tallies.values() if tally.said], headings)

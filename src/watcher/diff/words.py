@@ -85,14 +85,17 @@ def tokens(text: str) -> list[str]:
 # What clings to a word without changing it: "Munitions." and "Munitions," are one word.
 PUNCTUATION = ".,;:!?()[]{}\"'\u201c\u201d\u2018\u2019\u00ab\u00bb\u3001\u3002\uff0c"
 _DROP = str.maketrans("", "", PUNCTUATION)
+_ASCII_DROP = PUNCTUATION.encode("ascii", "ignore")  # bytes.translate: ~3x str.translate
 
 
 def words(text: str) -> frozenset[str]:
     """The words of a line, for telling whether two lines are one line rewritten: in any
     case and without the punctuation that clings to them, split on whitespace, and each
     character apart in the scripts written without spaces."""
+    if text.isascii():  # most lines: the same words, a good deal faster
+        return frozenset(text.encode().translate(None, _ASCII_DROP).lower().decode().split())
     folded = text.translate(_DROP).casefold()
-    if folded.isascii() or not _patterns()[1].search(folded):
+    if not _patterns()[1].search(folded):
         return frozenset(folded.split())
     return frozenset(token.strip() for token in tokens(folded) if not token.isspace())
 
