@@ -16,6 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -29,8 +30,21 @@ SESSION_LIFETIME = timedelta(hours=12)
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 12
 _HASHER = PasswordHasher()
-# Compared against when the address is unknown, so a sign-in takes as long either way.
-_DUMMY = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy() -> str:
+    """Compared against when the address is unknown, so a sign-in takes as long either way.
+    Made when the web pages are (`prepare_sign_in`), not on import: an Argon2id hash takes
+    64 MiB and tens of milliseconds, which every process that reads the change log (a
+    check, a digest) would pay for nothing."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
+def prepare_sign_in() -> None:
+    """Make what an unknown address's sign-in compares against before the first one comes,
+    so that one takes no longer than a known address's."""
+    _dummy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +228,10 @@ async def sign_in(
     key = email.strip().lower()
     row = (await connection.execute(select(editors).where(editors.c.email_key == key))).first()
     if row is None or row.password_hash is None or row.status != "active":
-        _verify(_DUMMY, password)
+        _verify(_dummy(), password)
         return None
     if row.locked_until is not None and row.locked_until > now:
-        _verify(_DUMMY, password)
+        _verify(_dummy(), password)
         await record(connection, now, row.email, "sign-in refused", detail="account waiting")
         return None
     if not _verify(row.password_hash, password):

@@ -39,6 +39,7 @@ def create_web(
     alive: Callable[[], bool] | None = None,
     wake: Callable[[], None] | None = None,
 ) -> FastAPI:
+    from watcher.store.editors import prepare_sign_in
     from watcher.web import (
         api,
         api_desk,
@@ -53,6 +54,7 @@ def create_web(
         subscriptions,
     )
 
+    prepare_sign_in()
     web = FastAPI(
         title="watcher",
         version=__version__,
