@@ -12,9 +12,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
-from watcher.diff.change import INTRODUCTION, DiffLine, PageChange
+from watcher.diff.lines import INTRODUCTION, DiffLine, SectionChange
 from watcher.extract.document import HEADING_KINDS
+
+
+class PageChange(Protocol):
+    """What the summary reads of a page change (`change.PageChange`, whose `summary()` and
+    `phrases()` call this module)."""
+
+    @property
+    def title(self) -> str | None: ...
+    @property
+    def updated(self) -> bool: ...
+    @property
+    def updated_old(self) -> str | None: ...
+    @property
+    def updated_new(self) -> str | None: ...
+    @property
+    def renamed(self) -> tuple[tuple[str, str], ...]: ...
+    @property
+    def sections(self) -> tuple[SectionChange, ...]: ...
+    @property
+    def hunks(self) -> tuple[tuple[DiffLine, ...], ...]: ...
+
 
 MAX_FIGURES = 3  # figures named in one summary; more are counted as lines rewritten
 MAX_SECTIONS = 6  # sections named in one summary; the rest are counted together
