@@ -132,34 +132,22 @@ class Pairer:
         return DiffLine("changed", new.section, new.kind, new.text, old=old.text, marks=marks)
 
     def _split(self, line: Line, i: int, parts: list[tuple[int, Line]]) -> Iterator[Placed]:
+        """One old line cut in parts: each part rewritten from its share of the old line."""
         slices = cut(line.text, [part.text for _, part in parts], side="old")
         for number, ((j, part), piece) in enumerate(zip(parts, slices, strict=True)):
-            joined: Joined | None = "old" if number else None
-            diff = DiffLine(
-                "changed",
-                part.section,
-                part.kind,
-                part.text,
-                old=piece,
-                marks=self.marks(piece, part.text),
-                joined=joined,
-            )
-            yield Placed(diff, i, j)
+            yield Placed(self._part(part, piece, part.text, "old" if number else None), i, j)
 
     def _merge(self, lines: list[tuple[int, Line]], j: int, merged: Line) -> Iterator[Placed]:
+        """Old lines run into one: each rewritten as its share of the new line."""
         slices = cut(merged.text, [line.text for _, line in lines], side="new")
         for number, ((i, line), piece) in enumerate(zip(lines, slices, strict=True)):
-            joined: Joined | None = "new" if number else None
-            diff = DiffLine(
-                "changed",
-                merged.section,
-                merged.kind,
-                piece,
-                old=line.text,
-                marks=self.marks(line.text, piece),
-                joined=joined,
-            )
-            yield Placed(diff, i, j)
+            yield Placed(self._part(merged, line.text, piece, "new" if number else None), i, j)
+
+    def _part(self, where: Line, old: str, new: str, joined: Joined | None) -> DiffLine:
+        marks = self.marks(old, new)
+        return DiffLine(
+            "changed", where.section, where.kind, new, old=old, marks=marks, joined=joined
+        )
 
 
 def same_line(old: Line, new: Line, old_words: frozenset[str], new_words: frozenset[str]) -> bool:
