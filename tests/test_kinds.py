@@ -14,6 +14,7 @@ import pytest
 from tests import pdfs
 from tests.configs import base, only_error
 from tests.harness import Harness, one_source
+from tests.packages import npm_package
 from tests.servers import ScriptedServer, endless, static
 from watcher.extract import PageDocument
 from watcher.extract.kinds import KINDS, accept_header, detect
@@ -69,6 +70,58 @@ def test_a_changed_field_is_one_rewritten_line_with_its_words_marked(
     _, shown, _ = harness.cli("show", str(change["id"]))
     assert "@@ casualties" in shown
     assert "2025: [-48-]{+52+}" in shown
+
+
+def octokit_answers(scenario: str) -> list[Any]:
+    """The recorded GitHub API answers of one of @octokit/fixtures' scenarios."""
+    folder = npm_package("@octokit/fixtures", "23.1.2") / "scenarios" / "api.github.com"
+    fixture = json.loads((folder / scenario / "normalized-fixture.json").read_text())
+    return [item["response"] for item in fixture]
+
+
+def test_a_new_first_element_of_a_list_is_one_item_added(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 29: list items are known by their key (`id`, `number`, `key`, `name`, `sha`,
+    `node_id`), not their place: GitHub's lists come newest first, and a new first element
+    is that element added, never every later one rewritten. Recorded answers of GitHub's
+    API (@octokit/fixtures, fetched at test time)."""
+    both = octokit_answers("add-and-remove-repository-collaborator")[3]
+    assert [user["login"] for user in both] == ["octokit-fixture-user-a", "octokit-fixture-user-b"]
+    api(scripted, both[1:])  # user b alone
+    harness = json_harness(scripted, tmp_path, capsys)
+    harness.check()
+    api(scripted, both)  # user a comes first
+    _, out = harness.check()
+    (change,) = harness.changes()
+    data = harness.show(change["id"])["change"]
+    assert (data["stats"]["changed"], data["stats"]["removed"]) == (0, 0), outcome(out)
+    added = [line["text"] for hunk in data["hunks"] for line in hunk if line["op"] == "added"]
+    assert f"[id={both[0]['id']}].login: octokit-fixture-user-a" in added
+    assert not any("octokit-fixture-user-b" in text for text in added)
+    api(scripted, both[::-1])  # the same two, the other way round: a move, not an edit
+    _, out = harness.check()
+    moved = harness.show(harness.changes()[0]["id"])["change"]
+    assert moved["stats"]["changed"] == 0, outcome(out)
+    assert moved["stats"]["moved"] > 0
+
+
+def test_top_level_values_are_under_the_documents_own_name(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 29: a JSON document's top-level values are filed under its own name (the
+    source's), never a made-up "Introduction" a reader could take for a section."""
+    api(scripted, PROFILE)
+    harness = json_harness(scripted, tmp_path, capsys, name="Viet Nam API")
+    harness.check()
+    api(scripted, {**PROFILE, "updated": "2026-11-20"})
+    _, out = harness.check()
+    assert "Introduction" not in outcome(out)
+    assert outcome(out).startswith("changed   vn-api  updated: 2026-10-14 → 2026-11-20")
+    (change,) = harness.changes()
+    _, shown, _ = harness.cli("show", str(change["id"]))
+    assert "@@ Viet Nam API" in shown
+    assert "Introduction" not in shown
 
 
 def test_a_jq_program_picks_what_matters(

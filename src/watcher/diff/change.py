@@ -60,10 +60,11 @@ class PageChange:
         return self.updated_old != self.updated_new
 
     def headlines(self) -> list[Headline]:
-        """Top-level sections that changed, in document order, each named once."""
+        """Top-level sections that changed, in document order, each named once (what comes
+        before the first heading by the page's own title, as the pages show it)."""
         found: dict[str, SectionStatus] = {}
         for section in self.sections:
-            name = section.path[0] if section.path else INTRODUCTION
+            name = section.path[0] if section.path else (self.title or INTRODUCTION)
             top_level = len(section.path) <= 1
             if name not in found:
                 found[name] = section.status if top_level else "changed"

@@ -59,6 +59,9 @@ _MONTHS = (
     "|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 )
 # Only digits, dates and the marks between them: "56", "3,100", "65/48", "02 November 2011".
+# The rest of a figure an edit stops inside of: digits and the marks within a number or date.
+_FIGURE_RUN = re.compile(r"[\d.,:/%-]*")
+_FIGURE_RUN_END = re.compile(r"[\d.,:/%-]*$")
 _FIGURE = re.compile(rf"(?:\s|\d[\d,.:/%]*|[-\u2013\u2014/.,%()+]|(?:{_MONTHS})\b)+", re.IGNORECASE)
 
 
@@ -151,8 +154,12 @@ def figures(line: DiffLine) -> Figure | None:
         after = marks[span[-1] + 1][1] if span[-1] + 1 < len(marks) else ""
         if before.endswith("[") and after.startswith("]"):
             continue  # a footnote's number: not a figure
-        old = "".join(marks[index][1] for index in span if marks[index][0] != "+").strip()
-        new = "".join(marks[index][1] for index in span if marks[index][0] != "-").strip()
+        # The whole figure, not its changed digits: 2026-[-10-14-]{+11-20+} is a date.
+        lead = _run(_FIGURE_RUN_END.search(before)).lstrip(".,:/%-")
+        trail = _run(_FIGURE_RUN.match(after)).rstrip(".,:/-")
+        old = lead + "".join(marks[i][1] for i in span if marks[i][0] != "+") + trail
+        new = lead + "".join(marks[i][1] for i in span if marks[i][0] != "-") + trail
+        old, new = old.strip(), new.strip()
         if not old or not new or max(len(old), len(new)) > MAX_FIGURE_CHARS:
             return None
         if not (_FIGURE.fullmatch(old) and _FIGURE.fullmatch(new)):
@@ -163,6 +170,10 @@ def figures(line: DiffLine) -> Figure | None:
     if not edits or len(edits) > MAX_EDITS:
         return None
     return Figure(_label(line), tuple(edits))
+
+
+def _run(found: re.Match[str] | None) -> str:
+    return found.group(0) if found else ""
 
 
 def page_figures(change: PageChange) -> list[Figure]:

@@ -2,10 +2,15 @@
 sectioned lines that diff, render and notify read like a page's.
 
 Each value becomes one line keyed by its path (`treaty.votes[2]: 2025`), in a section named
-by its top-level key, so a changed field is one rewritten line with its words marked. Keys
-are sorted and whitespace is not kept: neither the order of an object's keys nor the way the
-body is indented is ever a change. Strings are cleaned of what a terminal or an email would
-obey (`watcher.text.clean`), as every other remote text is.
+by its top-level key, so a changed field is one rewritten line with its words marked; the
+top-level values themselves stand under the document's own name (the source's), never a
+made-up section. An item of a list of objects that all carry one of `KEY_FIELDS` with a
+value of its own is known by it (`[id=31898046].login: ...`), not by its place: a new first
+element (GitHub's lists come newest first) is one item added, and an item that moved is a
+move, never every later item rewritten. Keys are sorted and whitespace is not kept: neither
+the order of an object's keys nor the way the body is indented is ever a change. Strings
+are cleaned of what a terminal or an email would obey (`watcher.text.clean`), as every
+other remote text is.
 
 A document holds at most `MAX_VALUES` lines: a 5 MB array of 2.4 million zeros would be 2.4
 million lines (and half a gigabyte); it is refused before they are made, saying to select
@@ -28,6 +33,7 @@ from watcher.text import clean
 JQ_PREFIX = "jq:"
 MAX_DEPTH = 200  # nesting deeper than this is refused, not walked
 MAX_VALUES = 100_000  # lines of one document
+KEY_FIELDS = ("id", "number", "key", "name", "sha", "node_id")  # what names a list's items
 
 
 @lru_cache(maxsize=1024)
@@ -79,7 +85,7 @@ class JsonKind:
                 f"the JSON holds more than {MAX_VALUES:,} values: select the part that matters"
                 ' (select = "jq:...")'
             )
-        return PageDocument(lines=lines), None
+        return PageDocument(lines=lines, title=reading.source.name), None
 
 
 def _picked(select: str, value: Any) -> Any:
@@ -115,10 +121,25 @@ def _leaves(value: Any, path: str, section: tuple[str, ...], depth: int) -> Iter
             inner = f"{path}.{_key(key)}" if path else _key(key)
             yield from _leaves(value[key], inner, section, depth + 1)
     elif isinstance(value, list) and value:
+        names = _item_names(value)
         for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]", section, depth + 1)
+            yield from _leaves(item, f"{path}[{names[index]}]", section, depth + 1)
     else:
         yield Line(section, "row", f"{path}: {_scalar(value)}" if path else _scalar(value))
+
+
+def _item_names(items: list[Any]) -> list[str]:
+    """What each item of a list is called in its lines: `id=31898046` when every item is an
+    object with the same key field (the first of `KEY_FIELDS` they all have) holding a
+    value no other item has; else its place, `0`, `1`, ..."""
+    if all(isinstance(item, dict) for item in items):
+        for field in KEY_FIELDS:
+            values = [item.get(field) for item in items]
+            if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+                names = [f"{field}={_scalar(v)}" for v in values]
+                if len(set(names)) == len(names):
+                    return names
+    return [str(index) for index in range(len(items))]
 
 
 def _key(key: str) -> str:
