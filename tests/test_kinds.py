@@ -106,6 +106,48 @@ def test_a_new_first_element_of_a_list_is_one_item_added(
     assert moved["stats"]["moved"] > 0
 
 
+def test_a_json_source_read_by_the_older_release_takes_a_new_baseline_not_a_change(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The release that names list items by their key reads JSON into other lines: a
+    document an older watcher stored (items by place) takes a new baseline, never a change
+    of every item, as a page read by an older page extraction does."""
+    import sqlite3
+    import zlib
+
+    from watcher.extract import Line, PageDocument
+    from watcher.loading import load_config
+
+    users = [{"id": 7, "login": "user-a"}, {"id": 9, "login": "user-b"}]
+    api(scripted, users)
+    harness = json_harness(scripted, tmp_path, capsys)
+    harness.check()
+    source = load_config(harness.path).source("vn-api")
+    assert source is not None
+    by_place = PageDocument(
+        tuple(
+            Line((), "row", f"[{n}].{field}: {user[field]}")
+            for n, user in enumerate(users)
+            for field in sorted(user)
+        )
+    )
+    with sqlite3.connect(tmp_path / "w.db") as db:  # as the release before stored it
+        db.execute(
+            "UPDATE sources SET extract_key = ?, content_hash = ?, body_hash = NULL"
+            " WHERE id = 'vn-api'",
+            (source.extract_key, by_place.content_hash()),
+        )
+        db.execute(
+            "UPDATE snapshots SET document = ? WHERE source_id = 'vn-api'",
+            (zlib.compress(json.dumps(by_place.to_json()).encode()),),
+        )
+    _, out = harness.check()
+    assert outcome(out).startswith("baseline  vn-api  new baseline"), out
+    assert harness.changes() == []
+    _, out = harness.check()
+    assert outcome(out).startswith("unchanged vn-api")
+
+
 def test_top_level_values_are_under_the_documents_own_name(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

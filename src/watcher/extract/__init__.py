@@ -13,20 +13,22 @@ from watcher.extract.document import (
 )
 from watcher.extract.errors import ExtractError
 
-# Raised whenever a release reads pages into different documents (2: layout tables walked as
-# containers, not flattened into rows), so that a stored page snapshot made by an older
-# release is replaced by a new baseline instead of being compared with, which would report
-# the difference in reading as a change of the page. Feeds read as before.
-PAGE_EXTRACTION = 2
+# Raised for a kind whenever a release reads it into different documents (page 2: layout
+# tables walked as containers, not flattened into rows; json 2: a list's items known by
+# their key, not their place), so that a snapshot an older release stored is replaced by a
+# new baseline instead of being compared with, which would report the difference in
+# reading as a change. A kind not named here reads as it always did.
+EXTRACTION = {"page": 2, "json": 2}
 
 
 def document_key(source: Source, kind: str | None, noise: frozenset[str] = frozenset()) -> str:
     """What produced a stored document: the source's settings that shape it
-    (`Source.extract_key`), for a page the version of page extraction, and the lines
+    (`Source.extract_key`), the version of its kind's reading (`EXTRACTION`), and the lines
     learned as noise (`extract/noise.py`): forgetting them takes a fresh baseline."""
-    if kind != "page" and not noise:
+    version = EXTRACTION.get(kind or "")
+    if version is None and not noise:
         return source.extract_key
-    shape = f"{source.extract_key}:page{PAGE_EXTRACTION}" if kind == "page" else source.extract_key
+    shape = f"{source.extract_key}:{kind}{version}" if version else source.extract_key
     if noise:
         shape += ":noise:" + "\n".join(sorted(noise))
     return hashlib.sha256(shape.encode()).hexdigest()[:16]
