@@ -148,6 +148,24 @@ def test_a_json_source_read_by_the_older_release_takes_a_new_baseline_not_a_chan
     assert outcome(out).startswith("unchanged vn-api")
 
 
+def test_a_sources_key_names_its_lists_items(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`key = "login"`: the items of a list are known by that field before any other (and
+    the option makes an `auto` source JSON); a wrong key is as if none were given."""
+    users = [{"id": 1, "login": "user-a", "role": "admin"}]
+    api(scripted, users)
+    harness = json_harness(scripted, tmp_path, capsys, key="login")
+    harness.check()
+    assert harness.sources()["vn-api"]["kind"] == "json"
+    api(scripted, [{"id": 2, "login": "user-a", "role": "admin"}])  # a new id, the same login
+    _, out = harness.check()
+    (change,) = harness.changes()
+    shown = harness.show(change["id"])["change"]
+    [line] = [line for hunk in shown["hunks"] for line in hunk if line["op"] != "context"]
+    assert (line["op"], line["text"]) == ("changed", "[login=user-a].id: 2"), outcome(out)
+
+
 def test_top_level_values_are_under_the_documents_own_name(
     scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

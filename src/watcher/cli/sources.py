@@ -90,13 +90,25 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", metavar="SELECTOR", action="append")
     parser.add_argument("--ignore", metavar="REGEX", action="append")
     parser.add_argument("--match", metavar="REGEX", help="a feed: only entries matching it")
+    parser.add_argument("--key", metavar="FIELD", help="JSON: the field that names list items")
     parser.add_argument("--content", choices=("all", "main"), help="a page without --select")
     parser.add_argument("--fetch", choices=("http", "browser"), help="default: http")
     parser.add_argument("--interval", metavar="DURATION", help="e.g. 6h (default: [checks])")
     parser.add_argument("--cron", metavar="EXPRESSION", help="instead of --interval")
 
 
-SETTINGS = ("url", "name", "kind", "select", "exclude", "ignore", "match", "content", "fetch")
+SETTINGS = (
+    "url",
+    "name",
+    "kind",
+    "select",
+    "exclude",
+    "ignore",
+    "match",
+    "key",
+    "content",
+    "fetch",
+)
 
 
 def _given(args: argparse.Namespace) -> dict[str, Any]:

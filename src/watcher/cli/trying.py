@@ -34,6 +34,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--exclude", metavar="SELECTOR", action="append", default=[])
     parser.add_argument("--ignore", metavar="REGEX", action="append", default=[])
     parser.add_argument("--match", metavar="REGEX", help="a feed: only entries matching it")
+    parser.add_argument("--key", metavar="FIELD", help="JSON: the field that names list items")
     parser.add_argument("--content", choices=("all", "main"), help="a page without --select")
     parser.add_argument("--fetch", choices=("http", "browser"), help="default: http")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -43,7 +44,7 @@ def register(commands: Any) -> None:
 def fields_of(args: argparse.Namespace) -> dict[str, Any]:
     """The source's settings given, as `[[countries.sources]]` keys."""
     fields: dict[str, Any] = {"url": args.url}
-    for key in ("kind", "select", "match", "content", "fetch"):
+    for key in ("kind", "select", "match", "key", "content", "fetch"):
         if getattr(args, key) is not None:
             fields[key] = getattr(args, key)
     for key in ("exclude", "ignore"):

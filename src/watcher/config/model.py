@@ -302,6 +302,13 @@ class SourceConfig(ScheduleFields):
     exclude: list[str] = Field(default_factory=list)
     ignore: list[Regex] = Field(default_factory=list)
     match: Regex | None = None
+    key: str | None = Field(
+        None,
+        description="JSON: the field that names a list's items (before id, number, key, name,"
+        " sha, node_id)",
+        min_length=1,
+        max_length=100,
+    )
     updated_pattern: UpdatedPattern | None = None
     content: Literal["all", "main"] | None = None
     compared_versions: int | None = Field(None, ge=1, le=100)

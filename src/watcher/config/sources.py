@@ -41,6 +41,7 @@ class Source:
     recheck_after: timedelta = timedelta(0)  # after a change, fetch again and learn noise
     fetch: str = "http"  # or "browser": rendered by headless Chromium (fetch/browser.py)
     extract_timeout: timedelta = timedelta(seconds=10)  # reading and comparing, at most
+    key: str | None = None  # JSON: the field that names a list's items
 
     @property
     def extract_key(self) -> str:
@@ -61,6 +62,7 @@ class Source:
             self.match,
             self.updated_pattern,
             *main,
+            *((("key", self.key),) if self.key else ()),  # none: the key as it always was
         )
 
 
@@ -132,4 +134,5 @@ def resolve_source(
         ),
         fetch=config.fetch,
         extract_timeout=config.extract_timeout or checks.extract_timeout,
+        key=config.key,
     )

@@ -35,6 +35,7 @@ SETTINGS = (
     "exclude",
     "ignore",
     "match",
+    "key",
     "content",
     "updated_pattern",
     "interval",

@@ -48,6 +48,9 @@ class SourceFields(BaseModel):
     exclude: list[str] | None = None
     ignore: list[str] | None = Field(None, description="regular expressions")
     match: str | None = Field(None, description="a feed: only entries matching this regex")
+    key: str | None = Field(
+        None, min_length=1, max_length=100, description="JSON: the field that names list items"
+    )
     content: Literal["all", "main"] | None = None
     updated_pattern: str | None = None
     interval: Duration | None = None

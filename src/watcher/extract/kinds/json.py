@@ -54,9 +54,9 @@ class JsonKind:
     name = "json"
     what = "JSON"
     media_types: tuple[str, ...] = ("application/json",)
-    options: frozenset[str] = frozenset({"select"})
+    options: frozenset[str] = frozenset({"select", "key"})
     selector: Syntax | None = Syntax("a jq program", JQ_PREFIX, "jq:.path", compile_program)
-    claims: frozenset[str] = frozenset()
+    claims: frozenset[str] = frozenset({"key"})
     fetches: tuple[str, ...] = ("http",)
 
     def sniff(self, body: bytes, media: str) -> bool:
@@ -77,7 +77,7 @@ class JsonKind:
         if select is not None:
             value = _picked(select, value)
         try:
-            lines = tuple(itertools.islice(_lines(value), MAX_VALUES + 1))
+            lines = tuple(itertools.islice(_lines(value, reading.source.key), MAX_VALUES + 1))
         except RecursionError:
             raise ExtractError("the JSON is nested too deeply to read") from None
         if len(lines) > MAX_VALUES:
@@ -99,41 +99,43 @@ def _picked(select: str, value: Any) -> Any:
     return results[0] if len(results) == 1 else results
 
 
-def _lines(value: Any) -> Iterator[Line]:
+def _lines(value: Any, named_by: str | None) -> Iterator[Line]:
     if isinstance(value, dict) and value:
         for key in sorted(value):
             name = _key(key)
             inner = value[key]
             if isinstance(inner, dict | list) and inner:
                 yield Line((name,), "h2", name)
-                yield from _leaves(inner, "", (name,), 1)
+                yield from _leaves(inner, "", (name,), 1, named_by)
             else:
                 yield Line((), "row", f"{name}: {_scalar(inner)}")
     else:
-        yield from _leaves(value, "", (), 0)
+        yield from _leaves(value, "", (), 0, named_by)
 
 
-def _leaves(value: Any, path: str, section: tuple[str, ...], depth: int) -> Iterator[Line]:
+def _leaves(
+    value: Any, path: str, section: tuple[str, ...], depth: int, named_by: str | None
+) -> Iterator[Line]:
     if depth > MAX_DEPTH:
         raise ExtractError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, dict) and value:
         for key in sorted(value):
             inner = f"{path}.{_key(key)}" if path else _key(key)
-            yield from _leaves(value[key], inner, section, depth + 1)
+            yield from _leaves(value[key], inner, section, depth + 1, named_by)
     elif isinstance(value, list) and value:
-        names = _item_names(value)
+        names = _item_names(value, named_by)
         for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{names[index]}]", section, depth + 1)
+            yield from _leaves(item, f"{path}[{names[index]}]", section, depth + 1, named_by)
     else:
         yield Line(section, "row", f"{path}: {_scalar(value)}" if path else _scalar(value))
 
 
-def _item_names(items: list[Any]) -> list[str]:
+def _item_names(items: list[Any], named_by: str | None) -> list[str]:
     """What each item of a list is called in its lines: `id=31898046` when every item is an
-    object with the same key field (the first of `KEY_FIELDS` they all have) holding a
-    value no other item has; else its place, `0`, `1`, ..."""
+    object with the same key field (the source's `key`, else the first of `KEY_FIELDS` they
+    all have) holding a value no other item has; else its place, `0`, `1`, ..."""
     if all(isinstance(item, dict) for item in items):
-        for field in KEY_FIELDS:
+        for field in (named_by, *KEY_FIELDS) if named_by else KEY_FIELDS:
             values = [item.get(field) for item in items]
             if all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
                 names = [f"{field}={_scalar(v)}" for v in values]

@@ -6,7 +6,8 @@ rules, which it applies to every source as the file is read, naming the key of e
 - `kind` is `auto` or a kind of `KINDS`;
 - `select` and each `exclude` are written in a language some kind reads (CSS, or XPath, by
   default; a jq program after `jq:`) and compile in it;
-- an `auto` source is of the kind its options claim (`match`: a feed; `jq:...`: JSON);
+- an `auto` source is of the kind its options claim (`match`: a feed; `jq:...` or `key`:
+  JSON);
 - a source of a kind uses only the options that kind declares, in its selector language,
   fetched in a way it allows.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from watcher.config.model import SourceConfig
 from watcher.extract.kinds import KINDS, Kind, Syntax
 
-OPTIONS = ("select", "exclude", "match")
+OPTIONS = ("select", "exclude", "match", "key")
 
 
 def kind_names() -> tuple[str, ...]:
@@ -104,6 +105,7 @@ def _syntax_misfit(selector: str, kind: Kind) -> str | None:
 def _used(source: SourceConfig) -> frozenset[str]:
     given = {"select": source.select is not None, "exclude": bool(source.exclude)}
     given["match"] = source.match is not None
+    given["key"] = source.key is not None
     return frozenset(option for option, there in given.items() if there)
 
 
