@@ -129,7 +129,9 @@ async def test_an_operator_adds_previews_rechecks_and_compares_a_source(
 
     await page.click("#history button[type=submit]")
     await expect(page.locator("h1")).to_contain_text("→ version")
-    await expect(page.locator(".summary")).to_contain_text("Sections changed: Mine Ban Policy")
+    await expect(page.locator(".summary")).to_contain_text(
+        "Mine Ban Policy: 8 December 2010 → 2 December 2011"
+    )
     await expect(page.locator("p.meta", has_text="Last Updated")).to_contain_text("29 October")
     await expect(page.locator(".line.changed").first).to_be_visible()
     await page.click("text=Side by side")

@@ -60,7 +60,8 @@ def test_demo_once_tells_the_story_and_writes_the_emails(tmp_path: Path) -> None
     assert "signature ok" in hooks[0]
     log = watcher("--config", str(tmp_path / "watcher.toml"), "log")
     assert log.returncode == 0
-    assert "Mine Ban Policy, Cluster Munition Ban Policy (new)" in log.stdout
+    assert "Cluster Munition Ban Policy: new section" in log.stdout
+    assert "SIGNIFICANCE" in log.stdout
 
 
 @pytest.fixture
