@@ -125,15 +125,18 @@ def _leaves(
     elif isinstance(value, list) and value:
         names = _item_names(value, named_by)
         for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{names[index]}]", section, depth + 1, named_by)
+            name = names[index] if names is not None else index
+            yield from _leaves(item, f"{path}[{name}]", section, depth + 1, named_by)
     else:
         yield Line(section, "row", f"{path}: {_scalar(value)}" if path else _scalar(value))
 
 
-def _item_names(items: list[Any], named_by: str | None) -> list[str]:
+def _item_names(items: list[Any], named_by: str | None) -> list[str] | None:
     """What each item of a list is called in its lines: `id=31898046` when every item is an
     object with the same key field (the source's `key`, else the first of `KEY_FIELDS` they
-    all have) holding a value no other item has; else its place, `0`, `1`, ..."""
+    all have) holding a value no other item has; else None: its place, `0`, `1`, ... (named
+    as its lines are made: a list of millions is refused after `MAX_VALUES` of them, before
+    a name is made for each)."""
     if all(isinstance(item, dict) for item in items):
         for field in (named_by, *KEY_FIELDS) if named_by else KEY_FIELDS:
             values = [item.get(field) for item in items]
@@ -141,7 +144,7 @@ def _item_names(items: list[Any], named_by: str | None) -> list[str]:
                 names = [f"{field}={_scalar(v)}" for v in values]
                 if len(set(names)) == len(names):
                     return names
-    return [str(index) for index in range(len(items))]
+    return None
 
 
 def _key(key: str) -> str:
