@@ -501,3 +501,16 @@ def test_text_that_only_moved_brings_no_key_term() -> None:
     parted = _doc(("Policy", ratified), ("Policy", FIRST), ("Policy", SECOND))
     scored = significance(diff_pages(split, parted), ("ratified",))
     assert not any(reason.startswith("key terms") for reason in scored.reasons)
+
+
+def test_an_edit_inside_a_huge_run_of_text_is_scored_at_once() -> None:
+    """A line of 200,000 characters without a space, one character changed: no spelling
+    distance is measured over it (that would be quadratic), and it is no spelling fix."""
+    run = "x" * 100_000
+    old = _doc(("Policy", f"Casualties were recorded in {run}a{run}"), ("Policy", THIRD))
+    new = _doc(("Policy", f"Casualties were recorded in {run}b{run}"), ("Policy", THIRD))
+    change = diff_pages(old, new)
+    assert change is not None
+    assert change.changed == 1  # one line rewritten: the spelling test is asked of it
+    scored = significance(change)
+    assert "only spelling or punctuation fixed" not in scored.reasons

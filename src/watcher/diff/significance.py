@@ -38,6 +38,7 @@ NEW_ENTRY = 0.6
 UPDATED_ENTRY = 0.3
 MINOR = 0.3
 CURVE = 100  # extent = log(1 + CURVE * share) / log(1 + CURVE)
+MAX_WORD = 40  # longer than this, an edit is not a spelling fix (and no distance is measured)
 
 _FOOTNOTE = re.compile(r"^\[\d{1,4}\]$")
 _PUNCTUATION = re.compile(r"[\W_]+")
@@ -230,6 +231,8 @@ def _spelling_only(line: DiffLine) -> bool:
         right = re.findall(r"^\w*", after)[0]
         old, new = (left + removed + right).strip(), (left + added + right).strip()
         if len(old.split()) != 1 or len(new.split()) != 1:
+            return False
+        if max(len(old), len(new)) > MAX_WORD:  # no word: a run of text without a space
             return False
         if _distance(old.casefold(), new.casefold()) > 2 or any(ch.isdigit() for ch in old + new):
             return False
