@@ -514,3 +514,14 @@ def test_an_edit_inside_a_huge_run_of_text_is_scored_at_once() -> None:
     assert change.changed == 1  # one line rewritten: the spelling test is asked of it
     scored = significance(change)
     assert "only spelling or punctuation fixed" not in scored.reasons
+
+
+def test_a_figure_beside_a_huge_run_of_digits_is_summed_up_at_once() -> None:
+    """The summary looks for the rest of a changed figure only as far as a figure can be
+    long: a line with a run of 200,000 digits before its edit is summed up at once."""
+    digits = "1" * 200_000
+    old = _doc(("Policy", f"Casualties were recorded: {digits} and 56"), ("Policy", THIRD))
+    new = _doc(("Policy", f"Casualties were recorded: {digits} and 57"), ("Policy", THIRD))
+    change = diff_pages(old, new)
+    assert change is not None
+    assert "56 → 57" in change.summary()

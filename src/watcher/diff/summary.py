@@ -155,8 +155,10 @@ def figures(line: DiffLine) -> Figure | None:
         if before.endswith("[") and after.startswith("]"):
             continue  # a footnote's number: not a figure
         # The whole figure, not its changed digits: 2026-[-10-14-]{+11-20+} is a date.
-        lead = _run(_FIGURE_RUN_END.search(before)).lstrip(".,:/%-")
-        trail = _run(_FIGURE_RUN.match(after)).rstrip(".,:/-")
+        # (Only as far as a figure can be long: a search over a long run of digits would
+        # be quadratic, in the writer's commit.)
+        lead = _run(_FIGURE_RUN_END.search(before[-MAX_FIGURE_CHARS:])).lstrip(".,:/%-")
+        trail = _run(_FIGURE_RUN.match(after[:MAX_FIGURE_CHARS])).rstrip(".,:/-")
         old = lead + "".join(marks[i][1] for i in span if marks[i][0] != "+") + trail
         new = lead + "".join(marks[i][1] for i in span if marks[i][0] != "-") + trail
         old, new = old.strip(), new.strip()
