@@ -1,9 +1,11 @@
 """PDFs made for the tests with reportlab, shaped like a monitor's country report: a title,
 sections with headings in a larger font and in the outline, paragraphs that wrap over
-several lines, pages, a modification date; and the PDFs that must fail: encrypted, broken,
-image-only, and a tiny file declaring millions of pages; and the hostile ones a reader must
-not be stalled by: a page tree that names one page 30,000 times, a page tree that loops; and
-the readable ones that need a library beside pypdf (AES encryption, Brotli streams)."""
+several lines, pages, a modification date; a paper, a form and a report sectioned only by
+its outline, as they are set in the wild; and the PDFs that must fail: encrypted, broken,
+shapes or pictures only, and a tiny file declaring millions of pages; and the hostile ones a
+reader must not be stalled by: a page tree that names one page 30,000 times, a page tree that
+loops; and the readable ones that need a library beside pypdf (AES encryption, Brotli
+streams)."""
 
 from __future__ import annotations
 
@@ -100,7 +102,7 @@ def _with_date(pdf: bytes, modified: datetime) -> bytes:
 
 
 def image_only() -> bytes:
-    """A scanned page: shapes, no text."""
+    """A page of drawn shapes: no text and no picture."""
     from reportlab.pdfgen.canvas import Canvas
 
     out = io.BytesIO()
@@ -195,4 +197,154 @@ def _pdf(objects: list[bytes], version: bytes = b"1.4") -> bytes:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode())
     out.write(f"startxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def paper() -> bytes:
+    """A paper set as papers are: a 17 pt title, an author line whose affiliation marks are
+    superscripts, numbered 12 pt section headings, 10 pt body text opening with a 30 pt drop
+    letter, and a figure whose panel labels "(a)" and "(b)" are set at 14 pt above a caption."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    canvas.setTitle("Landmine Contamination in Border Provinces")
+
+    def line(x: float, y: float, parts: list[tuple[str, float, float]]) -> None:
+        """Text runs on one line: (text, size, rise) each, one after another."""
+        text = canvas.beginText(x, y)
+        for words, size, rise in parts:
+            text.setFont("Helvetica", size)
+            text.setRise(rise)
+            text.textOut(words)
+        canvas.drawText(text)
+
+    line(72, 780, [("Landmine Contamination in Border Provinces", 17, 0)])
+    authors: list[tuple[str, float, float]] = []
+    for name, mark in [("Ana Lima", "1"), ("Bao Tran", "2"), ("Chen Wei", "1,3")]:
+        authors += [(f"{name}", 10, 0), (mark, 6, 4), (",  " if mark != "1,3" else "", 10, 0)]
+    line(72, 755, authors)
+    line(72, 742, [("1", 6, 4), ("University of Coimbra  ", 8, 0), ("2", 6, 4), ("Hue", 8, 0)])
+    line(72, 712, [("1. Introduction", 12, 0)])
+    line(72, 668, [("T", 30, 0)])
+    body = [
+        "his paper reports the contamination surveyed in 2025 along the border, province",
+        "by province, with the casualties recorded by the national mine action centre.",
+        "The survey covered 41 districts and found 112 confirmed hazardous areas.",
+    ]
+    for index, words in enumerate(body):
+        line(96 if index < 2 else 72, 690 - 12 * index, [(words, 10, 0)])
+    canvas.rect(72, 520, 200, 110)
+    canvas.rect(300, 520, 200, 110)
+    line(80, 612, [("(a)", 14, 0)])
+    line(308, 612, [("(b)", 14, 0)])
+    line(72, 500, [("Figure 1: Hazardous areas in 2024 (a) and 2025 (b).", 9, 0)])
+    line(72, 470, [("2. Method", 12, 0)])
+    line(72, 452, [("Each district was visited by two survey teams in the dry season.", 10, 0)])
+    line(72, 440, [("Areas were confirmed by technical survey before they were counted.", 10, 0)])
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def form() -> bytes:
+    """A country report filed as a form: the country and the casualty figure typed into text
+    fields, and a reviewer's free-text note on the page; the page itself has only labels."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    canvas.setFont("Helvetica", 11)
+    canvas.drawString(72, 760, "Country:")
+    canvas.acroForm.textfield(
+        name="country", tooltip="Country", value="Viet Nam", x=160, y=752, width=200
+    )
+    canvas.drawString(72, 720, "Casualties in 2025:")
+    canvas.acroForm.textfield(
+        name="casualties", tooltip="Casualties in 2025", value="48", x=200, y=712, width=80
+    )
+    canvas.showPage()
+    canvas.save()
+    return _with_note(out.getvalue(), "Reviewed: figures confirmed by the national centre.")
+
+
+def scanned() -> bytes:
+    """Two pages that are pictures of pages: an image on each, no text at all."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    pixels = _grey_png(40, 60)
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    for _ in range(2):
+        canvas.drawImage(ImageReader(io.BytesIO(pixels)), 72, 72, width=400, height=600)
+        canvas.showPage()
+    canvas.save()
+    return out.getvalue()
+
+
+def _grey_png(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes((x * 5) % 256 for x in range(width)) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _with_note(pdf: bytes, note: str) -> bytes:
+    """The PDF with a free-text annotation (a note typed onto page 1) added by pypdf."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.annotations import FreeText
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_annotation(page_number=0, annotation=FreeText(text=note, rect=(72, 600, 400, 640)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def outlined(titles_printed: bool = True) -> bytes:
+    """A report whose headings are set in the body's size, in bold, and whose outline gives
+    them with their levels, each bookmarked where it stands on its page (two on page 1). With
+    `titles_printed` false, the outline's titles are not what the page prints."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    entries = [
+        (1, 0, "Mine Ban Policy", ["Viet Nam has not acceded to the Mine Ban Treaty."]),
+        (1, 1, "Stockpiles", ["It reports a stockpile held for training only."]),
+        (2, 0, "Casualties", ["In 2025, the Monitor recorded 48 casualties."]),
+    ]
+    y = 760.0
+    page = 1
+    for number, (on_page, level, title, paragraphs) in enumerate(entries):
+        if on_page != page:
+            canvas.showPage()
+            page, y = on_page, 760.0
+        canvas.setFont("Helvetica", 10)
+        canvas.drawString(72, y, "Demining Watch" if number == 0 else "")
+        y -= 40
+        canvas.setFont("Helvetica-Bold", 10.5)
+        canvas.drawString(72, y, title)
+        canvas.bookmarkHorizontal(f"entry-{number}", 0, y + 12)
+        shown = title if titles_printed else f"Part {number + 1}"
+        canvas.addOutlineEntry(shown, f"entry-{number}", level=level)
+        canvas.setFont("Helvetica", 10)
+        for text in paragraphs:
+            y -= 14
+            canvas.drawString(72, y, text)
+        y -= 20
+    canvas.showPage()
+    canvas.save()
     return out.getvalue()

@@ -361,10 +361,11 @@ def test_watcher_installs_what_pypdf_needs_for_aes_and_brotli() -> None:
     [
         (lambda: pdfs.report(encrypt="secret"), "encrypted with a password"),
         (lambda: pdfs.report()[:2000], "not a readable PDF"),
-        (pdfs.image_only, "no text to read (scanned pages?"),
+        (pdfs.image_only, "the PDF has no text: its 1 page holds no words"),
+        (pdfs.scanned, "the PDF is only images (2 pages of pictures, no text)"),
         (pdfs.bomb, "the PDF declares 10,000,000 pages (more than 2,000)"),
     ],
-    ids=["encrypted", "truncated", "image-only", "bomb"],
+    ids=["encrypted", "truncated", "shapes-only", "scanned", "bomb"],
 )
 def test_a_pdf_that_cannot_be_read_fails_with_its_reason(
     make: Any,

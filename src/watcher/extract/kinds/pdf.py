@@ -25,21 +25,19 @@ from __future__ import annotations
 
 import io
 import logging
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from watcher.extract.document import Document, Line, PageDocument
+from watcher.extract.document import Document, PageDocument
 from watcher.extract.errors import ExtractError
+from watcher.extract.kinds import pdf_sections
 from watcher.extract.kinds.kind import Reading, Syntax
+from watcher.extract.kinds.pdf_sections import MAX_LEVELS
+from watcher.extract.kinds.pdf_text import Budget, Paragraph, page_lines, paragraphs_of
 from watcher.text import clean
 
 MAX_PAGES = 2_000
-HEADING_RATIO = 1.15  # a line this much larger than the body text is a heading
-PARAGRAPH_GAP = 1.6  # space between two lines, in font sizes, that starts a new paragraph
-MAX_LEVELS = 3
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings are about the file, not us
 
@@ -67,8 +65,9 @@ class PdfKind:
             declared = _declared_pages(reader)
             if declared > MAX_PAGES:
                 raise ExtractError(f"the PDF declares {declared:,} pages (more than {MAX_PAGES:,})")
-            paragraphs = _paragraphs(_pages(reader))
-            outline = _outline(reader)
+            pages = _pages(reader)
+            paragraphs = _paragraphs(pages)
+            outline = _outline(reader) if paragraphs else []
             info: Mapping[str, Any] = reader.metadata or {}
         except ExtractError:
             raise
@@ -83,20 +82,11 @@ class PdfKind:
         except RecursionError:
             raise ExtractError("not a readable PDF: its structure is nested too deeply") from None
         if not paragraphs:
-            raise ExtractError(
-                "the PDF has no text to read (scanned pages? watcher does not read images)"
-            )
-        lines = _lines(paragraphs, outline)
+            raise ExtractError(_without_text(pages))
+        lines = pdf_sections.lines(paragraphs, outline)
         title = _text(info.get("/Title")) or None
         updated = _date(info.get("/ModDate")) or _date(info.get("/CreationDate"))
         return PageDocument(lines=tuple(lines), title=title, updated=updated), None
-
-
-@dataclass
-class _Paragraph:
-    page: int
-    size: float
-    text: str
 
 
 def _opens_without_password(reader: Any) -> bool:
@@ -156,50 +146,47 @@ def _pages(reader: Any) -> list[Any]:
     return pages
 
 
-def _paragraphs(pages: list[Any]) -> list[_Paragraph]:
-    paragraphs: list[_Paragraph] = []
+def _paragraphs(pages: list[Any]) -> list[Paragraph]:
+    budget = Budget()
+    found: list[Paragraph] = []
     for number, page in enumerate(pages, start=1):
-        runs: list[tuple[float, float, str]] = []
-
-        def visit(
-            text: str,
-            cm: Any,
-            tm: Any,
-            _font: Any,
-            size: float,
-            runs: list[tuple[float, float, str]] = runs,
-        ) -> None:
-            if text.strip():
-                scale = abs(tm[3] * cm[3]) or 1.0
-                runs.append((tm[5] * cm[3] + cm[5], round(size * scale, 1), text))
-
-        page.extract_text(visitor_text=visit)
-        current: _Paragraph | None = None
-        last_y: float | None = None
-        for y, size, text in runs:
-            text = " ".join(clean(text).split())
-            if not text:
-                continue
-            gap = None if last_y is None else last_y - y
-            same = (
-                current is not None
-                and current.size == size
-                and gap is not None
-                and 0 <= gap <= PARAGRAPH_GAP * size
-            )
-            if same and current is not None:
-                current.text = _join(current.text, text)
-            else:
-                current = _Paragraph(number, size, text)
-                paragraphs.append(current)
-            last_y = y
-    return paragraphs
+        found += paragraphs_of(number, page_lines(page, budget))
+    return found
 
 
-def _join(first: str, second: str) -> str:
-    if first.endswith("-") and first[-2:-1].isalpha() and second[:1].islower():
-        return first[:-1] + second  # a word hyphenated at the end of a line
-    return f"{first} {second}"
+def _without_text(pages: list[Any]) -> str:
+    """Why a PDF with no text is refused: what it holds instead."""
+    pictured = sum(_has_images(page) for page in pages)
+    if pictured:
+        noun = "page" if pictured == 1 else "pages"
+        return (
+            f"the PDF is only images ({pictured:,} {noun} of pictures, no text):"
+            " watcher reads text, not the words in a picture"
+        )
+    count = len(pages)
+    return (
+        f"the PDF has no text: its {count:,} page holds no words"
+        if count == 1
+        else f"the PDF has no text: its {count:,} pages hold no words"
+    )
+
+
+def _has_images(page: Any, depth: int = 0) -> bool:
+    """Whether the page draws an image (an image XObject, or one inside a form XObject)."""
+    try:
+        resources = page.get("/Resources")
+        objects = resources.get_object().get("/XObject") if resources is not None else None
+        if objects is None:
+            return False
+        for reference in objects.get_object().values():
+            drawn = reference.get_object()
+            if drawn.get("/Subtype") == "/Image":
+                return True
+            if drawn.get("/Subtype") == "/Form" and depth < 3 and _has_images(drawn, depth + 1):
+                return True
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return False
+    return False
 
 
 def _outline(reader: Any) -> list[tuple[int, int, str]]:
@@ -221,38 +208,6 @@ def _outline(reader: Any) -> list[tuple[int, int, str]]:
     except Exception:  # a broken outline is no reason to fail: the text stands without it
         return []
     return found
-
-
-def _lines(paragraphs: list[_Paragraph], outline: list[tuple[int, int, str]]) -> list[Line]:
-    sizes: Counter[float] = Counter()
-    for paragraph in paragraphs:
-        sizes[paragraph.size] += len(paragraph.text)
-    body = sizes.most_common(1)[0][0]
-    heading_sizes = sorted({size for size in sizes if size >= body * HEADING_RATIO}, reverse=True)[
-        :MAX_LEVELS
-    ]
-    level_of = {size: level for level, size in enumerate(heading_sizes)}
-    marks: dict[int, list[tuple[int, str]]] = {}
-    if not heading_sizes:  # sectioned by the outline instead
-        for page, level, title in outline:
-            marks.setdefault(page, []).append((level, title))
-    lines: list[Line] = []
-    path: list[str] = []
-    page_seen = 0
-    for paragraph in paragraphs:
-        if paragraph.page != page_seen:
-            for page in range(page_seen + 1, paragraph.page + 1):
-                for level, title in marks.get(page, []):
-                    path = [*path[:level], title]
-                    lines.append(Line(tuple(path), f"h{level + 1}", title))
-            page_seen = paragraph.page
-        heading = level_of.get(paragraph.size)
-        if heading is not None:
-            path = [*path[:heading], paragraph.text]
-            lines.append(Line(tuple(path), f"h{heading + 1}", paragraph.text))
-        else:
-            lines.append(Line(tuple(path), "text", paragraph.text))
-    return lines
 
 
 def _text(value: Any) -> str:
