@@ -106,6 +106,42 @@ def test_exclude_ignore_hidden_and_xpath() -> None:
     assert all(line.section == ("Policy",) for line in document.lines)
 
 
+def test_the_text_of_interactive_elements_is_kept_where_it_is_content() -> None:
+    """Swagger UI puts each operation's method, path and summary in a button; an accordion's
+    section names are buttons in headings; a disclosure's summary and a form's labels say
+    what they hold. Before, every button was dropped with its content, so renaming a path
+    was "unchanged". A button that only works the page ("Print", "Close") is still chrome."""
+    html = """<html><body><div id="main">
+      <h2><button aria-expanded="true" aria-controls="mbp">Mine Ban Policy</button></h2>
+      <div id="mbp"><p>Viet Nam has not acceded.</p></div>
+      <div class="opblock-summary"><button class="opblock-summary-control"><span
+        class="opblock-summary-method">GET</span><span class="opblock-summary-path"><a
+        href="#/pet/getPetById">/pet/{petId}</a></span><div
+        class="opblock-summary-description">Find pet by ID</div></button><button
+        class="authorization__btn" aria-label="authorization button unlocked"></button></div>
+      <button aria-expanded="false" aria-controls="more">Casualties by province</button>
+      <details><summary>Sources</summary><p>National mine action centre.</p></details>
+      <form><label for="year">Year of the report</label><select id="year"><option>2025
+        </option></select><button type="submit">Go</button></form>
+      <p>Kept paragraph. <button onclick="print()">Print</button><button>Close</button></p>
+      <script>var x = "<button>in a script</button>";</script>
+      <button hidden aria-expanded="false">Hidden disclosure</button>
+    </div></body></html>"""
+    document = extract_page(html, source(select="#main"))
+    assert texts(document) == [
+        "Mine Ban Policy",
+        "Viet Nam has not acceded.",
+        "GET /pet/{petId}",
+        "Find pet by ID",
+        "Casualties by province",
+        "Sources",
+        "National mine action centre.",
+        "Year of the report",
+        "Kept paragraph.",
+    ]
+    assert document.lines[0].kind == "h2"
+
+
 def test_whitespace_is_normalised() -> None:
     one = extract_page("<body><p>A  b\n\tc&nbsp; d\u200b</p></body>", source())
     two = extract_page("<body>\n<p>\nA b c d\n</p></body>", source())

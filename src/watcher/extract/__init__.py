@@ -14,12 +14,13 @@ from watcher.extract.document import (
 from watcher.extract.errors import ExtractError
 
 # Raised for a kind whenever a release reads it into different documents (page 2: layout
-# tables walked as containers, not flattened into rows; json 2: a list's items known by
+# tables walked as containers, not flattened into rows; page 3: a button's text kept where it
+# is content; json 2: a list's items known by
 # their key, not their place; pdf 2: headings by shape and outline, a line's superscripts and
 # a form's fields kept), so that a snapshot an older release stored is replaced by a
 # new baseline instead of being compared with, which would report the difference in
 # reading as a change. A kind not named here reads as it always did.
-EXTRACTION = {"page": 2, "json": 2, "pdf": 2}
+EXTRACTION = {"page": 3, "json": 2, "pdf": 2}
 
 
 def document_key(source: Source, kind: str | None, noise: frozenset[str] = frozenset()) -> str:

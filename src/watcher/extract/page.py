@@ -26,7 +26,7 @@ from watcher.extract.main import main_content
 from watcher.extract.noise import without_noise
 from watcher.extract.select import compile_selector
 
-# Elements whose text is never content.
+# Elements whose text is never content (a button's is, where `_is_content_button` says so).
 DROPPED_TAGS = (
     "script",
     "style",
@@ -86,6 +86,7 @@ FOOTNOTES_SECTION: SectionPath = ("Footnotes",)
 UPDATED_LINE_MAX = 160
 # Candidates only: plain `contains()` is cheap; `_is_hidden` decides on the few it finds.
 # Attribute existence only: testing the style's text in XPath cost more than the parse.
+_BUTTONS = etree.XPath(".//button")
 _MAYBE_HIDDEN = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
@@ -160,8 +161,40 @@ def select(text: str, source: Source, warnings: list[str] | None = None) -> Sele
         elif warnings is not None:
             warnings.append("no main content found on the page: its whole body is kept")
     for part in parts:
+        for button in _BUTTONS(part):
+            if not _is_hidden(button) and _is_content_button(button):
+                _unwrap(button)
         etree.strip_elements(part, *DROPPED_TAGS, with_tail=False)
     return Selection(root, parts)
+
+
+def _is_content_button(button: lxml.html.HtmlElement) -> bool:
+    """Whether a button's text is the page's content rather than a control's label: a button
+    that is (part of) a heading (an accordion's section name), one that discloses what it
+    names (`aria-expanded`, `aria-controls`: an accordion, a tab, Swagger UI's operations),
+    or one that holds several pieces of text (an operation's method, path and summary). A
+    button that only works the page ("Print", "Close", "Go") is the page's chrome."""
+    attributes = button.attrib
+    if "aria-expanded" in attributes or "aria-controls" in attributes:
+        return True
+    if any(ancestor.tag in HEADING_LEVELS for ancestor in button.iterancestors()):
+        return True
+    worded = 0
+    for child in button:
+        if isinstance(child.tag, str) and child.text_content().strip():
+            worded += 1
+            if worded > 1:
+                return True
+    return False
+
+
+def _unwrap(button: lxml.html.HtmlElement) -> None:
+    """The button's content in its place, its pieces kept apart as the page shows them (a
+    script builds `<span>GET</span><span>/pet</span>` with nothing between the spans)."""
+    for child in button:
+        if isinstance(child.tag, str):
+            child.tail = " " + (child.tail or "")
+    button.drop_tag()
 
 
 def _drop_hidden(part: lxml.html.HtmlElement) -> None:
