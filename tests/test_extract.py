@@ -131,8 +131,7 @@ def test_the_text_of_interactive_elements_is_kept_where_it_is_content() -> None:
     assert texts(document) == [
         "Mine Ban Policy",
         "Viet Nam has not acceded.",
-        "GET /pet/{petId}",
-        "Find pet by ID",
+        "GET /pet/{petId} Find pet by ID",
         "Casualties by province",
         "Sources",
         "National mine action centre.",

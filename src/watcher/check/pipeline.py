@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from watcher.check.parts import Checking
+from watcher.check.rendered import SHORT_RENDERS, held, shortfall
 from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
@@ -155,6 +156,9 @@ class _Check:
             await self._save(response, body_hash=body_hash)
             return _Verdict("unchanged", "same body as last time")
         document, fingerprint = await self._document(response)
+        if self.source.fetch == "browser" and document is not None:
+            response, document, fingerprint = await self._whole(response, document, fingerprint)
+            body_hash = response.body_hash()
         if document is None:
             await self._save(response, body_hash=body_hash, fingerprint=fingerprint)
             return _Verdict("unchanged", "the page changed, nothing that matters did")
@@ -266,6 +270,30 @@ class _Check:
         keys = self.noise.keys
         previous, document = without_noise(previous, keys), without_noise(document, keys)
         return document, await self._bounded("comparing", diff_pages, previous, document)
+
+    async def _whole(
+        self, response: Response, document: Document, fingerprint: str | None
+    ) -> tuple[Response, Document | None, str | None]:
+        """A rendered page that came out short (`check/rendered.py`) rendered once more; still
+        short, the check fails saying so, unless far less text has held long enough."""
+        previous = None
+        if not self.fresh:
+            async with read_transaction(self.app.engine) as connection:
+                previous = await latest_snapshot(connection, self.source.id)
+        if shortfall(document, previous) is None or self.again is None:
+            return response, document, fingerprint
+        self.step = "rendering the page once more"
+        response = await self.again()
+        assert self.warnings is not None
+        known = None if self.fresh else self.state.fingerprint
+        again, fingerprint = await self._read(response, known, self.warnings)
+        reason = shortfall(again, previous)
+        if reason is None:
+            return response, again, fingerprint
+        if held(reason, self.state.failures, self.state.last_error):
+            self.warnings.append(f"{reason}, {SHORT_RENDERS} checks in a row: taken as the page")
+            return response, again, fingerprint
+        raise CheckError(reason)
 
     async def _seen_before(self, document: PageDocument) -> bool:
         """Is the page back to one of its last `compared_versions` stored versions (a page

@@ -189,11 +189,14 @@ def _is_content_button(button: lxml.html.HtmlElement) -> bool:
 
 
 def _unwrap(button: lxml.html.HtmlElement) -> None:
-    """The button's content in its place, its pieces kept apart as the page shows them (a
-    script builds `<span>GET</span><span>/pet</span>` with nothing between the spans)."""
-    for child in button:
-        if isinstance(child.tag, str):
-            child.tail = " " + (child.tail or "")
+    """The button's content in its place as one run of text (a button is phrasing content:
+    the blocks a script puts inside one are set in a row), its pieces kept apart as the page
+    shows them (a script builds `<span>GET</span><span>/pet</span>` with nothing between)."""
+    for element in button.iterdescendants():
+        if isinstance(element.tag, str):
+            if element.tag in BLOCK_TAGS:
+                element.tag = "span"
+            element.tail = " " + (element.tail or "")
     button.drop_tag()
 
 

@@ -8,10 +8,15 @@ on a machine without them fails its check with what to install, and the service 
 browser per process, started on first use; at most `checks.browser_concurrency` pages at
 once; each check in a fresh context, so no cookie or storage outlives it.
 
-A page is taken once it has loaded and its network has been idle for half a second, or, with
-a `select`, once that appears; a page whose scripts keep the network busy is taken as it
-stands after `IDLE_WAIT`. The source's `timeout` bounds the whole render, `max_bytes` the
-rendered document.
+A page is taken once it has loaded, its DOM has not changed for `STABLE` seconds (a
+MutationObserver installed before the page's scripts run) with no request of its own in
+flight, and its `select`, if any, holds text. The page's main thread answers the probe only
+when it is free, so a bundle still being parsed is waited for, not taken as the empty page
+it is meanwhile. A page whose scripts never rest is taken as it stands `IDLE_WAIT` after it
+loaded (after its `select` first held text); a `select` that holds no text by the deadline is
+the check's failure, saying so. The source's `timeout` bounds the whole render, `max_bytes` the
+rendered document. What a render that came out empty means is the check's to say
+(`check/pipeline.py`).
 
 Every request of the page goes through a `Gate` (`fetch/gate.py`), a proxy on loopback for
 that render, which applies the HTTP fetcher's address rules (`fetch/guard.py`) to each
@@ -61,7 +66,31 @@ ARGS = (
     "--proxy-bypass-list=<-loopback>",  # loopback goes through the gate (fetch/gate.py) too
     "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # no UDP around the gate
 )
-IDLE_WAIT = 5.0  # seconds after "load" to wait for the network to go quiet, at most
+IDLE_WAIT = 5.0  # seconds after "load" to wait for the page to rest, at most
+STABLE = 0.5  # seconds without a change to the DOM, nothing in flight, before it is taken
+PROBE_EVERY = 0.1  # seconds between two looks at the page while it settles
+# Installed in every page before its own scripts: when its DOM last changed.
+MUTATIONS = """(() => {
+  const mark = () => { window.__watcherChanged = performance.now(); };
+  mark();
+  new MutationObserver(mark).observe(document,
+    {subtree: true, childList: true, characterData: true});
+})();"""
+# [ms since the DOM last changed, the select's text length (-1: not there; -2: a selector
+# the page cannot run), or the document's text length without a select]
+PROBE = """(selector) => {
+  const quiet = performance.now() - (window.__watcherChanged || 0);
+  let node = document.body;
+  if (selector) {
+    try {
+      node = selector.startsWith("xpath=")
+        ? document.evaluate(selector.slice(6), document, null,
+            XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue
+        : document.querySelector(selector);
+    } catch (e) { return [quiet, -2]; }
+  }
+  return [quiet, node ? (node.textContent || "").trim().length : -1];
+}"""
 WATCH_EVERY = 0.2  # seconds between two readings of the browser's memory during a render
 NICE = 10  # Chromium's niceness, added to the service's (as extract/bounded.py's workers)
 CLOSE_WAIT = 5.0  # seconds for a render's context to close before the browser is restarted
@@ -221,9 +250,11 @@ class BrowserFetcher:
 
 async def _render(context: Any, request: Request, gate: Gate) -> Response:
     from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+    begun = asyncio.get_running_loop().time()
     page = await context.new_page()
+    await page.add_init_script(MUTATIONS)
+    flight = _InFlight(page)
     try:
         response = await page.goto(request.url, wait_until="load")
     except PlaywrightError as exc:
@@ -243,15 +274,7 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
         raise FetchError(gate.unreachable[landed])
     if response.status >= 400:
         raise FetchError(f"HTTP {response.status} {response.status_text}".strip())
-    try:
-        if request.wait_for:
-            await page.wait_for_selector(request.wait_for, state="attached", timeout=_ms(request))
-        else:
-            await page.wait_for_load_state("networkidle", timeout=1000 * IDLE_WAIT)
-    except PlaywrightTimeout:
-        if request.wait_for:
-            raise FetchError(f"{request.wait_for!r} did not appear in the page") from None
-        # the scripts keep the network busy: the page is taken as it stands
+    await _settle(page, request, flight, begun + request.timeout - _margin(request))
     html = await page.content()
     body = html.encode("utf-8")
     if len(body) > request.max_bytes:
@@ -263,6 +286,58 @@ async def _render(context: Any, request: Request, gate: Gate) -> Response:
         content_type="text/html; charset=utf-8",
         validators=Validators(),
     )
+
+
+class _InFlight:
+    """How many of the page's requests are under way (its own events, in this process)."""
+
+    def __init__(self, page: Any) -> None:
+        self.count = 0
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    def _started(self, _: Any) -> None:
+        self.count += 1
+
+    def _ended(self, _: Any) -> None:
+        self.count = max(0, self.count - 1)
+
+
+async def _settle(page: Any, request: Request, flight: _InFlight, give_up: float) -> None:
+    """Wait until the page has drawn: its DOM unchanged for `STABLE` with nothing in flight,
+    twice in a row `PROBE_EVERY` apart (a request the page has just made reaches this
+    process as an event a moment later), and its select holding text. A page that never
+    rests is taken `IDLE_WAIT` after it loaded, or after its select first held text; a select
+    that never holds text fails when the source's time is nearly out."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    rest_by = started + IDLE_WAIT
+    selector = request.wait_for
+    calm = 0
+    held = False
+    while True:
+        quiet, text = await page.evaluate(PROBE, selector)
+        now = loop.time()
+        if selector and text == -2:  # not a selector the page can run: as before, appear
+            await page.wait_for_selector(selector, state="attached", timeout=_ms(request))
+            selector, text = None, 0
+        if selector and text <= 0:
+            if now >= give_up:
+                where = "did not appear in" if text < 0 else "holds no text in"
+                raise FetchError(f"{selector!r} {where} the page")
+        elif selector and not held:
+            held, rest_by = True, now + IDLE_WAIT
+        calm = calm + 1 if quiet >= 1000 * STABLE and flight.count == 0 else 0
+        if (calm >= 2 and (held or not selector)) or (now >= rest_by and (held or not selector)):
+            return
+        await asyncio.sleep(PROBE_EVERY)
+
+
+def _margin(request: Request) -> float:
+    """The part of the source's time kept back for taking the page after waiting for its
+    select: a tenth of it, at most two seconds."""
+    return min(2.0, request.timeout / 10)
 
 
 def own_host(request: Request) -> str:
