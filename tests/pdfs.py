@@ -348,3 +348,18 @@ def outlined(titles_printed: bool = True) -> bytes:
     canvas.showPage()
     canvas.save()
     return out.getvalue()
+
+
+def inherited_resources() -> bytes:
+    """One page of text whose font is given by its page-tree node, not by the page (as PDF
+    allows, and as crazyones.pdf in pypdf's samples does)."""
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 /MediaBox [0 0 612 792]"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /Contents 4 0 R >>",
+            _stream(TEXT),
+            FONT,
+        ]
+    )

@@ -105,6 +105,14 @@ def test_a_pdf_of_only_fields_is_read_not_refused() -> None:
     assert "Country: Viet Nam" in texts
 
 
+def test_a_page_whose_font_its_page_tree_gives_is_read() -> None:
+    """Before: refused as "not a readable PDF: Key must be a PdfObject" (the inherited
+    resources were set on the page under a plain string key), as crazyones.pdf and
+    commented.pdf from pypdf's samples were (tests/faults/test_pdf_corpus.py)."""
+    texts = [line.text for line in read(pdfs.inherited_resources()).lines]
+    assert texts == ["The Monitor recorded 48 casualties in 2025."]
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [

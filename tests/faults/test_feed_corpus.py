@@ -10,10 +10,7 @@ distribution (the installed version) from the package index into a cache folder
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import tarfile
 from collections import Counter
 from collections.abc import Iterator
@@ -21,14 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 import feedparser
-import pytest
 
+from tests.packages import pypi_sdist
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed
 from watcher.loading import build_config
 from watcher.text import one_line
 
-CACHE = Path(os.environ.get("WATCHER_TEST_CACHE", Path.home() / ".cache" / "watcher-tests"))
 SECONDS_PER_FEED = 5
 RESULTS = Path(__file__).parent / "last-run-feed-corpus.json"
 SOURCE = build_config(
@@ -40,24 +36,7 @@ SOURCE = build_config(
 
 def corpus() -> Path:
     """feedparser's sdist for the installed version, downloaded once."""
-    version = feedparser.__version__
-    archive = CACHE / f"feedparser-{version}.tar.gz"
-    if not archive.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
-        done = subprocess.run(
-            [*command, "--quiet", "-d", str(CACHE), f"feedparser=={version}"],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if not archive.exists():
-            message = f"cannot download feedparser {version}'s sources: {done.stderr[-500:]}"
-            if os.environ.get("CI"):
-                pytest.fail(message)
-            pytest.skip(message)
-    return archive
+    return pypi_sdist("feedparser", feedparser.__version__)
 
 
 def feeds(archive: Path) -> Iterator[tuple[str, bytes]]:

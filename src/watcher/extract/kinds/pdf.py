@@ -113,7 +113,7 @@ def _pages(reader: Any) -> list[Any]:
     visited set (a node or page seen before is skipped, so neither a shared page nor a loop
     is walked twice), refused past `MAX_PAGES` real pages."""
     from pypdf import PageObject
-    from pypdf.generic import DictionaryObject, IndirectObject
+    from pypdf.generic import DictionaryObject, IndirectObject, NameObject
 
     root = reader.trailer["/Root"].get_object()["/Pages"]
     pages: list[Any] = []
@@ -141,7 +141,7 @@ def _pages(reader: Any) -> list[Any]:
         page.update(node)
         for name, value in inherited.items():
             if name not in page:
-                page[name] = value
+                page[NameObject(name)] = value
         pages.append(page)
     return pages
 
