@@ -309,6 +309,14 @@ class SourceConfig(ScheduleFields):
         min_length=1,
         max_length=100,
     )
+    documents: bool | Regex | None = Field(
+        None,
+        description="a page: follow the documents it links to (true: PDFs; or a pattern the"
+        " links' URLs match), each watched as a source of the same country",
+    )
+    max_documents: int | None = Field(
+        None, ge=1, le=500, description="a page: at most this many linked documents watched"
+    )
     updated_pattern: UpdatedPattern | None = None
     content: Literal["all", "main"] | None = None
     compared_versions: int | None = Field(None, ge=1, le=100)

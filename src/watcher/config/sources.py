@@ -42,6 +42,8 @@ class Source:
     fetch: str = "http"  # or "browser": rendered by headless Chromium (fetch/browser.py)
     extract_timeout: timedelta = timedelta(seconds=10)  # reading and comparing, at most
     key: str | None = None  # JSON: the field that names a list's items
+    documents: str | None = None  # a page: the pattern of the linked documents it follows
+    max_documents: int = 20  # a page: at most this many linked documents watched
 
     @property
     def extract_key(self) -> str:
@@ -63,6 +65,7 @@ class Source:
             self.updated_pattern,
             *main,
             *((("key", self.key),) if self.key else ()),  # none: the key as it always was
+            *((("documents", self.documents),) if self.documents else ()),
         )
 
 
@@ -135,4 +138,11 @@ def resolve_source(
         fetch=config.fetch,
         extract_timeout=config.extract_timeout or checks.extract_timeout,
         key=config.key,
+        documents=PDF_LINKS if config.documents is True else (config.documents or None),
+        max_documents=config.max_documents or 20,
     )
+
+
+# What `documents = true` follows: links to PDFs (the documents watcher reads), by the path's
+# extension; `documents = "..."` is a pattern of the links' URLs instead.
+PDF_LINKS = r"(?i)\.pdf(?:[?#]|$)"

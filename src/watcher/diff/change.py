@@ -40,6 +40,45 @@ __all__ = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedDocument:
+    """A document the page links to (its source follows them), new or no longer linked; a
+    new one with its first lines, when it could be read as the page was checked."""
+
+    status: Literal["new", "removed"]
+    label: str
+    url: str
+    excerpt: tuple[str, ...] = ()
+
+    @property
+    def phrase(self) -> str:
+        said = "New document" if self.status == "new" else "Document removed"
+        return f"{said}: {self.label}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "label": self.label,
+            "url": self.url,
+            "excerpt": list(self.excerpt),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LinkedDocument:
+        return cls(data["status"], data["label"], data["url"], tuple(data.get("excerpt") or ()))
+
+
+def linked_changes(
+    old: tuple[tuple[str, str], ...], new: tuple[tuple[str, str], ...]
+) -> tuple[LinkedDocument, ...]:
+    """The documents newly linked, in the page's order, then those no longer linked."""
+    before, after = dict(old), dict(new)
+    return (
+        *(LinkedDocument("new", label, url) for url, label in new if url not in before),
+        *(LinkedDocument("removed", label, url) for url, label in old if url not in after),
+    )
+
+
 @dataclass(frozen=True)
 class PageChange:
     title: str | None
@@ -54,6 +93,7 @@ class PageChange:
     renamed: tuple[tuple[str, str], ...] = ()  # (old, new) top-level headings (renames.py)
     moved: int = 0
     size: tuple[int, int] | None = None  # characters of watched text, old and new version
+    documents: tuple[LinkedDocument, ...] = ()  # linked documents new and gone
 
     @property
     def updated(self) -> bool:
@@ -101,6 +141,11 @@ class PageChange:
             "hunks": [[line.to_json() for line in hunk] for hunk in self.hunks],
             "renamed": [{"old": old, "new": new} for old, new in self.renamed],
             "size": {"old": self.size[0], "new": self.size[1]} if self.size else None,
+            **(
+                {"documents": [document.to_json() for document in self.documents]}
+                if self.documents
+                else {}
+            ),
         }
 
     @classmethod
@@ -129,6 +174,7 @@ class PageChange:
             renamed=tuple((item["old"], item["new"]) for item in data.get("renamed", [])),
             moved=stats.get("moved", 0),
             size=(data["size"]["old"], data["size"]["new"]) if data.get("size") else None,
+            documents=tuple(LinkedDocument.from_json(item) for item in data.get("documents", [])),
         )
 
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from watcher.diff.align import align
-from watcher.diff.change import DiffLine, PageChange, SectionChange, SectionStatus
+from watcher.diff.change import (
+    DiffLine,
+    PageChange,
+    SectionChange,
+    SectionStatus,
+    linked_changes,
+)
 from watcher.diff.moves import exact_moves, similar_moves
 from watcher.diff.pairs import Pairer, Placed
 from watcher.diff.renames import renamed_sections
@@ -29,8 +35,22 @@ def diff_pages(old: PageDocument, new: PageDocument, context: int = CONTEXT) -> 
     ids: dict[str, int] = {}
     a = [ids.setdefault(compare_key(line.text), len(ids)) for line in old.lines]
     b = [ids.setdefault(compare_key(line.text), len(ids)) for line in new.lines]
+    documents = linked_changes(old.documents, new.documents)
     if a == b:
-        return None
+        if not documents:
+            return None
+        return PageChange(  # the same lines, a document's link moved to another address
+            title=new.title or old.title,
+            updated_old=old.updated,
+            updated_new=new.updated,
+            sections=(),
+            hunks=(),
+            added=0,
+            removed=0,
+            changed=0,
+            size=(_size(old), _size(new)),
+            documents=documents,
+        )
     opcodes = align(a, b)
     regions = [(i1, i2, j1, j2) for tag, i1, i2, j1, j2 in opcodes if tag != "equal"]
     moved_in = exact_moves(old.lines, new.lines, a, b, regions)
@@ -65,6 +85,7 @@ def diff_pages(old: PageDocument, new: PageDocument, context: int = CONTEXT) -> 
         moved=ops.count("moved"),
         renamed=renamed_sections(old, new),
         size=(_size(old), _size(new)),
+        documents=documents,
     )
 
 

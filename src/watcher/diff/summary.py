@@ -36,6 +36,19 @@ class PageChange(Protocol):
     def sections(self) -> tuple[SectionChange, ...]: ...
     @property
     def hunks(self) -> tuple[tuple[DiffLine, ...], ...]: ...
+    @property
+    def documents(self) -> tuple[Linked, ...]: ...
+
+
+class Linked(Protocol):
+    """A linked document new or gone (`change.LinkedDocument`)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def phrase(self) -> str: ...
 
 
 MAX_FIGURES = 3  # figures named in one summary; more are counted as lines rewritten
@@ -46,6 +59,7 @@ LABEL_CHARS = 60
 
 NOUNS = {
     "text": ("paragraph", "paragraphs"),
+    "document": ("linked document", "linked documents"),
     "item": ("list item", "list items"),
     "row": ("row", "rows"),
     "footnote": ("footnote", "footnotes"),
@@ -208,6 +222,7 @@ def phrases(change: PageChange, *, dates: bool = True, renames: bool = True) -> 
         out.append(f"Last Updated: {old} → {new}")
     if renames:
         out += [f"Section renamed: {old} → {new}" for old, new in change.renamed]
+    out += [document.phrase for document in change.documents]
     told = tell(change)
     # A figure labelled with its section's name is said in that section's phrase.
     within = {tally.name for tally in told.sections}
@@ -228,11 +243,13 @@ class Told:
     figures: list[Figure]
     sections: list[_Tally]
     headings: int
+    documents: int = 0  # linked documents' lines, said as "New document: ..."
 
     @property
     def lines(self) -> int:
         """How many of the lines the change shows the summary accounts for (all of them)."""
-        return len(self.figures) + sum(tally.lines for tally in self.sections) + self.headings
+        said = len(self.figures) + sum(tally.lines for tally in self.sections)
+        return said + self.headings + self.documents
 
 
 def tell(change: PageChange) -> Told:
@@ -251,10 +268,16 @@ def tell(change: PageChange) -> Told:
         else:
             tally.sections_removed.append(section.path[-1])
     gone = {section.path for section in change.sections if section.status == "removed"}
+    linked = {(document.status, document.label) for document in change.documents}
+    documents = 0
     for hunk in change.hunks:
         for index, line in enumerate(hunk):
             if not _shown(line) or line.joined:
                 continue  # a part after the first of a split or merge: counted with it
+            status = {"added": "new", "removed": "removed"}.get(line.op)
+            if line.kind == "document" and (status, line.text) in linked:
+                documents += 1  # said as the document new or removed
+                continue
             top = line.section[0] if line.section else (change.title or INTRODUCTION)
             tally = tallies.setdefault(top, _Tally(top))
             parts = _parts(hunk, index)
@@ -270,7 +293,7 @@ def tell(change: PageChange) -> Told:
                     tally.figures.append(figure)
             else:
                 tally.add(VERBS[("changed", "added", "removed", "moved").index(line.op)], line.kind)
-    return Told(named, [tally for tally in tallies.values() if tally.said], headings)
+    return Told(named, [tally for tally in tallies.values() if tally.said], headings, documents)
 
 
 def _names(line: DiffLine) -> bool:

@@ -24,7 +24,8 @@ from watcher.packing import pack, unpack
 
 SectionPath = tuple[str, ...]
 
-# Line kinds: "title", "h1".."h6", "text", "item", "row", "footnote", "updated".
+# Line kinds: "title", "h1".."h6", "text", "item", "row", "footnote", "updated", "document"
+# (a linked document the source follows, by its label).
 HEADING_KINDS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
@@ -108,21 +109,30 @@ class PageDocument(_Packable):
     title: str | None = None
     updated: str | None = None
     kind: str = field(default="page", init=False)
+    # The documents it links to that its source follows (`documents = ...`): (URL, label)
+    # each, in page order; each has a line of kind "document" with its label.
+    documents: tuple[tuple[str, str], ...] = ()
 
     _BODY = "lines"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "kind": "page",
             "title": self.title,
             "updated": self.updated,
             "lines": [[list(line.section), line.kind, line.text] for line in self.lines],
         }
+        if self.documents:  # a page that follows no documents is stored as it always was
+            data["documents"] = [[url, label] for url, label in self.documents]
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PageDocument:
         lines = tuple(Line(tuple(section), kind, text) for section, kind, text in data["lines"])
-        return cls(lines=lines, title=data.get("title"), updated=data.get("updated"))
+        documents = tuple((url, label) for url, label in data.get("documents") or ())
+        return cls(
+            lines=lines, title=data.get("title"), updated=data.get("updated"), documents=documents
+        )
 
     def finish(self) -> None:
         super().finish()
@@ -152,7 +162,12 @@ class PageDocument(_Packable):
     def _content_hash(self) -> str:
         # Only the lines count (a new <title> outside the selected part is no change), and
         # only their words: a difference in whitespace alone is no change either.
-        return _hash({"lines": [[line.kind, compare_key(line.text)] for line in self.lines]})
+        shape: dict[str, Any] = {
+            "lines": [[line.kind, compare_key(line.text)] for line in self.lines]
+        }
+        if self.documents:  # a linked document's new address is a change too
+            shape["documents"] = sorted(url for url, _ in self.documents)
+        return _hash(shape)
 
     def render_text(self) -> str:
         """The document as an editor would read it: headings, then their lines."""

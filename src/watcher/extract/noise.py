@@ -102,7 +102,9 @@ def without_noise(document: PageDocument, keys: frozenset[str]) -> PageDocument:
     )
     if len(kept) == len(document.lines):
         return document
-    return PageDocument(lines=kept, title=document.title, updated=document.updated)
+    return PageDocument(
+        lines=kept, title=document.title, updated=document.updated, documents=document.documents
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from lxml import etree
 from watcher.config.sources import Source
 from watcher.extract.document import Line, PageDocument, SectionPath
 from watcher.extract.errors import ExtractError
+from watcher.extract.linked import linked_documents, with_document_lines
 from watcher.extract.main import main_content
 from watcher.extract.noise import without_noise
 from watcher.extract.select import compile_selector
@@ -225,7 +226,12 @@ def document_of(
     lines = _without_ignored(lines, source.ignore)
     lines, updated = _mark_updated(lines, source.updated_pattern)
     title = builder.title or selection.page_title()
-    return without_noise(PageDocument(lines=tuple(lines), title=title, updated=updated), noise)
+    documents: tuple[tuple[str, str], ...] = ()
+    if source.documents:
+        found = linked_documents(selection.parts, source.url, source.documents)
+        lines, documents = with_document_lines(lines, found)
+    page = PageDocument(lines=tuple(lines), title=title, updated=updated, documents=documents)
+    return without_noise(page, noise)
 
 
 def extract_page(text: str, source: Source) -> PageDocument:

@@ -22,7 +22,7 @@ class PageKind:
     name = "page"
     what = "HTML"
     media_types: tuple[str, ...] = ("text/html", "application/xhtml+xml")
-    options: frozenset[str] = frozenset({"select", "exclude"})
+    options: frozenset[str] = frozenset({"select", "exclude", "documents"})
     selector: Syntax | None = CSS
     claims: frozenset[str] = frozenset()
     fetches: tuple[str, ...] = ("http", "browser")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from watcher.config.model import SourceConfig
 from watcher.extract.kinds import KINDS, Kind, Syntax
 
-OPTIONS = ("select", "exclude", "match", "key")
+OPTIONS = ("select", "exclude", "match", "key", "documents")
 
 
 def kind_names() -> tuple[str, ...]:
@@ -106,6 +106,7 @@ def _used(source: SourceConfig) -> frozenset[str]:
     given = {"select": source.select is not None, "exclude": bool(source.exclude)}
     given["match"] = source.match is not None
     given["key"] = source.key is not None
+    given["documents"] = bool(source.documents)
     return frozenset(option for option, there in given.items() if there)
 
 
