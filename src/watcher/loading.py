@@ -15,6 +15,7 @@ from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -124,11 +125,14 @@ def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[
         if source.country not in known:
             countries.append(CountryConfig(code=source.country, name=source.country_name))
             known.add(source.country)
+        if entry.found_on is not None:
+            source = replace(source, found_on=entry.found_on)
         sources.append(source)
         taken.add(source.id)
         added.add(source.id)
         if entry.paused:
             paused.add(source.id)
+    sources = _linked(sources)
     settings = config.settings.model_copy(update={"countries": countries})
     merged = replace(
         config,
@@ -138,6 +142,18 @@ def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[
         paused=frozenset(paused),
     )
     return merged, problems
+
+
+def _linked(sources: list[Source]) -> list[Source]:
+    """A linked document's host is the operator's choice only when it is its page's: on any
+    other host (or with its page gone) it must be public, as a redirect's must."""
+    hosts = {source.id: urlsplit(source.url).hostname for source in sources}
+    return [
+        replace(source, public_only=hosts.get(source.found_on) != urlsplit(source.url).hostname)
+        if source.found_on is not None
+        else source
+        for source in sources
+    ]
 
 
 @cache

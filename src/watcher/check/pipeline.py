@@ -28,12 +28,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from watcher.check.documents import excerpts, follow
 from watcher.check.parts import Checking
 from watcher.check.rendered import SHORT_RENDERS, held, shortfall
 from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
-from watcher.diff import Change, diff_feeds, diff_pages
+from watcher.diff import Change, PageChange, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument, document_key
 from watcher.extract.kinds import KINDS, Kind, Reading, detect, read_response
@@ -84,6 +85,8 @@ async def check_source(
     check = _Check(app, source, state, writer)
     try:
         verdict = await check.run(fetched)
+        if writer is not None and source.documents and verdict.status != "failed":
+            await check.follow()
     except StoreError:
         raise
     except LostClaim as lost:  # another worker holds the source now: leave it to them
@@ -138,6 +141,7 @@ class _Check:
         self.again: Callable[[], Awaitable[Response]] | None = None
         self.kind: Kind | None = None  # once the response was looked at
         self.waited = 0.0  # seconds spent waiting for a free extraction worker
+        self.read: Document | None = None  # the document this check read, if it read one
 
     async def run(self, fetched: Fetched) -> _Verdict:
         if fetched.error is not None:
@@ -159,6 +163,7 @@ class _Check:
         if self.source.fetch == "browser" and document is not None:
             response, document, fingerprint = await self._whole(response, document, fingerprint)
             body_hash = response.body_hash()
+        self.read = document
         if document is None:
             await self._save(response, body_hash=body_hash, fingerprint=fingerprint)
             return _Verdict("unchanged", "the page changed, nothing that matters did")
@@ -214,6 +219,10 @@ class _Check:
                         )
         else:  # nothing stored, or a page that became a feed: start afresh
             quiet = _Verdict("baseline", f"baseline: {_describe(document)}")
+        if quiet is None and isinstance(change, PageChange) and change.documents:
+            assert self.warnings is not None
+            self.step = "reading the new documents the page links to"
+            change = await excerpts(self.app, self.source, change, self._bounded, self.warnings)
         if quiet is None and change is None:
             nothing = "nothing new in the feed" if document.kind == "feed" else "no difference"
             quiet = _Verdict("unchanged", nothing)
@@ -294,6 +303,20 @@ class _Check:
             self.warnings.append(f"{reason}, {SHORT_RENDERS} checks in a row: taken as the page")
             return response, again, fingerprint
         raise CheckError(reason)
+
+    async def follow(self) -> None:
+        """The sources following the page's linked documents brought in line with its links
+        (`check/documents.py`), once the page's check is committed. Nothing said here fails
+        the check: the page's result stands."""
+        if not isinstance(self.read, PageDocument):
+            return
+        try:
+            for warning in await follow(self.app, self.source, self.read):
+                log.warning("check %s: %s", self.source.id, warning)
+        except StoreError:
+            raise
+        except Exception as exc:
+            log.error("check %s: following its documents failed", self.source.id, exc_info=exc)
 
     async def _seen_before(self, document: PageDocument) -> bool:
         """Is the page back to one of its last `compared_versions` stored versions (a page

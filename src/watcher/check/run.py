@@ -255,6 +255,7 @@ def request_for(sources: list[Source], accept: str, validators: Validators) -> R
         validators=validators,
         headers=source.headers,
         allow_private=source.allow_private,
+        public_only=source.public_only,
         wait_for=_wait_for(sources) if source.fetch == "browser" else None,
     )
 

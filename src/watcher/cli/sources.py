@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from watcher.cli.common import CommandError, app_of, example
 from watcher.cli.output import print_json, style, table
+from watcher.config import Config
 from watcher.extract.noise import Noise
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ async def show_sources(args: argparse.Namespace) -> int:
                 state.country,
                 state.kind or "?",
                 _status(state, state.id in app.config.paused),
-                app.config.origin(state.id),
+                _origin(app.config, state.id),
                 local_time(state.last_checked_at, zone),
                 local_time(state.last_change_at, zone),
                 local_time(state.next_check_at, zone) if state.active else "-",
@@ -253,3 +254,11 @@ def _status(state: SourceState, paused: bool) -> str:
     if state.status == "ok" and state.last_warning:
         return style("ok, warning", "33")
     return {"new": "not checked"}.get(state.status, state.status)
+
+
+def _origin(config: Config, source_id: str) -> str:
+    """Who owns the source's settings: "config", "desk", or "linked from PAGE"."""
+    source = config.source(source_id)
+    if source is not None and source.found_on:
+        return f"linked from {source.found_on}"
+    return config.origin(source_id)

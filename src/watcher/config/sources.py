@@ -44,6 +44,8 @@ class Source:
     key: str | None = None  # JSON: the field that names a list's items
     documents: str | None = None  # a page: the pattern of the linked documents it follows
     max_documents: int = 20  # a page: at most this many linked documents watched
+    found_on: str | None = None  # a linked document: the page source that links to it
+    public_only: bool = False  # its host must be public (a linked document on another host)
 
     @property
     def extract_key(self) -> str:

@@ -78,6 +78,7 @@ class Request:
     validators: Validators = Validators()
     headers: tuple[tuple[str, str], ...] = ()
     allow_private: bool = False  # may a redirect to another host reach private addresses
+    public_only: bool = False  # the URL's own host must be public too (a linked document's)
     wait_for: str | None = None  # the browser: a selector to wait for (Playwright's syntax)
 
 
@@ -140,6 +141,9 @@ class Fetcher:
             *request.validators.headers().items(),
         ]
         outgoing = _get(url, headers)
+        if request.public_only:  # not the operator's choice: a link a page gave
+            check_literal(url.host)
+            outgoing.extensions[PUBLIC_ONLY] = True
         cookies: httpx.Cookies | None = None
         for _ in range(self._max_redirects + 1):
             response = await self._transport.handle_async_request(outgoing)

@@ -53,7 +53,8 @@ def change_subject(country: CountryUpdate) -> str:
     headlines = [headline.name for headline in country.headlines()]
     pages = [update.page for update in country.updates if update.page]
     if pages:
-        named = [str(figure) for page in pages for figure in page_figures(page)][:1]
+        named = [document.phrase for page in pages for document in page.documents]
+        named = (named + [str(figure) for page in pages for figure in page_figures(page)])[:1]
         figure = f" · {named[0]}" if named else ""
         if headlines:
             subject = f"{country.name}: country profile updated ({', '.join(headlines)})"

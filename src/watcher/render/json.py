@@ -35,6 +35,7 @@ def source_json(state: SourceState, config: Config) -> dict[str, Any]:
         "last_change_at": iso(state.last_change_at),
         "next_check_at": iso(state.next_check_at),
         "origin": config.origin(state.id),
+        "linked_from": source.found_on if source else None,
         "paused": state.id in config.paused,
     }
 

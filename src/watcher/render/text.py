@@ -74,6 +74,16 @@ def page_summary(change: PageChange) -> Iterator[str]:
     yield from change.phrases() or [change.summary()]
 
 
+def document_lines(change: PageChange) -> Iterator[str]:
+    """Each linked document new or gone, by its label and address; a new one with its first
+    lines as it was read."""
+    for document in change.documents:
+        yield document.phrase
+        yield f"  {document.url}"
+        for line in document.excerpt:
+            yield f"  | {line}"
+
+
 def feed_lines(change: FeedChange, *, paint: Paint = plain) -> Iterator[str]:
     for item in change.entries:
         entry = item.entry
@@ -102,6 +112,10 @@ def change_body(
     if isinstance(change, PageChange):
         yield from page_summary(change)
         yield ""
+        documents = list(document_lines(change))
+        if documents:
+            yield from documents
+            yield ""
         yield from diff_lines(change, limit=limit, shorten=shorten, paint=paint)
     else:
         yield from feed_lines(change, paint=paint)

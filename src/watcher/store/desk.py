@@ -32,6 +32,7 @@ class DeskSource:
     created_at: datetime
     edited_at: datetime
     edited_by: str | None
+    found_on: str | None = None  # a linked document: the page source whose link it is
 
     @property
     def fields(self) -> dict[str, Any]:
@@ -50,6 +51,7 @@ def _desk_source(row: Any) -> DeskSource:
         created_at=row.created_at,
         edited_at=row.edited_at,
         edited_by=row.edited_by,
+        found_on=row.found_on,
     )
 
 
@@ -80,6 +82,15 @@ async def load_desk_source(
     return _desk_source(row) if row else None
 
 
+async def followed_documents(connection: AsyncConnection, page_id: str) -> dict[str, DeskSource]:
+    """The desk sources that follow the documents a page links to, by URL (not the removed)."""
+    query = select(desk_sources).where(
+        desk_sources.c.found_on == page_id, desk_sources.c.removed_at.is_(None)
+    )
+    entries = [_desk_source(row) for row in (await connection.execute(query)).all()]
+    return {entry.settings["url"]: entry for entry in entries}
+
+
 async def add_desk_source(
     connection: AsyncConnection,
     *,
@@ -89,9 +100,12 @@ async def add_desk_source(
     settings: dict[str, Any],
     now: datetime,
     by: str | None,
+    found_on: str | None = None,
 ) -> None:
-    """A new desk source (a removed one of that id comes back with these settings)."""
+    """A new desk source (a removed one of that id comes back with these settings); a
+    linked document `found_on` a page source."""
     values = {
+        "found_on": found_on,
         "country": country,
         "country_name": country_name,
         "settings": json.dumps(settings, sort_keys=True),

@@ -154,6 +154,8 @@ desk_sources = Table(
     Column("edited_by", String(254)),  # who: an operator's address, "api" or "cli"
     # Raised by every edit: the sum over the table tells a worker its copy is stale.
     Column("revision", Integer, nullable=False, server_default="1"),
+    # A linked document a page follows (`documents = ...`): that page source's id.
+    Column("found_on", String(80), index=True),
 )
 
 snapshots = Table(

@@ -95,6 +95,11 @@ class SourceOut(BaseModel):
     origin: Literal["config", "desk"] = Field(
         description="who owns its settings: the configuration file, or the desk"
     )
+    linked_from: str | None = Field(
+        None,
+        description="a linked document (a page's `documents`): the page source that links to"
+        " it; it is followed until the link goes away",
+    )
     paused: bool = Field(description="kept, not checked (a desk source)")
 
 

@@ -1,0 +1,113 @@
+"""End to end with real `watcher` commands, a real HTTP server and SQLite: a country profile
+gains a link to a new PDF report; one change names it with its first lines and the country's
+readers are told; the PDF becomes a watched source of the country, found on the page; its
+later edit is a change in its own section; a link removed is named, and its source goes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests import pdfs
+from tests.harness import Harness, one_source
+from tests.servers import ScriptedServer, static
+from tests.smtp import PASSWORD, MailServer
+
+READER = "reader@example.org"
+
+
+def profile(reports: list[tuple[str, str]]) -> bytes:
+    items = "".join(f'<li><a href="{href}">{label}</a></li>' for href, label in reports)
+    return f"""<html><body><div id="content"><h2>Mine Ban Policy</h2>
+      <p>Viet Nam has not acceded to the Mine Ban Treaty.</p>
+      <h2>Reports</h2><ul>{items}</ul></div></body></html>""".encode()
+
+
+R2011 = ("/files/vn-2011.pdf", "Country report 2011 (PDF)")
+R2012 = ("/files/vn-2012.pdf", "Country report 2012 (PDF)")
+
+
+def report_2012(casualties: int) -> bytes:
+    sections = [(heading, list(paragraphs)) for heading, paragraphs in pdfs.SECTIONS]
+    sections[2][1][0] = sections[2][1][0].replace("48 casualties", f"{casualties} casualties")
+    return pdfs.report(sections)
+
+
+def by_url(harness: Harness) -> dict[str, dict[str, object]]:
+    return {str(item["url"]).rsplit("/", 1)[-1]: item for item in harness.sources().values()}
+
+
+def test_a_new_linked_report_is_named_told_followed_and_its_edits_watched(
+    scripted: ScriptedServer,
+    mail_server: MailServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WATCHER_MAIL__PASSWORD", PASSWORD)
+    scripted.routes["/profiles/vn.html"] = static(profile([R2011]))
+    scripted.routes[R2011[0]] = static(pdfs.report(), "application/pdf")
+    page = {
+        "id": "vn-profile",
+        "url": scripted.url("/profiles/vn.html"),
+        "select": "#content",
+        "documents": True,
+    }
+    harness = one_source(tmp_path, capsys, page, {"timeout": "5s"})
+    harness.data["mail"] = {**mail_server.settings(), "settle": "0s"}
+    harness.save()
+    assert harness.cli("subscribe", READER, "VN")[0] == 0
+
+    # The page's baseline: the 2011 report it links to is followed from now on, silently.
+    _, out = harness.check("--no-send")
+    assert "baseline  vn-profile" in out, out
+    followed = by_url(harness)
+    assert "vn-2011.pdf" in followed
+    _, out = harness.check("--no-send")  # the report's own baseline
+    assert f"baseline  {followed['vn-2011.pdf']['id']}" in out, out
+    assert harness.changes() == []
+
+    # The profile gains a link to the 2012 report: one change, named, with its first lines.
+    scripted.routes[R2012[0]] = static(report_2012(48), "application/pdf")
+    scripted.routes["/profiles/vn.html"] = static(profile([R2012, R2011]))
+    _, out = harness.check()
+    assert "changed   vn-profile  New document: Country report 2012 (PDF)" in out, out
+    (change,) = harness.changes()
+    _, shown, _ = harness.cli("show", str(change["id"]))
+    assert "New document: Country report 2012 (PDF)" in shown, shown
+    assert "  | Viet Nam: Country Profile" in shown  # its first lines
+    (message,) = mail_server.to(READER)
+    assert message["Subject"] == (
+        "Vietnam: country profile updated (Reports) · New document: Country report 2012 (PDF)"
+    )
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    for body in (text, html):
+        assert "New document: Country report 2012 (PDF)" in body
+        assert "Demining Watch, country profiles" in body  # the report's second line
+    assert f'href="{scripted.url(R2012[0])}"' in html
+
+    # The 2012 report is a watched source of Viet Nam, found on the profile.
+    followed = by_url(harness)
+    report = followed["vn-2012.pdf"]
+    assert (report["country"], report["origin"], report["linked_from"]) == (
+        "VN",
+        "desk",
+        "vn-profile",
+    )
+    assert report["name"] == "Country report 2012 (PDF)"
+    _, out = harness.check("--no-send")
+    assert f"baseline  {report['id']}" in out, out
+
+    # Its later edit is a change in its own section.
+    scripted.routes[R2012[0]] = static(report_2012(52), "application/pdf")
+    _, out = harness.check("--no-send")
+    assert f"changed   {report['id']}  Casualties: 48 → 52" in out, out
+
+    # The 2011 link removed: named, and its source no longer watched.
+    scripted.routes["/profiles/vn.html"] = static(profile([R2012]))
+    _, out = harness.check("--no-send")
+    assert "changed   vn-profile  Document removed: Country report 2011 (PDF)" in out, out
+    assert "vn-2011.pdf" not in by_url(harness)
