@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.configs import source
 from watcher.diff import diff_pages
+from watcher.diff.significance import significance
 from watcher.diff.summary import tell
 from watcher.extract.page import extract_page
 
@@ -72,6 +73,9 @@ def test_a_new_linked_document_is_named_by_the_change_once() -> None:
     ]
     assert change.summary() == "New document: Country report 2012 (PDF)"
     assert tell(change).lines == 1  # the summary accounts for the one line the change shows
+    scored = significance(change)
+    assert scored.score >= 0.6  # notable: a reader of notable changes only is told
+    assert "new document: Country report 2012 (PDF)" in scored.reasons
 
     gone = diff_pages(new, old)
     assert gone is not None

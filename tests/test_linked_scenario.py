@@ -111,3 +111,70 @@ def test_a_new_linked_report_is_named_told_followed_and_its_edits_watched(
     _, out = harness.check("--no-send")
     assert "changed   vn-profile  Document removed: Country report 2011 (PDF)" in out, out
     assert "vn-2011.pdf" not in by_url(harness)
+
+
+def test_a_page_cannot_lead_watcher_into_private_space_by_linking_there(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The page's own host is the operator's choice; a document it links to on another host
+    must be public, as a redirect's target must: 127.0.0.2 is refused before any connection."""
+    port = scripted.url("/").split(":")[2].split("/")[0]
+    inside = f"http://127.0.0.2:{port}/internal/secrets.pdf"
+    scripted.routes["/internal/secrets.pdf"] = static(pdfs.report(), "application/pdf")
+    scripted.routes["/profiles/vn.html"] = static(profile([R2011]))
+    scripted.routes[R2011[0]] = static(pdfs.report(), "application/pdf")
+    page = {
+        "id": "vn-profile",
+        "url": scripted.url("/profiles/vn.html"),
+        "select": "#content",
+        "documents": True,
+    }
+    harness = one_source(tmp_path, capsys, page, {"timeout": "5s"})
+    harness.check()
+    scripted.routes["/profiles/vn.html"] = static(profile([R2011, (inside, "Annex (PDF)")]))
+    _, out = harness.check()
+    assert "changed   vn-profile  New document: Annex (PDF)" in out, out
+    _, out = harness.check()
+    secret = by_url(harness)["secrets.pdf"]
+    assert secret["status"] == "failing", secret
+    assert "private address" in str(secret["last_error"]), secret
+    assert scripted.count("/internal/secrets.pdf") == 0
+    assert by_url(harness)["vn-2011.pdf"]["status"] == "ok"
+
+
+def test_the_desk_sets_documents_and_shows_what_a_page_links_to(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`watcher sources add --documents --max-documents 1` on the command line: the page's
+    first linked document is followed ("linked from" the page), the one past the cap is not
+    (the log says so), and a kind that links to nothing refuses the setting."""
+    reports = [R2011, ("/files/vn-2010.pdf", "Country report 2010 (PDF)")]
+    scripted.routes["/profiles/vn.html"] = static(profile(reports))
+    harness = one_source(tmp_path, capsys, {"id": "other", "url": scripted.url("/x.html")})
+    scripted.routes["/x.html"] = static(b"<html><body><p>x</p></body></html>")
+    status, out, err = harness.cli(
+        "sources",
+        "add",
+        scripted.url("/profiles/vn.html"),
+        "--country",
+        "VN",
+        "--id",
+        "vn-desk-profile",
+        "--select",
+        "#content",
+        "--documents",
+        "--max-documents",
+        "1",
+    )
+    assert status == 0, (out, err)
+    harness.check()
+    followed = by_url(harness)
+    assert followed["vn-2011.pdf"]["linked_from"] == "vn-desk-profile"
+    assert "vn-2010.pdf" not in followed
+    _, table, _ = harness.cli("sources")
+    assert "linked from vn-desk-profile" in table
+    status, out, err = harness.cli(
+        "sources", "add", "https://x.example/p", "--country", "VN", "--kind", "feed", "--documents"
+    )
+    assert status != 0
+    assert "'documents' does not apply to kind = 'feed'" in out + err

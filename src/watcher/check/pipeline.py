@@ -20,7 +20,6 @@ without it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,9 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from watcher.check.documents import excerpts, follow
+from watcher.check.again import SecondLooks, count
+from watcher.check.documents import excerpts
 from watcher.check.parts import Checking
-from watcher.check.rendered import SHORT_RENDERS, held, shortfall
 from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
@@ -38,7 +37,7 @@ from watcher.diff import Change, PageChange, diff_feeds, diff_pages
 from watcher.errors import CheckError, InternalError, LostClaim, StoreError
 from watcher.extract import Document, FeedDocument, PageDocument, document_key
 from watcher.extract.kinds import KINDS, Kind, Reading, detect, read_response
-from watcher.extract.noise import Noise, learn, without_noise
+from watcher.extract.noise import Noise
 from watcher.fetch import Response
 from watcher.store import read_transaction
 from watcher.store.changes import latest_snapshot, recent_content_hashes
@@ -124,7 +123,7 @@ async def check_source(
     return outcome
 
 
-class _Check:
+class _Check(SecondLooks):
     def __init__(
         self, app: Checking, source: Source, state: SourceState, writer: Writer | None
     ) -> None:
@@ -215,7 +214,7 @@ class _Check:
                         quiet = _Verdict(
                             "unchanged",
                             "only lines that differ from one fetch to the next changed"
-                            f" ({_count(len(self.noise.lines), 'line')} learned as noise)",
+                            f" ({count(len(self.noise.lines), 'line')} learned as noise)",
                         )
         else:  # nothing stored, or a page that became a feed: start afresh
             quiet = _Verdict("baseline", f"baseline: {_describe(document)}")
@@ -238,85 +237,6 @@ class _Check:
             return quiet
         assert change is not None
         return _Verdict("changed", change.summary(), change_id, change)
-
-    async def _recheck(
-        self, previous: PageDocument, document: PageDocument
-    ) -> tuple[PageDocument, Change | None] | None:
-        """Fetch the page again `recheck_after` later. Lines that changed from the snapshot
-        to the first fetch and again to the second are noise: learned, and left out of both
-        documents, which are compared anew. None when nothing was learned: the change
-        stands as found (a recheck that fails is a warning, never the check's failure)."""
-        assert self.again is not None
-        assert self.warnings is not None
-        self.step = "fetching the page again to learn its noise"
-        await asyncio.sleep(self.source.recheck_after.total_seconds())
-        try:
-            second, _ = await self._read(await self.again(), None, [])
-        except Exception as exc:
-            if isinstance(exc, CheckError):
-                reason = exc.reason
-            else:  # a bug: the traceback goes to the log, the change stands all the same
-                reason = f"internal error: {type(exc).__name__}"
-                log.error("check %s: the recheck failed", self.source.id, exc_info=exc)
-            self.warnings.append(f"fetched again to learn its noise, the page failed: {reason}")
-            return None
-        if not isinstance(second, PageDocument):
-            return None  # no longer a page (a feed now?): the next check will say
-        self.step = "learning noise"
-        recheck = await self._bounded("learning noise", learn, previous, document, second)
-        if recheck.refused:
-            self.warnings.append(recheck.refused)
-        if not recheck.lines:
-            return None
-        self.noise = self.noise.adding(recheck.lines, self.now)
-        self.noise_learned = True
-        log.info(
-            "check %s: learned %s as noise",
-            self.source.id,
-            _count(len(recheck.lines), "line"),
-            extra={"source": self.source.id},
-        )
-        keys = self.noise.keys
-        previous, document = without_noise(previous, keys), without_noise(document, keys)
-        return document, await self._bounded("comparing", diff_pages, previous, document)
-
-    async def _whole(
-        self, response: Response, document: Document, fingerprint: str | None
-    ) -> tuple[Response, Document | None, str | None]:
-        """A rendered page that came out short (`check/rendered.py`) rendered once more; still
-        short, the check fails saying so, unless far less text has held long enough."""
-        previous = None
-        if not self.fresh:
-            async with read_transaction(self.app.engine) as connection:
-                previous = await latest_snapshot(connection, self.source.id)
-        if shortfall(document, previous) is None or self.again is None:
-            return response, document, fingerprint
-        self.step = "rendering the page once more"
-        response = await self.again()
-        assert self.warnings is not None
-        known = None if self.fresh else self.state.fingerprint
-        again, fingerprint = await self._read(response, known, self.warnings)
-        reason = shortfall(again, previous)
-        if reason is None:
-            return response, again, fingerprint
-        if held(reason, self.state.failures, self.state.last_error):
-            self.warnings.append(f"{reason}, {SHORT_RENDERS} checks in a row: taken as the page")
-            return response, again, fingerprint
-        raise CheckError(reason)
-
-    async def follow(self) -> None:
-        """The sources following the page's linked documents brought in line with its links
-        (`check/documents.py`), once the page's check is committed. Nothing said here fails
-        the check: the page's result stands."""
-        if not isinstance(self.read, PageDocument):
-            return
-        try:
-            for warning in await follow(self.app, self.source, self.read):
-                log.warning("check %s: %s", self.source.id, warning)
-        except StoreError:
-            raise
-        except Exception as exc:
-            log.error("check %s: following its documents failed", self.source.id, exc_info=exc)
 
     async def _seen_before(self, document: PageDocument) -> bool:
         """Is the page back to one of its last `compared_versions` stored versions (a page
@@ -478,14 +398,10 @@ def is_fresh(source: Source, state: SourceState) -> bool:
 
 def _describe(document: Document) -> str:
     if isinstance(document, FeedDocument):
-        return f"feed with {_count(len(document.entries), 'matching entry', 'matching entries')}"
+        return f"feed with {count(len(document.entries), 'matching entry', 'matching entries')}"
     lines, sections = document.outline()
-    return f"page with {_count(lines, 'line')} in {_count(sections, 'section')}"
+    return f"page with {count(lines, 'line')} in {count(sections, 'section')}"
 
 
 def _what_changed(document: Document) -> str:
     return "the feed changed" if document.kind == "feed" else "the page changed"
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"

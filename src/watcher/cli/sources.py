@@ -92,6 +92,16 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", metavar="REGEX", action="append")
     parser.add_argument("--match", metavar="REGEX", help="a feed: only entries matching it")
     parser.add_argument("--key", metavar="FIELD", help="JSON: the field that names list items")
+    parser.add_argument(
+        "--documents",
+        metavar="PATTERN",
+        nargs="?",
+        const=True,
+        help="a page: follow the documents it links to (PDFs; or links matching PATTERN)",
+    )
+    parser.add_argument(
+        "--max-documents", metavar="N", type=int, help="a page: at most N linked documents"
+    )
     parser.add_argument("--content", choices=("all", "main"), help="a page without --select")
     parser.add_argument("--fetch", choices=("http", "browser"), help="default: http")
     parser.add_argument("--interval", metavar="DURATION", help="e.g. 6h (default: [checks])")
@@ -107,6 +117,8 @@ SETTINGS = (
     "ignore",
     "match",
     "key",
+    "documents",
+    "max_documents",
     "content",
     "fetch",
 )

@@ -327,6 +327,16 @@ class SourceConfig(ScheduleFields):
     headers: dict[str, str] = Field(default_factory=dict)
     allow_private: bool = False
 
+    @field_validator("documents", mode="before")
+    @classmethod
+    def _documents(cls, value: Any) -> Any:
+        # A form or a command line gives text: "true" and "false" are the switch, not patterns.
+        if isinstance(value, str) and value.strip().lower() in ("true", "yes", "pdf"):
+            return True
+        if isinstance(value, str) and value.strip().lower() in ("false", "no", ""):
+            return None
+        return value
+
     @field_validator("url")
     @classmethod
     def _url(cls, url: str) -> str:

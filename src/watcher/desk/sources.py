@@ -36,6 +36,8 @@ SETTINGS = (
     "ignore",
     "match",
     "key",
+    "documents",
+    "max_documents",
     "content",
     "updated_pattern",
     "interval",

@@ -12,7 +12,8 @@ Signs of importance, with their weights:
 - a figure or date changed in a line, the Last Updated date aside (`FIGURE`);
 - one of the operator's key terms in a changed line or entry (`KEY_TERM`): anywhere in a
   line whose words changed, only in the edit itself where the edit is a spelling fix;
-- a new entry in a feed (`NEW_ENTRY`).
+- a new entry in a feed, or a new document a page links to (`NEW_ENTRY`), a linked
+  document removed (`SECTION`).
 
 Signs of little meaning, when they are all the change is (`MINOR` scales the score down):
 a spelling fix (each edit within one word, a letter or two apart, or only its case or
@@ -112,6 +113,11 @@ def _page(change: PageChange, terms: Terms) -> Significance:
             verb = "added" if section.status == "added" else "removed"
             signs.append((SECTION, f"section {verb}: {' > '.join(section.path)}"))
             break
+    new = [document for document in change.documents if document.status == "new"]
+    if new:
+        signs.append((NEW_ENTRY, f"new document: {new[0].label}"))
+    elif change.documents:
+        signs.append((SECTION, f"document removed: {change.documents[0].label}"))
     figures = page_figures(change)
     if figures:
         signs.append((FIGURE, f"figures changed: {figures[0]}"))

@@ -51,6 +51,14 @@ class SourceFields(BaseModel):
     key: str | None = Field(
         None, min_length=1, max_length=100, description="JSON: the field that names list items"
     )
+    documents: bool | str | None = Field(
+        None,
+        description="a page: follow the documents it links to (true: PDFs; or a regular"
+        " expression the links' URLs match), each watched as a source of the same country",
+    )
+    max_documents: int | None = Field(
+        None, ge=1, le=500, description="a page: at most this many linked documents followed"
+    )
     content: Literal["all", "main"] | None = None
     updated_pattern: str | None = None
     interval: Duration | None = None

@@ -46,7 +46,8 @@ def _fields(form: Any) -> dict[str, Any]:
     for key in TEXTS:
         value = str(form.get(key, "")).strip()
         if value:
-            fields[key] = int(value) if key == "compared_versions" and value.isdigit() else value
+            numbered = key in ("compared_versions", "max_documents") and value.isdigit()
+            fields[key] = int(value) if numbered else value
     for key in LISTS:
         lines = [line.strip() for line in str(form.get(key, "")).splitlines() if line.strip()]
         if lines:
