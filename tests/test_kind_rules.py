@@ -36,7 +36,7 @@ PLACE = "watcher.toml: countries[0].sources[0]"
         ({"fetch": "browser", "select": "jq:.a"}, "", "cannot be used with kind = 'json'"),
         ({"exclude": ["#ok", "div[["]}, ".exclude[1]", "invalid CSS selector"),
         ({"select": "jq:"}, ".select", "empty jq program"),
-        ({"kind": "yaml"}, ".kind", "use 'auto', 'page', 'feed', 'json' or 'pdf'"),
+        ({"kind": "yaml"}, ".kind", "use 'auto', 'page', 'sitemap', 'feed', 'json' or 'pdf'"),
     ],
 )
 def test_a_source_asking_its_kind_for_what_it_does_not_declare_names_the_key(

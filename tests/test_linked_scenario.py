@@ -5,7 +5,6 @@ later edit is a change in its own section; a link removed is named, and its sour
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -172,7 +172,7 @@ FAILURES = {
     "too-big": (static(b"<p>" + b"x" * 60_000), "larger than max_bytes (30,000 bytes)"),
     "not-html": (
         static(PNG, "image/png"),
-        "not HTML, a PDF, JSON or a feed: the server sent image/png",
+        "not HTML, a PDF, JSON, a feed or a sitemap: the server sent image/png",
     ),
     "undecodable": (static(b"<p>caf\xe9</p>", "text/html; charset=utf-8"), "undecodable bytes"),
     "select-misses": (static(b"<html><body><p>moved</p></body></html>"), "matched nothing"),

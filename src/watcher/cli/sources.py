@@ -86,7 +86,7 @@ def register(commands: Any) -> None:
 
 def _settings_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="shown to readers (default: the country and URL)")
-    parser.add_argument("--kind", help="auto (default), page, feed, json or pdf")
+    parser.add_argument("--kind", help="auto (default), page, feed, json, pdf or sitemap")
     parser.add_argument("--select", metavar="SELECTOR", help="CSS, xpath:..., or jq:...")
     parser.add_argument("--exclude", metavar="SELECTOR", action="append")
     parser.add_argument("--ignore", metavar="REGEX", action="append")

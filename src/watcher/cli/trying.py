@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("url")
-    parser.add_argument("--kind", help="auto (default), page, feed, json or pdf")
+    parser.add_argument("--kind", help="auto (default), page, feed, json, pdf or sitemap")
     parser.add_argument("--select", metavar="SELECTOR", help="CSS, xpath:..., or jq:...")
     parser.add_argument("--exclude", metavar="SELECTOR", action="append", default=[])
     parser.add_argument("--ignore", metavar="REGEX", action="append", default=[])

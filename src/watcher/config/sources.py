@@ -140,11 +140,19 @@ def resolve_source(
         fetch=config.fetch,
         extract_timeout=config.extract_timeout or checks.extract_timeout,
         key=config.key,
-        documents=PDF_LINKS if config.documents is True else (config.documents or None),
+        documents=_documents(config, kind),
         max_documents=config.max_documents or 20,
     )
 
 
-# What `documents = true` follows: links to PDFs (the documents watcher reads), by the path's
-# extension; `documents = "..."` is a pattern of the links' URLs instead.
+# What `documents = true` follows: on a page, links to PDFs (the documents watcher reads), by
+# the path's extension; in a sitemap, every address it lists. `documents = "..."` is a pattern
+# of the addresses instead.
 PDF_LINKS = r"(?i)\.pdf(?:[?#]|$)"
+EVERY_ADDRESS = r"."
+
+
+def _documents(config: SourceConfig, kind: str) -> str | None:
+    if config.documents is True:
+        return EVERY_ADDRESS if kind == "sitemap" else PDF_LINKS
+    return config.documents or None

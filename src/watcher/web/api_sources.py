@@ -42,7 +42,7 @@ class SourceFields(BaseModel):
     name: str | None = Field(None, max_length=200)
     country: str | None = Field(None, pattern=CODE, description="a country code")
     country_name: str | None = Field(None, max_length=200, description="for a new country")
-    kind: str | None = Field(None, description="auto (default), page, feed, json or pdf")
+    kind: str | None = Field(None, description="auto (default), page, feed, json, pdf or sitemap")
     fetch: Literal["http", "browser"] | None = None
     select: str | None = Field(None, max_length=2000, description="CSS, xpath:..., jq:...")
     exclude: list[str] | None = None

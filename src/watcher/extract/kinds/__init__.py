@@ -40,8 +40,10 @@ def _kinds() -> dict[str, Kind]:
     from watcher.extract.kinds.json import JsonKind
     from watcher.extract.kinds.page import PageKind
     from watcher.extract.kinds.pdf import PdfKind
+    from watcher.extract.kinds.sitemap import SitemapKind
 
-    return {kind.name: kind for kind in (FeedKind(), JsonKind(), PdfKind(), PageKind())}
+    kinds = (SitemapKind(), FeedKind(), JsonKind(), PdfKind(), PageKind())
+    return {kind.name: kind for kind in kinds}
 
 
 def read_response(kind: str, reading: Reading) -> tuple[Document | None, str | None, list[str]]:
@@ -74,8 +76,9 @@ def readable() -> str:
 def accept_header(name: str) -> str:
     """The Accept header of a request for a source of this kind ("auto": any of them)."""
     kinds = [KINDS[name]] if name in KINDS else list(reversed(KINDS.values()))  # page first
-    first = [kind.media_types[0] for kind in kinds]
-    rest = [media for kind in kinds for media in kind.media_types[1:]]
+    first = list(dict.fromkeys(kind.media_types[0] for kind in kinds))
+    rest = [media for kind in kinds for media in kind.media_types[1:] if media not in first]
+    rest = list(dict.fromkeys(rest))
     return ",".join([*first, *(f"{media};q=0.9" for media in rest), "*/*;q=0.5"])
 
 
