@@ -59,8 +59,7 @@ class SitemapKind:
                 found.setdefault(url, None)
                 if len(found) > MAX_URLS:
                     raise ExtractError(
-                        f"the sitemap lists more than {MAX_URLS:,} addresses (the protocol's"
-                        " limit)"
+                        f"the sitemap lists more than {MAX_URLS:,} addresses (the protocol's limit)"
                     )
         pattern = reading.source.documents
         wanted = re.compile(pattern) if pattern else None
