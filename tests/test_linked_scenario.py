@@ -34,6 +34,21 @@ def report_2012(casualties: int) -> bytes:
     return pdfs.report(sections)
 
 
+def watched_profile(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Harness:
+    """Viet Nam's profile linking to its 2011 report, watched with `documents = true`."""
+    scripted.routes["/profiles/vn.html"] = static(profile([R2011]))
+    scripted.routes[R2011[0]] = static(pdfs.report(), "application/pdf")
+    page = {
+        "id": "vn-profile",
+        "url": scripted.url("/profiles/vn.html"),
+        "select": "#content",
+        "documents": True,
+    }
+    return one_source(tmp_path, capsys, page, {"timeout": "5s"})
+
+
 def by_url(harness: Harness) -> dict[str, dict[str, object]]:
     return {str(item["url"]).rsplit("/", 1)[-1]: item for item in harness.sources().values()}
 
@@ -46,15 +61,7 @@ def test_a_new_linked_report_is_named_told_followed_and_its_edits_watched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WATCHER_MAIL__PASSWORD", PASSWORD)
-    scripted.routes["/profiles/vn.html"] = static(profile([R2011]))
-    scripted.routes[R2011[0]] = static(pdfs.report(), "application/pdf")
-    page = {
-        "id": "vn-profile",
-        "url": scripted.url("/profiles/vn.html"),
-        "select": "#content",
-        "documents": True,
-    }
-    harness = one_source(tmp_path, capsys, page, {"timeout": "5s"})
+    harness = watched_profile(scripted, tmp_path, capsys)
     harness.data["mail"] = {**mail_server.settings(), "settle": "0s"}
     harness.save()
     assert harness.cli("subscribe", READER, "VN")[0] == 0
@@ -120,15 +127,7 @@ def test_a_page_cannot_lead_watcher_into_private_space_by_linking_there(
     port = scripted.url("/").split(":")[2].split("/")[0]
     inside = f"http://127.0.0.2:{port}/internal/secrets.pdf"
     scripted.routes["/internal/secrets.pdf"] = static(pdfs.report(), "application/pdf")
-    scripted.routes["/profiles/vn.html"] = static(profile([R2011]))
-    scripted.routes[R2011[0]] = static(pdfs.report(), "application/pdf")
-    page = {
-        "id": "vn-profile",
-        "url": scripted.url("/profiles/vn.html"),
-        "select": "#content",
-        "documents": True,
-    }
-    harness = one_source(tmp_path, capsys, page, {"timeout": "5s"})
+    harness = watched_profile(scripted, tmp_path, capsys)
     harness.check()
     scripted.routes["/profiles/vn.html"] = static(profile([R2011, (inside, "Annex (PDF)")]))
     _, out = harness.check()

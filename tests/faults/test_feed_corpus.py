@@ -10,15 +10,14 @@ distribution (the installed version) from the package index into a cache folder
 from __future__ import annotations
 
 import json
-import signal
 import tarfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 import feedparser
 
+from tests.faults.deadline import Hung, alarms, within
 from tests.packages import pypi_sdist
 from watcher.extract import ExtractError
 from watcher.extract.feed import extract_feed
@@ -50,14 +49,6 @@ def feeds(archive: Path) -> Iterator[tuple[str, bytes]]:
                 yield "/".join(parts[2:]), handle.read()
 
 
-class Hung(Exception):
-    pass
-
-
-def _alarm(_signum: int, _frame: FrameType | None) -> None:
-    raise Hung
-
-
 def test_feedparsers_corpus_never_crashes_or_hangs() -> None:
     archive = corpus()
     outcomes: Counter[str] = Counter()
@@ -65,12 +56,11 @@ def test_feedparsers_corpus_never_crashes_or_hangs() -> None:
     hangs: list[str] = []
     unclear: list[str] = []
     reasons: Counter[str] = Counter()
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    try:
+    with alarms():
         for name, body in feeds(archive):
-            signal.alarm(SECONDS_PER_FEED)
             try:
-                document = extract_feed(body, "application/xml", SOURCE)
+                with within(SECONDS_PER_FEED):
+                    document = extract_feed(body, "application/xml", SOURCE)
             except ExtractError as exc:
                 outcomes["refused"] += 1
                 reasons[exc.reason.split(" (")[0]] += 1
@@ -83,10 +73,6 @@ def test_feedparsers_corpus_never_crashes_or_hangs() -> None:
             else:
                 outcomes["read"] += 1
                 outcomes["entries"] += len(document.entries)
-            finally:
-                signal.alarm(0)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
     RESULTS.write_text(
         json.dumps(
             {

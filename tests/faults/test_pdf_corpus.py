@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import io
 import json
-import signal
 import tarfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 
 from tests.configs import source
+from tests.faults.deadline import Hung, alarms, within
 from tests.packages import pypi_sdist
 from watcher.diff import diff_pages
 from watcher.extract import ExtractError, PageDocument
@@ -52,14 +51,6 @@ def pdfs(archive: Path) -> Iterator[tuple[str, bytes]]:
                 handle = tar.extractfile(member)
                 assert handle is not None
                 yield "/".join(parts[1:]), handle.read()
-
-
-class Hung(Exception):
-    pass
-
-
-def _alarm(_signum: int, _frame: FrameType | None) -> None:
-    raise Hung
 
 
 def read(body: bytes) -> PageDocument:
@@ -102,15 +93,14 @@ def test_pypdfs_sample_pdfs_are_read_or_refused_with_a_reason_and_never_change_a
     false_changes: list[str] = []
     wrongly_refused: list[str] = []
     reasons: Counter[str] = Counter()
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    try:
+    with alarms():
         for name, body in pdfs(archive):
-            signal.alarm(SECONDS_PER_FILE)
             try:
-                document = read(body)
-                again = read(body)
-                copy = rewritten(body)
-                other = read(copy) if copy is not None else None
+                with within(SECONDS_PER_FILE):
+                    document = read(body)
+                    again = read(body)
+                    copy = rewritten(body)
+                    other = read(copy) if copy is not None else None
             except ExtractError as exc:
                 outcomes["refused"] += 1
                 reasons[exc.reason.split(":")[0].split(" (")[0]] += 1
@@ -125,8 +115,6 @@ def test_pypdfs_sample_pdfs_are_read_or_refused_with_a_reason_and_never_change_a
             except Exception as exc:
                 crashes.append(f"{name}: {type(exc).__name__}: {exc}")
                 continue
-            finally:
-                signal.alarm(0)
             outcomes["read"] += 1
             outcomes["lines"] += len(document.lines)
             outcomes["headings"] += sum(line.is_heading for line in document.lines)
@@ -137,8 +125,6 @@ def test_pypdfs_sample_pdfs_are_read_or_refused_with_a_reason_and_never_change_a
                 change = diff_pages(document, other)
                 if change is not None:
                     false_changes.append(f"{name}: written anew: {change.summary()}")
-    finally:
-        signal.signal(signal.SIGALRM, previous)
     RESULTS.write_text(
         json.dumps(
             {
