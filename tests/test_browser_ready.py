@@ -131,3 +131,21 @@ def test_a_render_with_far_less_text_fails_until_it_holds_three_checks_in_a_row(
     assert len(watched.changes()) == 1
     assert PARAGRAPHS[2] not in texts(watched)
     assert "far less text" in (watched.sources()["vn-app"]["last_warning"] or "")
+
+
+def test_a_page_that_sends_its_reader_on_is_taken_where_it_lands(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script that moves the page on while it settles (`location.href = ...`): the page it
+    lands on is the one taken (a look at the page while the old document is torn down is
+    taken as "not drawn yet", never as the check's failure)."""
+    scripted.routes["/app.html"] = static(
+        b'<html><body><p>Moving...</p><script>setTimeout(() => location.href = "/next.html",'
+        b" 200);</script></body></html>"
+    )
+    scripted.routes["/next.html"] = static(app(FETCH))
+    data(scripted, PARAGRAPHS)
+    watched = harness(scripted, tmp_path, capsys)
+    _, out = watched.check()
+    assert "baseline  vn-app" in out, out
+    assert PARAGRAPHS[0] in texts(watched)

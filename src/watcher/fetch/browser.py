@@ -305,6 +305,9 @@ class _InFlight:
 
 
 async def _settle(page: Any, request: Request, flight: _InFlight, give_up: float) -> None:
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     """Wait until the page has drawn: its DOM unchanged for `STABLE` with nothing in flight,
     twice in a row `PROBE_EVERY` apart (a request the page has just made reaches this
     process as an event a moment later), and its select holding text. A page that never
@@ -317,10 +320,16 @@ async def _settle(page: Any, request: Request, flight: _InFlight, give_up: float
     calm = 0
     held = False
     while True:
-        quiet, text = await page.evaluate(PROBE, selector)
+        try:
+            quiet, text = await page.evaluate(PROBE, selector)
+        except PlaywrightError:  # the page navigated on (a script's redirect): look again
+            quiet, text = 0.0, -1
         now = loop.time()
         if selector and text == -2:  # not a selector the page can run: as before, appear
-            await page.wait_for_selector(selector, state="attached", timeout=_ms(request))
+            try:
+                await page.wait_for_selector(selector, state="attached", timeout=_ms(request))
+            except PlaywrightTimeout:
+                raise FetchError(f"{selector!r} did not appear in the page") from None
             selector, text = None, 0
         if selector and text <= 0:
             if now >= give_up:
@@ -329,7 +338,7 @@ async def _settle(page: Any, request: Request, flight: _InFlight, give_up: float
         elif selector and not held:
             held, rest_by = True, now + IDLE_WAIT
         calm = calm + 1 if quiet >= 1000 * STABLE and flight.count == 0 else 0
-        if (calm >= 2 and (held or not selector)) or (now >= rest_by and (held or not selector)):
+        if (calm >= 2 or now >= rest_by) and (held or not selector):
             return
         await asyncio.sleep(PROBE_EVERY)
 
