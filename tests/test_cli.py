@@ -148,9 +148,11 @@ def test_sources_table_and_json(harness: Harness) -> None:
         "last_change_at",
         "next_check_at",
         "origin",
+        "linked_from",
         "paused",
     }
     assert (data["vn-profile"]["origin"], data["vn-profile"]["paused"]) == ("config", False)
+    assert data["vn-profile"]["linked_from"] is None
     assert data["vn-profile"]["noise_lines"] == 0
     assert data["vn-profile"]["last_change_at"] is not None
     assert data["la-profile"]["last_change_at"] is None
