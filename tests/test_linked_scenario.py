@@ -176,3 +176,25 @@ def test_the_desk_sets_documents_and_shows_what_a_page_links_to(
     )
     assert status != 0
     assert "'documents' does not apply to kind = 'feed'" in out + err
+
+
+def test_documents_followed_rest_while_their_page_no_longer_follows_them(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`documents` turned off in the file: the reports it followed are no longer checked
+    (their history kept); turned on again, they are checked again, nothing lost."""
+    harness = watched_profile(scripted, tmp_path, capsys)
+    harness.check()
+    report = by_url(harness)["vn-2011.pdf"]["id"]
+    harness.check()  # the report's baseline
+    kept, _ = harness.snapshot(report)
+    harness.data["countries"][0]["sources"][0]["documents"] = False
+    harness.save()
+    _, out = harness.check()
+    assert report not in out
+    assert "vn-2011.pdf" not in by_url(harness)
+    harness.data["countries"][0]["sources"][0]["documents"] = True
+    harness.save()
+    harness.check()  # a fresh baseline of the page: its settings changed
+    assert by_url(harness)["vn-2011.pdf"]["status"] == "ok"
+    assert harness.snapshot(report)[0] == kept  # its history kept, no new baseline

@@ -132,7 +132,13 @@ def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[
         added.add(source.id)
         if entry.paused:
             paused.add(source.id)
-    sources = _linked(sources)
+    sources, orphans = _linked(sources)
+    for orphan in orphans:
+        problems.append(
+            f"desk source {orphan.id}: linked from {orphan.found_on}, which no longer follows"
+            " the documents it links to: not checked"
+        )
+        added.discard(orphan.id)
     settings = config.settings.model_copy(update={"countries": countries})
     merged = replace(
         config,
@@ -144,16 +150,26 @@ def with_desk(config: Config, desk: Sequence[DeskSource]) -> tuple[Config, list[
     return merged, problems
 
 
-def _linked(sources: list[Source]) -> list[Source]:
-    """A linked document's host is the operator's choice only when it is its page's: on any
-    other host (or with its page gone) it must be public, as a redirect's must."""
-    hosts = {source.id: urlsplit(source.url).hostname for source in sources}
-    return [
-        replace(source, public_only=hosts.get(source.found_on) != urlsplit(source.url).hostname)
-        if source.found_on is not None
-        else source
-        for source in sources
-    ]
+def _linked(sources: list[Source]) -> tuple[list[Source], list[Source]]:
+    """The linked documents with their pages: a linked document's host is the operator's
+    choice only when it is its page's; on any other host it must be public, as a redirect's
+    must. One whose page is gone, or no longer follows its documents, is left out (not
+    checked, its history kept) until the page follows them again; the second value says
+    which."""
+    pages = {source.id: source for source in sources}
+    kept: list[Source] = []
+    orphans: list[Source] = []
+    for source in sources:
+        if source.found_on is None:
+            kept.append(source)
+            continue
+        page = pages.get(source.found_on)
+        if page is None or not page.documents:
+            orphans.append(source)
+            continue
+        same_host = urlsplit(page.url).hostname == urlsplit(source.url).hostname
+        kept.append(replace(source, public_only=not same_host))
+    return kept, orphans
 
 
 @cache
