@@ -5,6 +5,8 @@ later edit is a change in its own section; a link removed is named, and its sour
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,7 @@ def watched_profile(
         "url": scripted.url("/profiles/vn.html"),
         "select": "#content",
         "documents": True,
+        "max_bytes": "20MB",
     }
     return one_source(tmp_path, capsys, page, {"timeout": "5s"})
 
@@ -104,6 +107,9 @@ def test_a_new_linked_report_is_named_told_followed_and_its_edits_watched(
         "vn-profile",
     )
     assert report["name"] == "Country report 2012 (PDF)"
+    with sqlite3.connect(tmp_path / "w.db") as db:
+        (kept,) = db.execute("SELECT settings FROM desk_sources WHERE id = ?", (report["id"],))
+    assert json.loads(kept[0])["max_bytes"] == 20_000_000  # its page's limit
     _, out = harness.check("--no-send")
     assert f"baseline  {report['id']}" in out, out
 

@@ -31,6 +31,7 @@ from sqlalchemy import update
 from watcher.check.parts import Checking
 from watcher.config.model import CountryConfig, SourceConfig
 from watcher.config.sources import Source, derive_source_id, resolve_source
+from watcher.config.units import format_duration
 from watcher.diff import PageChange
 from watcher.diff.change import LinkedDocument
 from watcher.errors import CheckError
@@ -53,15 +54,26 @@ EXCERPT_CHARS = 300
 Bounded = Callable[..., Awaitable[Any]]  # `_Check._bounded`: a function in the worker pool
 
 
+def document_settings(page: Source, url: str, label: str) -> dict[str, Any]:
+    """A followed document's settings as the desk keeps them: its address, its label as its
+    name, and its page's limits (a page allowed 20 MB allows its reports as much)."""
+    return {
+        "url": url,
+        "name": label,
+        "timeout": format_duration(page.timeout),
+        "extract_timeout": format_duration(page.extract_timeout),
+        "max_bytes": page.max_bytes,
+    }
+
+
 def document_source(app: Checking, page: Source, url: str, label: str) -> Source:
-    """The source that watches a document `page` links to: the page's country and limits,
-    its own kind found by what it is."""
+    """The source that watches a document `page` links to: of the page's country, with its
+    limits, its own kind found by what it is."""
     country = next(
         (c for c in app.settings.countries if c.code == page.country),
         CountryConfig(code=page.country, name=page.country_name),
     )
-    settings: dict[str, Any] = {"url": url, "name": label}
-    model = SourceConfig.model_validate(settings)
+    model = SourceConfig.model_validate(document_settings(page, url, label))
     source = resolve_source(app.settings, country, model, "auto")
     same_host = urlsplit(url).hostname == urlsplit(page.url).hostname
     return replace(
@@ -69,9 +81,6 @@ def document_source(app: Checking, page: Source, url: str, label: str) -> Source
         id=derive_source_id(page.country, url),
         found_on=page.id,
         public_only=not same_host,
-        timeout=page.timeout,
-        max_bytes=page.max_bytes,
-        extract_timeout=page.extract_timeout,
     )
 
 
@@ -89,7 +98,11 @@ async def excerpts(
     lines: dict[str, tuple[str, ...]] = {}
     for document, found in zip(new, read, strict=False):
         if isinstance(found, BaseException):
-            reason = found.reason if isinstance(found, CheckError) else type(found).__name__
+            if isinstance(found, CheckError):
+                reason = found.reason
+            else:  # a bug: the traceback goes to the log, the change stands without lines
+                reason = f"internal error: {type(found).__name__}"
+                log.error("check %s: reading a new document failed", page.id, exc_info=found)
             warnings.append(f"the new document {document.label!r} could not be read: {reason}")
             continue
         lines[document.url] = found
@@ -158,7 +171,7 @@ async def follow(app: Checking, page: Source, document: PageDocument) -> list[st
                 source_id=source.id,
                 country=page.country,
                 country_name=None if page.country in known else page.country_name,
-                settings={"url": url, "name": label},
+                settings=document_settings(page, url, label),
                 now=now,
                 by=by,
                 found_on=page.id,
