@@ -43,14 +43,22 @@ class TextLine:
     y: float
     runs: list[Run] = field(default_factory=list)
     alone: bool = False  # a note or a field of its own: a paragraph by itself
+    # Letters by size, kept as runs are added (a line of a glyph a run has thousands of runs:
+    # counting them anew for each would be quadratic).
+    sizes: Counter[float] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        for run in self.runs:
+            self.sizes[run.size] += len(run.text.strip())
+
+    def add(self, run: Run, at: int | None = None) -> None:
+        self.runs.insert(len(self.runs) if at is None else at, run)
+        self.sizes[run.size] += len(run.text.strip())
 
     @property
     def size(self) -> float:
         """The size most of the line's letters have."""
-        sizes: Counter[float] = Counter()
-        for run in self.runs:
-            sizes[run.size] += len(run.text.strip())
-        return sizes.most_common(1)[0][0]
+        return max(self.sizes, key=lambda size: (self.sizes[size], size))
 
     @property
     def text(self) -> str:
@@ -89,10 +97,10 @@ def page_lines(page: Any, budget: Budget) -> list[TextLine]:
         run = Run(tm[4] * cm[0] + cm[4], tm[5] * cm[3] + cm[5], round(size * scale, 1), text)
         if not text.strip():  # the space pypdf puts between runs: kept on the line it ends
             if lines and text != "\n":
-                lines[-1].runs.append(Run(run.x, lines[-1].y, lines[-1].size, " "))
+                lines[-1].add(Run(run.x, lines[-1].y, lines[-1].size, " "))
             return
         if lines and lines[-1].takes(run):
-            lines[-1].runs.append(run)
+            lines[-1].add(run)
         else:
             lines.append(TextLine(run.y, [run]))
 
@@ -210,7 +218,7 @@ def _place(lines: list[TextLine], kind: str, rect: list[float], label: str, text
         if beside:
             line = beside[0]
             at = sum(1 for run in line.runs if run.x < left)
-            line.runs.insert(at, Run(left, line.y, line.size, f" {text} "))
+            line.add(Run(left, line.y, line.size, f" {text} "), at)
             return
         text = f"{label}: {text}" if label else text
     own = TextLine(top, [Run(left, top, size, text)], alone=True)
