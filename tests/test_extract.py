@@ -120,6 +120,8 @@ def test_the_text_of_interactive_elements_is_kept_where_it_is_content() -> None:
         class="opblock-summary-description">Find pet by ID</div></button><button
         class="authorization__btn" aria-label="authorization button unlocked"></button></div>
       <button aria-expanded="false" aria-controls="more">Casualties by province</button>
+      <button aria-expanded="false" aria-controls="nav" class="hamburger">Menu</button>
+      <button aria-expanded="false" aria-controls="rest">Show more…</button>
       <details><summary>Sources</summary><p>National mine action centre.</p></details>
       <form><label for="year">Year of the report</label><select id="year"><option>2025
         </option></select><button type="submit">Go</button></form>

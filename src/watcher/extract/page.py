@@ -88,6 +88,32 @@ UPDATED_LINE_MAX = 160
 # Candidates only: plain `contains()` is cheap; `_is_hidden` decides on the few it finds.
 # Attribute existence only: testing the style's text in XPath cost more than the parse.
 _BUTTONS = etree.XPath(".//button")
+# What a button says when it works the page rather than naming its content.
+CONTROL_WORDS = frozenset(
+    [
+        "menu",
+        "main menu",
+        "toggle navigation",
+        "navigation",
+        "search",
+        "close",
+        "open",
+        "more",
+        "less",
+        "show more",
+        "show less",
+        "read more",
+        "see more",
+        "expand",
+        "collapse",
+        "expand all",
+        "collapse all",
+        "share",
+        "print",
+        "back to top",
+        "\u00d7",  # a close button's cross
+    ]
+)
 _MAYBE_HIDDEN = etree.XPath(".//*[@hidden or @aria-hidden or @style]")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _CONTROL_BYTES = bytes(range(0x09)) + b"\x0b\x0c" + bytes(range(0x0E, 0x20)) + b"\x7f"
@@ -174,8 +200,12 @@ def _is_content_button(button: lxml.html.HtmlElement) -> bool:
     that is (part of) a heading (an accordion's section name), one that discloses what it
     names (`aria-expanded`, `aria-controls`: an accordion, a tab, Swagger UI's operations),
     or one that holds several pieces of text (an operation's method, path and summary). A
-    button that only works the page ("Print", "Close", "Go") is the page's chrome."""
+    button that only works the page ("Print", "Close", "Go"), or names the working it does
+    ("Menu", "Show more": `CONTROL_WORDS`) however it is marked up, is the page's chrome."""
     attributes = button.attrib
+    words = " ".join(button.text_content().split()).strip(" .:…").casefold()
+    if not words or words in CONTROL_WORDS:
+        return False
     if "aria-expanded" in attributes or "aria-controls" in attributes:
         return True
     if any(ancestor.tag in HEADING_LEVELS for ancestor in button.iterancestors()):
