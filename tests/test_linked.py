@@ -94,3 +94,20 @@ def test_a_document_moved_to_another_address_is_a_change_though_no_line_is() -> 
         ("removed", "vn-2011.pdf"),
     ]
     assert change.hunks == ()
+
+
+def test_links_resolve_where_the_page_was_served_and_against_its_base() -> None:
+    """A relative link is the page's as the browser reads it: against the address the page
+    was served from (after redirects), and its `<base href>` when it has one."""
+    from watcher.extract.kinds import Reading
+    from watcher.extract.kinds.page import PageKind
+
+    settings = source(url="https://monitor.example/vn", select="#content", documents=True)
+    body = profile([("vn-2011.pdf", "Country report 2011 (PDF)")]).encode()
+    served = "https://monitor.example/profiles/vietnam/"  # where /vn redirected to
+    page, _ = PageKind().read(Reading(body, "text/html", settings, url=served))
+    assert page.documents[0][0] == "https://monitor.example/profiles/vietnam/vn-2011.pdf"  # type: ignore[union-attr]
+
+    based = body.replace(b"<body>", b'<head><base href="https://files.example/r/"></head><body>')
+    page, _ = PageKind().read(Reading(based, "text/html", settings, url=served))
+    assert page.documents[0][0] == "https://files.example/r/vn-2011.pdf"  # type: ignore[union-attr]

@@ -204,3 +204,18 @@ def test_documents_followed_rest_while_their_page_no_longer_follows_them(
     harness.check()  # a fresh baseline of the page: its settings changed
     assert by_url(harness)["vn-2011.pdf"]["status"] == "ok"
     assert harness.snapshot(report)[0] == kept  # its history kept, no new baseline
+
+
+def test_the_documents_past_the_cap_are_the_pages_warning(
+    scripted: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness = watched_profile(scripted, tmp_path, capsys)
+    harness.data["countries"][0]["sources"][0]["max_documents"] = 1
+    harness.save()
+    scripted.routes["/profiles/vn.html"] = static(profile([R2012, R2011]))
+    harness.check()
+    state = harness.sources()["vn-profile"]
+    assert state["last_warning"] == (
+        "the page links to 1 more document than max_documents (1): not followed"
+    )
+    assert "vn-2011.pdf" not in by_url(harness)

@@ -121,8 +121,7 @@ class SecondLooks:
         if not isinstance(self.read, PageDocument):
             return
         try:
-            for warning in await follow(self.app, self.source, self.read):
-                log.warning("check %s: %s", self.source.id, warning)
+            await follow(self.app, self.source, self.read)
         except StoreError:
             raise
         except Exception as exc:

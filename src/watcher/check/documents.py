@@ -11,8 +11,8 @@ its baseline, its edits changes in its own sections), until its link goes away; 
 removed, its history kept. Following is reconciled on every check that read the page, so a
 worker stopped between the page's commit and this one leaves nothing behind for long.
 
-At most `max_documents` of a page's documents are followed (a warning says how many more the
-page links to), and at most `EXCERPTS` are fetched for one change. A linked document on
+At most `max_documents` of a page's documents are followed (the page's check warns of how
+many more it links to), and at most `EXCERPTS` are fetched for one change. A linked document on
 another host than its page must be public (`Source.public_only`): a page cannot lead
 watcher into private address space by linking there.
 """
@@ -127,7 +127,7 @@ async def _first_lines(
     )
     response = await app.fetcher.fetch(request, app.fetch_slots)
     kind = detect(response.body, response.content_type)
-    reading = Reading(response.body, response.content_type, source)
+    reading = Reading(response.body, response.content_type, source, url=response.url)
     read, _, _ = await bounded("extraction", read_response, kind.name, reading)
     if not isinstance(read, PageDocument):
         return ()
@@ -137,18 +137,21 @@ async def _first_lines(
     )
 
 
-async def follow(app: Checking, page: Source, document: PageDocument) -> list[str]:
-    """Bring the sources that follow the page's documents in line with its links; what the
-    operator should know (documents past `max_documents`)."""
-    warnings: list[str] = []
-    wanted = dict(document.documents)
-    if len(wanted) > page.max_documents:
-        more = len(wanted) - page.max_documents
-        warnings.append(
-            f"the page links to {more} more document{'s' if more != 1 else ''} than"
-            f" max_documents ({page.max_documents}): not followed"
-        )
-        wanted = dict(list(wanted.items())[: page.max_documents])
+def beyond_cap(page: Source, document: PageDocument) -> list[str]:
+    """The page's warning when it links to more documents than it follows."""
+    more = len(document.documents) - page.max_documents
+    if more <= 0:
+        return []
+    return [
+        f"the page links to {more} more document{'s' if more != 1 else ''} than"
+        f" max_documents ({page.max_documents}): not followed"
+    ]
+
+
+async def follow(app: Checking, page: Source, document: PageDocument) -> None:
+    """Bring the sources that follow the page's documents in line with its links: the first
+    `max_documents` of them (the check warned of the others, `beyond_cap`)."""
+    wanted = dict(list(document.documents)[: page.max_documents])
     watched = {
         source.url
         for source in app.config.sources
@@ -192,4 +195,3 @@ async def follow(app: Checking, page: Source, document: PageDocument) -> list[st
             await notify_due(connection)
     if changed:
         log.info("check %s: the documents it links to are followed", page.id)
-    return warnings

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from watcher.check.again import SecondLooks, count
-from watcher.check.documents import excerpts
+from watcher.check.documents import beyond_cap, excerpts
 from watcher.check.parts import Checking
 from watcher.check.timing import next_check_time, retry_time
 from watcher.check.writer import Result, Writer
@@ -163,6 +163,9 @@ class _Check(SecondLooks):
             response, document, fingerprint = await self._whole(response, document, fingerprint)
             body_hash = response.body_hash()
         self.read = document
+        if self.source.documents and isinstance(document, PageDocument):
+            assert self.warnings is not None
+            self.warnings += beyond_cap(self.source, document)
         if document is None:
             await self._save(response, body_hash=body_hash, fingerprint=fingerprint)
             return _Verdict("unchanged", "the page changed, nothing that matters did")
@@ -262,7 +265,14 @@ class _Check(SecondLooks):
         self, response: Response, known: str | None, warnings: list[str]
     ) -> tuple[Document | None, str | None]:
         assert self.kind is not None
-        reading = Reading(response.body, response.content_type, self.source, known, self.noise.keys)
+        reading = Reading(
+            response.body,
+            response.content_type,
+            self.source,
+            known,
+            self.noise.keys,
+            url=response.url,
+        )
         document, fingerprint, found = await self._bounded(
             "extraction", read_response, self.kind.name, reading
         )

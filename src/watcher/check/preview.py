@@ -81,7 +81,7 @@ async def _preview(parts: Previewing, source: Source) -> Preview:
 async def _read(
     parts: Previewing, source: Source, kind: str, response: Response
 ) -> tuple[Document, list[str]]:
-    reading = Reading(response.body, response.content_type, source)
+    reading = Reading(response.body, response.content_type, source, url=response.url)
     deadline = source.extract_timeout.total_seconds()
     document, _, warnings = await parts.extraction.run(
         "extraction", deadline, read_response, kind, reading

@@ -1,7 +1,8 @@
 """The documents a page links to, for a source that follows them (`documents = ...`).
 
-A link counts when its absolute URL (http or https) matches the source's pattern (`documents
-= true`: a PDF, by its path's extension). Its label is the link's text ("Country report 2012
+A link counts when its absolute URL (http or https; read against the address the page was
+served from and its `<base href>`, as a browser reads it) matches the source's pattern
+(`documents = true`: a PDF, by its path's extension). Its label is the link's text ("Country report 2012
 (PDF)"), else its file's name; two links of one label to different files are told apart by
 their file names. Each followed document becomes a line of kind "document" with its label,
 in the section the link stands in: the line that is nothing but the link becomes that line;
@@ -22,6 +23,17 @@ from watcher.extract.document import Line
 
 MAX_LINKS = 200
 MAX_LABEL = 200
+
+
+def base_url(root: lxml.html.HtmlElement, served: str) -> str:
+    """What the page's relative links are read against: its `<base href>`, read against the
+    address it was served from, else that address."""
+    base = root.find(".//base[@href]")
+    href = (base.get("href") or "").strip() if base is not None else ""
+    if not href:
+        return served
+    joined = urljoin(served, href)
+    return joined if urlsplit(joined).scheme in ("http", "https") else served
 
 
 def linked_documents(

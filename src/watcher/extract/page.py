@@ -22,7 +22,7 @@ from lxml import etree
 from watcher.config.sources import Source
 from watcher.extract.document import Line, PageDocument, SectionPath
 from watcher.extract.errors import ExtractError
-from watcher.extract.linked import linked_documents, with_document_lines
+from watcher.extract.linked import base_url, linked_documents, with_document_lines
 from watcher.extract.main import main_content
 from watcher.extract.noise import without_noise
 from watcher.extract.select import compile_selector
@@ -245,8 +245,13 @@ def _is_hidden(element: lxml.html.HtmlElement) -> bool:
 
 
 def document_of(
-    selection: Selection, source: Source, noise: frozenset[str] = frozenset()
+    selection: Selection,
+    source: Source,
+    noise: frozenset[str] = frozenset(),
+    url: str | None = None,
 ) -> PageDocument:
+    """The selected part as sectioned lines; `url`, where the page was served from (after
+    redirects), is what its relative links are read against, as its `<base href>` is."""
     for part in selection.parts:
         _drop_hidden(part)
     builder = _Builder(_title_heading(selection.parts))
@@ -258,7 +263,8 @@ def document_of(
     title = builder.title or selection.page_title()
     documents: tuple[tuple[str, str], ...] = ()
     if source.documents:
-        found = linked_documents(selection.parts, source.url, source.documents)
+        base = base_url(selection.root, url or source.url)
+        found = linked_documents(selection.parts, base, source.documents)
         lines, documents = with_document_lines(lines, found)
     page = PageDocument(lines=tuple(lines), title=title, updated=updated, documents=documents)
     return without_noise(page, noise)

@@ -23,6 +23,7 @@ class Reading:
     known: str | None = None  # a page: the fingerprint its selected markup had last time
     noise: frozenset[str] = frozenset()  # a page: the lines learned as noise
     warnings: list[str] = field(default_factory=list)  # what was off but could be read past
+    url: str | None = None  # where the response came from (after redirects), if not the source's
 
     @property
     def media(self) -> str:

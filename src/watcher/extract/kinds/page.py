@@ -42,7 +42,7 @@ class PageKind:
         fingerprint = selection.fingerprint()
         if fingerprint == reading.known:
             return None, fingerprint
-        return document_of(selection, reading.source, reading.noise), fingerprint
+        return document_of(selection, reading.source, reading.noise, reading.url), fingerprint
 
 
 def _looks_like_html(body: bytes) -> bool:
