@@ -151,7 +151,7 @@ def test_the_desk_sets_documents_and_shows_what_a_page_links_to(
 ) -> None:
     """`watcher sources add --documents --max-documents 1` on the command line: the page's
     first linked document is followed ("linked from" the page), the one past the cap is not
-    (the log says so), and a kind that links to nothing refuses the setting."""
+    (the page's warning says so), and a kind that links to nothing refuses the setting."""
     reports = [R2011, ("/files/vn-2010.pdf", "Country report 2010 (PDF)")]
     scripted.routes["/profiles/vn.html"] = static(profile(reports))
     harness = one_source(tmp_path, capsys, {"id": "other", "url": scripted.url("/x.html")})
