@@ -363,3 +363,23 @@ def inherited_resources() -> bytes:
             FONT,
         ]
     )
+
+
+def index_page() -> bytes:
+    """A report's index: letters on their own lines at the body's size, entries in lower
+    case under them (no drop letters: they are not set larger)."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=A4, invariant=1)
+    y = 760
+    for letter, entries in (("A", ["abandoned mines, 12", "accession, 3"]), ("B", ["bans, 7"])):
+        canvas.setFont("Helvetica", 10)
+        canvas.drawString(72, y, letter)
+        y -= 30
+        for entry in entries:
+            canvas.drawString(72, y, entry)
+            y -= 30
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue()

@@ -70,6 +70,11 @@ def test_an_outline_that_does_not_match_the_pages_is_not_taken_over_the_sizes() 
     assert any(line.text == "Mine Ban Policy" for line in document.lines)
 
 
+def test_a_capital_on_its_own_at_the_bodys_size_is_no_drop_letter() -> None:
+    texts = [line.text for line in read(pdfs.index_page()).lines]
+    assert texts == ["A", "abandoned mines, 12", "accession, 3", "B", "bans, 7"]
+
+
 def test_superscript_marks_stay_on_their_line() -> None:
     """Before: the author line came out as 13 lines, one per name, mark and comma."""
     document = read(pdfs.paper())

@@ -2,13 +2,14 @@
 
 A link counts when its absolute URL (http or https; read against the address the page was
 served from and its `<base href>`, as a browser reads it) matches the source's pattern
-(`documents = true`: a PDF, by its path's extension). Its label is the link's text ("Country report 2012
-(PDF)"), else its file's name; two links of one label to different files are told apart by
-their file names. Each followed document becomes a line of kind "document" with its label,
-in the section the link stands in: the line that is nothing but the link becomes that line;
-a link inside a longer line gets a line of its own after it. So a new linked document is an
-added "document" line, which the change names ("New document: ..."), and the check follows
-it (`check/documents.py`). At most `MAX_LINKS` links are read from a page.
+(`documents = true`: a PDF, by its path's extension). Its label is the link's text
+("Country report 2012 (PDF)"), else its file's name; two links of one label to different
+files are told apart by their file names. Each followed document becomes a line of kind
+"document" with its label, in the section the link stands in: the line that is nothing but
+the link becomes that line; a link inside a longer line gets a line of its own after it. So
+a new linked document is an added "document" line, which the change names ("New document:
+..."), and the check follows it (`check/documents.py`). At most `MAX_LINKS` links are read
+from a page.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A PDF has no lines or paragraphs, only runs of text drawn at a position in a siz
 pypdf reports for a page are put on one line while their baselines stay within half a size of
 each other, so a superscript mark ("Ana Lima¹, Bao Tran²"), a word in a smaller size or a
 subscript stays on its line; a line's size is the size most of its letters have. A drop letter
-(a single capital set large beside the first lines of a paragraph) is joined to the word it
-begins. Lines of one size with no more than `PARAGRAPH_GAP` sizes of space between them are a
+(a single capital set at least `DROP_LETTER` times larger, before a line that starts in
+lower case) is joined to the word it begins; any other capital on its own stays a line.
+Lines of one size with no more than `PARAGRAPH_GAP` sizes of space between them are a
 paragraph.
 
 The text a form holds is not drawn in the page's content but kept in its fields (`/Annots`
@@ -26,6 +27,7 @@ from watcher.text import clean
 
 PARAGRAPH_GAP = 1.6  # space between two lines, in font sizes, that starts a new paragraph
 SAME_LINE = 0.5  # baselines this many sizes apart (the larger) are still one line
+DROP_LETTER = 1.5  # a capital this much larger than the line after it begins that line's word
 MAX_ANNOTATIONS = 5_000  # fields and notes read from one document
 MAX_FIELD_CHARS = 10_000
 
@@ -115,18 +117,24 @@ def paragraphs_of(number: int, lines: list[TextLine]) -> list[Paragraph]:
     found: list[Paragraph] = []
     current: Paragraph | None = None
     last_y: float | None = None
-    letter = ""
+    letter: TextLine | None = None  # a capital on its own: a drop letter, if a word follows
     alone = False  # the line before was a paragraph by itself
     for line in lines:
         text = line.text
         if not text:
             continue
-        if len(text) == 1 and text.isupper():  # a drop letter, if a lowercase word follows
-            letter = text
+        if len(text) == 1 and text.isupper():
+            if letter is not None:
+                found.append(Paragraph(number, letter.size, letter.text))
+            letter = line
             continue
-        if letter:
-            text = letter + text if text[:1].islower() else f"{letter} {text}"
-            letter = ""
+        if letter is not None:
+            if text[:1].islower() and letter.size > line.size * DROP_LETTER:
+                text = letter.text + text  # "T" + "his paper" -> "This paper"
+            else:
+                found.append(Paragraph(number, letter.size, letter.text))
+                current = None
+            letter = None
         size = line.size
         gap = None if last_y is None else last_y - line.y
         if (
@@ -143,8 +151,8 @@ def paragraphs_of(number: int, lines: list[TextLine]) -> list[Paragraph]:
             found.append(current)
         last_y = line.y
         alone = line.alone
-    if letter:
-        found.append(Paragraph(number, lines[-1].size if lines else 0.0, letter))
+    if letter is not None:
+        found.append(Paragraph(number, letter.size, letter.text))
     return found
 
 
