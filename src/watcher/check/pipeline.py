@@ -29,8 +29,9 @@ from typing import Any, Literal
 
 from watcher.check.again import SecondLooks, count
 from watcher.check.documents import beyond_cap, excerpts
+from watcher.check.failing import failed_state
 from watcher.check.parts import Checking
-from watcher.check.timing import next_check_time, retry_time
+from watcher.check.timing import next_check_time
 from watcher.check.writer import Result, Writer
 from watcher.config.sources import Source
 from watcher.diff import Change, PageChange, diff_feeds, diff_pages
@@ -360,36 +361,19 @@ class _Check(SecondLooks):
         return await self.writer.save(result) if self.writer else None
 
     async def failed(self, failure: CheckError) -> _Verdict:
-        """Record the failure: the reason, the backoff, perhaps the operator's alert."""
+        """Record the failure (`check/failing.py`): the reason, the backoff, perhaps the
+        operator's alert."""
         verdict = _Verdict("failed", failure.reason)
         if self.writer is None:
             return verdict
-        failures = self.state.failures + 1
-        state: dict[str, Any] = {
-            "status": "failing",
-            "failures": failures,
-            "last_error": failure.reason,
-            "failing_since": self.state.failing_since or self.now,
-            "last_checked_at": self.now,
-            "next_check_at": retry_time(
-                self.source,
-                failures,
-                self.now,
-                base=self.app.settings.checks.retry,
-                retry_after=failure.retry_after,
-                rng=self.app.rng,
-            ),
-        }
-        operator = self.app.settings.service.operator_email
-        if (
-            operator
-            and failures >= self.app.settings.checks.alert_after
-            and not self.state.alerted_at
-        ):
-            # Told once per run of failures (a success clears `alerted_at` again): the alert
-            # is queued with the failure, and composed with the outbox (notify/alerts.py).
-            state["alerted_at"] = self.now
-            state["alert_due"] = True
+        state = failed_state(
+            self.source,
+            self.state,
+            failure,
+            now=self.now,
+            settings=self.app.settings,
+            rng=self.app.rng,
+        )
         try:
             await self.writer.save(Result(self.source, state))
         except LostClaim as lost:
