@@ -27,6 +27,8 @@ from watcher.store.sources import SourceState
 
 log = logging.getLogger("watcher.check")
 
+Read = tuple[Document | None, str | None]  # a document (None: unchanged) and its fingerprint
+
 
 class SecondLooks:
     app: Checking
@@ -40,14 +42,12 @@ class SecondLooks:
     warnings: list[str] | None
     again: Callable[[], Awaitable[Response]] | None
     read: Document | None
-
-    async def _read(
-        self, response: Response, known: str | None, warnings: list[str]
-    ) -> tuple[Document | None, str | None]:
-        raise NotImplementedError
-
-    async def _bounded(self, what: str, function: Callable[..., Any], *args: Any) -> Any:
-        raise NotImplementedError
+    # The two steps of the check these use: reading a response into its document, and
+    # running a function in the bounded worker pool (`_Check._read`, `_Check._bounded`).
+    _read: Callable[
+        [Response, str | None, list[str]], Awaitable[tuple[Document | None, str | None]]
+    ]
+    _bounded: Callable[..., Awaitable[Any]]
 
     async def _recheck(
         self, previous: PageDocument, document: PageDocument
